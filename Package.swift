@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "hybrid",
+    products: [
+        .executable(name: "hybrid", targets: ["hybrid"]),
+        .library(name: "hybrid-objective-causal", type: .dynamic, targets: ["CausalObjective"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C modules: the plugin ABI and the system libraries.
+        .target(name: "CHybridPlugin"),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
+
+        // The runtime.
+        .target(name: "HybridCore"),
+        .target(name: "HybridCPU", dependencies: ["HybridCore", "COpenBLAS"]),
+        .target(name: "HybridNN", dependencies: ["HybridCore"]),
+        .target(name: "HybridRecipe", dependencies: ["CYAML"]),
+        .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin"]),
+        .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins"]),
+        .executableTarget(name: "hybrid", dependencies: [
+            "HybridTrain", "HybridRecipe", "HybridPlugins",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Objective plugins: dynamic libraries that see only the C header.
+        .target(name: "CausalObjective", dependencies: ["CHybridPlugin"], path: "Plugins/CausalObjective"),
+
+        // Tests.
+        .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
+        .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
+        .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
+    ]
+)
