@@ -37,5 +37,6 @@ let package = Package(
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
         .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
+        .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]
 )
