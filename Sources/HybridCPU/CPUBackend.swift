@@ -1,0 +1,222 @@
+import COpenBLAS
+import HybridCore
+
+/// The reference backend: OpenBLAS for matrix products, the kernels in `Kernels/` for the
+/// rest, both cores through OpenBLAS's threads and `DispatchQueue.concurrentPerform`.
+public final class CPUBackend: Backend {
+    public init(threads: Int = 2) {
+        openblas_set_num_threads(Int32(threads))
+    }
+
+    public var deviceDescription: String { "cpu (OpenBLAS, \(openblas_get_num_threads()) threads)" }
+
+    public func compile(_ graph: Graph) throws -> Executable {
+        try CPUExecutable(graph: graph)
+    }
+
+    public func adamwStep(_ parameters: ParameterStore, settings s: AdamWSettings, step: Int) {
+        guard let p = parameters.values, let g = parameters.gradients,
+              let m = parameters.firstMoments, let v = parameters.secondMoments else { return }
+        for info in parameters.parameters {
+            let o = info.offset
+            AdamW.update(params: p + o, grads: g + o, m: m + o, v: v + o, n: info.count,
+                         lr: s.learningRate, beta1: s.beta1, beta2: s.beta2, eps: s.eps,
+                         weightDecay: info.decay ? s.weightDecay : 0, step: step)
+        }
+    }
+
+    public func gradientNorm(_ parameters: ParameterStore) -> Double {
+        guard let g = parameters.gradients else { return 0 }
+        return GradNorm.sumOfSquares(x: g, n: parameters.count).squareRoot()
+    }
+
+    public func scaleGradients(_ parameters: ParameterStore, by factor: Float) {
+        guard let g = parameters.gradients else { return }
+        GradNorm.scale(x: g, n: parameters.count, s: factor)
+    }
+}
+
+/// A graph bound to memory: every tensor's pointer resolved once, so a run is a loop over
+/// nodes that calls one kernel each.
+final class CPUExecutable: Executable {
+    let graph: Graph
+    let plan: MemoryPlan
+    private let arena: UnsafeMutablePointer<Float>
+    private var inputs: [UnsafeMutableRawPointer] = []
+    /// Float view of each tensor's storage (nil for tensors never placed: unused ones).
+    private var pointers: [UnsafeMutablePointer<Float>?]
+    /// Per attention node: the key range of every row.
+    private var keyRanges: [Int: (start: UnsafeMutablePointer<Int32>, end: UnsafeMutablePointer<Int32>)] = [:]
+    private var inputPointers: [TensorID: UnsafeMutableRawPointer] = [:]
+    /// The attention backward's dscores workspace, shared by every attention node (they run
+    /// one after another), sized for the largest.
+    private let scratch: UnsafeMutablePointer<Float>
+
+    init(graph: Graph) throws {
+        guard let values = graph.parameters.values, let gradients = graph.parameters.gradients else {
+            throw GraphError("parameters must be materialized before a graph is compiled")
+        }
+        self.graph = graph
+        let plan = MemoryPlan(graph: graph)
+        let arena = UnsafeMutablePointer<Float>.allocate(capacity: max(plan.size, 1))
+        arena.initialize(repeating: 0, count: max(plan.size, 1))
+        self.plan = plan
+        self.arena = arena
+        pointers = Array(repeating: nil, count: graph.tensors.count)
+        for (id, t) in graph.tensors.enumerated() {
+            switch t.storage {
+            case .parameter(let offset): pointers[id] = values + offset
+            case .parameterGradient(let offset): pointers[id] = gradients + offset
+            case .activation, .activationGradient: pointers[id] = plan.offsets[id].map { arena + $0 }
+            case .input:
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: max(t.count, 1) * 4, alignment: 64)
+                raw.initializeMemory(as: Int32.self, repeating: 0, count: max(t.count, 1))
+                inputs.append(raw)
+                // Float inputs are read through this pointer; int32 inputs through `ids(_:)`.
+                pointers[id] = t.dtype == .float32 ? raw.assumingMemoryBound(to: Float.self) : nil
+                inputPointers[id] = raw
+            }
+        }
+        var scratchCount = 1
+        for (index, node) in graph.nodes.enumerated() {
+            guard case .attention(_, let mask) = node.op else { continue }
+            scratchCount = max(scratchCount, graph[node.saved[0]].count)
+            let T = graph[node.inputs[0]].shape[1]
+            let start = UnsafeMutablePointer<Int32>.allocate(capacity: T)
+            let end = UnsafeMutablePointer<Int32>.allocate(capacity: T)
+            for t in 0..<T {
+                let r = mask.keyRange(row: t, length: T)
+                start[t] = Int32(r.lowerBound)
+                end[t] = Int32(r.upperBound)
+            }
+            keyRanges[index] = (start, end)
+        }
+        scratch = .allocate(capacity: scratchCount)
+    }
+
+    deinit {
+        arena.deallocate()
+        scratch.deallocate()
+        inputs.forEach { $0.deallocate() }
+        keyRanges.values.forEach { $0.start.deallocate(); $0.end.deallocate() }
+    }
+
+    func int32Input(_ id: TensorID) -> UnsafeMutableBufferPointer<Int32> {
+        precondition(graph[id].storage == .input && graph[id].dtype == .int32, "\(graph[id].name) is not an int32 input")
+        return UnsafeMutableBufferPointer(start: inputPointers[id]!.assumingMemoryBound(to: Int32.self), count: graph[id].count)
+    }
+
+    func floatInput(_ id: TensorID) -> UnsafeMutableBufferPointer<Float> {
+        precondition(graph[id].storage == .input && graph[id].dtype == .float32, "\(graph[id].name) is not a float input")
+        return UnsafeMutableBufferPointer(start: pointers[id]!, count: graph[id].count)
+    }
+
+    func read(_ id: TensorID) -> [Float] {
+        Array(UnsafeBufferPointer(start: pointers[id]!, count: graph[id].count))
+    }
+
+    func read(_ id: TensorID, offset: Int, count: Int, into: UnsafeMutablePointer<Float>) {
+        precondition(offset >= 0 && offset + count <= graph[id].count, "read past the end of \(graph[id].name)")
+        into.update(from: pointers[id]! + offset, count: count)
+    }
+
+    private func f(_ id: TensorID) -> UnsafeMutablePointer<Float> { pointers[id]! }
+    private func ids(_ id: TensorID) -> UnsafeMutablePointer<Int32> { inputPointers[id]!.assumingMemoryBound(to: Int32.self) }
+    private func grad(_ id: TensorID?) -> UnsafeMutablePointer<Float>? { id.map { pointers[$0]! } }
+
+    func forward() {
+        for (index, node) in graph.nodes.enumerated() {
+            let i = node.inputs
+            let out = f(node.output)
+            switch node.op {
+            case .embedding:
+                let table = graph[i[1]]
+                Embedding.forward(out: out, ids: ids(i[0]), table: f(i[1]), N: graph[i[0]].count, C: table.shape[1])
+            case .linear(let hasBias):
+                let x = graph[i[0]], w = graph[i[1]]
+                Linear.forward(out: out, x: f(i[0]), weight: f(i[1]), bias: hasBias ? f(i[2]) : nil,
+                               N: x.rows, K: w.shape[1], M: w.shape[0])
+            case .add:
+                Add.forward(out: out, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
+            case .addBroadcast:
+                let n = graph[i[1]].count
+                AddBroadcast.forward(out: out, x: f(i[0]), y: f(i[1]), R: graph[i[0]].count / n, n: n)
+            case .mul:
+                Mul.forward(out: out, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
+            case .scale(let s):
+                Scale.forward(out: out, x: f(i[0]), s: s, n: graph[node.output].count)
+            case .layerNorm(let eps):
+                let x = graph[i[0]]
+                LayerNorm.forward(out: out, mean: f(node.saved[0]), rstd: f(node.saved[1]), x: f(i[0]),
+                                  weight: f(i[1]), bias: f(i[2]), N: x.rows, C: x.columns, eps: eps)
+            case .gelu:
+                GELU.forward(out: out, x: f(i[0]), n: graph[node.output].count)
+            case .attention(let heads, _):
+                let s = graph[i[0]].shape
+                let mask = keyRanges[index]!
+                Attention.forward(out: out, probs: f(node.saved[0]), qkv: f(i[0]), keyStart: mask.start, keyEnd: mask.end,
+                                  B: s[0], T: s[1], C: s[2] / 3, H: heads)
+            case .crossEntropy:
+                let logits = graph[i[0]]
+                CrossEntropy.forward(loss: out, probs: f(node.saved[0]), logits: f(i[0]), targets: ids(i[1]),
+                                     weights: f(i[2]), N: logits.rows, V: logits.columns)
+            case .mean:
+                Mean.forward(out: out, x: f(i[0]), n: graph[i[0]].count)
+            }
+        }
+    }
+
+    func backward(seed: Float) {
+        guard let loss = graph.loss, let lossGrad = graph[loss].gradient else {
+            preconditionFailure("backward on a graph without a differentiated loss")
+        }
+        f(lossGrad)[0] = seed
+        for (k, step) in graph.backwardSteps.enumerated() {
+            for g in plan.zeroBeforeStep[k] { f(g).update(repeating: 0, count: graph[g].count) }
+            let node = graph.nodes[step.node]
+            let i = node.inputs
+            let d = step.inputGradients
+            let dout = f(step.outputGradient)
+            switch node.op {
+            case .embedding:
+                if let dtable = grad(d[1]) {
+                    Embedding.backward(dtable: dtable, dout: dout, ids: ids(i[0]), N: graph[i[0]].count, C: graph[i[1]].shape[1])
+                }
+            case .linear(let hasBias):
+                let x = graph[i[0]], w = graph[i[1]]
+                Linear.backward(dx: grad(d[0]), dweight: grad(d[1]), dbias: hasBias ? grad(d[2]) : nil, dout: dout,
+                                x: f(i[0]), weight: f(i[1]), N: x.rows, K: w.shape[1], M: w.shape[0])
+            case .add:
+                Add.backward(da: grad(d[0]), db: grad(d[1]), dout: dout, n: graph[node.output].count)
+            case .addBroadcast:
+                let n = graph[i[1]].count
+                AddBroadcast.backward(dx: grad(d[0]), dy: grad(d[1]), dout: dout, R: graph[i[0]].count / n, n: n)
+            case .mul:
+                Mul.backward(da: grad(d[0]), db: grad(d[1]), dout: dout, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
+            case .scale(let s):
+                if let dx = grad(d[0]) { Scale.backward(dx: dx, dout: dout, s: s, n: graph[node.output].count) }
+            case .layerNorm:
+                let x = graph[i[0]]
+                LayerNorm.backward(dx: grad(d[0]), dweight: grad(d[1]), dbias: grad(d[2]), dout: dout, x: f(i[0]),
+                                   weight: f(i[1]), mean: f(node.saved[0]), rstd: f(node.saved[1]), N: x.rows, C: x.columns)
+            case .gelu:
+                if let dx = grad(d[0]) { GELU.backward(dx: dx, x: f(i[0]), dout: dout, n: graph[node.output].count) }
+            case .attention(let heads, _):
+                guard let dqkv = grad(d[0]) else { break }
+                let s = graph[i[0]].shape
+                let mask = keyRanges[step.node]!
+                Attention.backward(dqkv: dqkv, scratch: scratch, dout: dout,
+                                   qkv: f(i[0]), probs: f(node.saved[0]), keyStart: mask.start, keyEnd: mask.end,
+                                   B: s[0], T: s[1], C: s[2] / 3, H: heads)
+            case .crossEntropy:
+                if let dlogits = grad(d[0]) {
+                    let logits = graph[i[0]]
+                    CrossEntropy.backward(dlogits: dlogits, probs: f(node.saved[0]), targets: ids(i[1]), weights: f(i[2]),
+                                          dloss: dout[0], N: logits.rows, V: logits.columns)
+                }
+            case .mean:
+                if let dx = grad(d[0]) { Mean.backward(dx: dx, dout: dout[0], n: graph[i[0]].count) }
+            }
+        }
+    }
+}

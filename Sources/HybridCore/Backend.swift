@@ -1,0 +1,44 @@
+/// What a compute backend offers the trainer: turn a graph into something runnable over the
+/// shared parameters, and update those parameters.
+public protocol Backend: AnyObject {
+    /// One line naming the device, for the run log.
+    var deviceDescription: String { get }
+    func compile(_ graph: Graph) throws -> Executable
+    /// One AdamW step over every parameter, after the gradients were clipped.
+    func adamwStep(_ parameters: ParameterStore, settings: AdamWSettings, step: Int)
+    /// The global L2 norm of all gradients.
+    func gradientNorm(_ parameters: ParameterStore) -> Double
+    /// Multiplies every gradient by `factor` (global-norm clipping).
+    func scaleGradients(_ parameters: ParameterStore, by factor: Float)
+}
+
+public struct AdamWSettings: Sendable, Equatable {
+    public var learningRate: Float
+    public var beta1: Float
+    public var beta2: Float
+    public var eps: Float
+    public var weightDecay: Float
+
+    public init(learningRate: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+    }
+}
+
+/// A compiled graph. Inputs are written through `inputBuffer`, then `forward()`, and for
+/// training graphs `backward(seed:)`, which accumulates into the parameter gradients.
+public protocol Executable: AnyObject {
+    var graph: Graph { get }
+    func int32Input(_ id: TensorID) -> UnsafeMutableBufferPointer<Int32>
+    func floatInput(_ id: TensorID) -> UnsafeMutableBufferPointer<Float>
+    func forward()
+    /// Runs the backward with d(loss) = seed (the objective's weight in a mixture).
+    func backward(seed: Float)
+    /// Reads an output tensor (the loss, logits) after a run.
+    func read(_ id: TensorID) -> [Float]
+    /// Copies `count` floats of an output starting at element `offset` into `into`.
+    func read(_ id: TensorID, offset: Int, count: Int, into: UnsafeMutablePointer<Float>)
+}

@@ -1,0 +1,92 @@
+/// The ops a graph is made of. Each op's math (forward and backward side by side) lives in
+/// a backend's kernel file; this enum records what a node computes and which tensors its
+/// backward reads, which is all autodiff and memory planning need.
+
+/// Which keys each query row may see. Every mask here is a contiguous key range per row.
+public enum AttentionMask: Sendable, Equatable {
+    case causal
+    case bidirectional
+    /// Rows before `length` see the whole prefix; later rows are causal.
+    case prefix(length: Int)
+
+    /// The visible keys of row `t` in a sequence of `length` positions.
+    public func keyRange(row t: Int, length: Int) -> Range<Int> {
+        switch self {
+        case .causal: return 0..<(t + 1)
+        case .bidirectional: return 0..<length
+        case .prefix(let p): return 0..<(t < p ? min(p, length) : t + 1)
+        }
+    }
+}
+
+public enum Op: Sendable, Equatable {
+    /// ids int32 [N], table [V, C] → [N, C]
+    case embedding
+    /// x [N, K], weight [M, K], bias [M]? → [N, M]
+    case linear(hasBias: Bool)
+    /// a, b of one shape → same shape
+    case add
+    /// x [R, n], y [n] (repeated over rows) → [R, n]
+    case addBroadcast
+    /// elementwise a·b
+    case mul
+    /// s·x
+    case scale(Float)
+    /// x [N, C], weight [C], bias [C] → [N, C]; saves mean [N] and rstd [N]
+    case layerNorm(eps: Float)
+    /// GELU, tanh approximation
+    case gelu
+    /// qkv [B, T, 3C] → [B, T, C]; saves probs [B, H, T, T]
+    case attention(heads: Int, mask: AttentionMask)
+    /// logits [N, V], targets int32 [N], weights [N] → scalar; saves probs [N, V]
+    case crossEntropy
+    /// x → scalar mean
+    case mean
+
+    public var name: String {
+        switch self {
+        case .embedding: return "embedding"
+        case .linear: return "linear"
+        case .add: return "add"
+        case .addBroadcast: return "add_broadcast"
+        case .mul: return "mul"
+        case .scale: return "scale"
+        case .layerNorm: return "layer_norm"
+        case .gelu: return "gelu"
+        case .attention: return "attention"
+        case .crossEntropy: return "cross_entropy"
+        case .mean: return "mean"
+        }
+    }
+
+    /// Inputs the backward reads (by position); the rest may be freed after the forward.
+    /// Saved tensors are always read.
+    func backwardReadsInput(_ index: Int) -> Bool {
+        switch self {
+        case .embedding: return index == 0             // ids
+        case .linear: return index <= 1                // x and weight
+        case .add, .addBroadcast, .scale, .mean: return false
+        case .mul: return true
+        case .layerNorm: return index <= 1             // x and weight
+        case .gelu: return true
+        case .attention: return true                   // qkv
+        case .crossEntropy: return index >= 1          // targets, weights
+        }
+    }
+}
+
+/// One forward node: `output = op(inputs)`, plus tensors it saves for its backward.
+public struct Node: Sendable {
+    public var op: Op
+    public var inputs: [TensorID]
+    public var output: TensorID
+    public var saved: [TensorID]
+}
+
+/// One backward step: the backward of `nodes[node]`, reading the gradient of its output and
+/// accumulating into the gradients of its inputs (nil where an input needs none).
+public struct BackwardStep: Sendable {
+    public var node: Int
+    public var outputGradient: TensorID
+    public var inputGradients: [TensorID?]
+}

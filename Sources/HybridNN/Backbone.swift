@@ -1,0 +1,50 @@
+import HybridCore
+
+/// The shared transformer: learned positions, pre-LN blocks, final LayerNorm.
+///
+///     x = x + pos[0:T]
+///     for each block:  x += proj(attn(LN1(x)));  x += fc2(GELU(fc1(LN2(x))))
+///     return LN_f(x)
+///
+/// Every objective builds through these functions with the same parameter names, so one
+/// set of weights serves them all.
+public struct Backbone: Sendable {
+    public let config: ModelConfig
+
+    public init(config: ModelConfig) { self.config = config }
+
+    /// int32 ids [B, T] → [B, T, C] through the shared table "tok_emb.weight".
+    public func tokenEmbedding(_ g: Graph, _ ids: TensorID) throws -> TensorID {
+        let table = try g.parameter("tok_emb.weight", shape: [config.vocabulary, config.dModel],
+                                    initializer: .normal(std: ModelConfig.initStd), decay: true)
+        return try g.embedding(ids: ids, table: table)
+    }
+
+    /// [B, T, C] → [B, T, C].
+    public func callAsFunction(_ g: Graph, _ x: TensorID, mask: AttentionMask) throws -> TensorID {
+        let shape = g[x].shape
+        guard shape.count == 3, shape[2] == config.dModel else {
+            throw GraphError("backbone: input \(g[x].name) \(shape) must be [B, T, \(config.dModel)]")
+        }
+        guard shape[1] <= config.maxLength else {
+            throw GraphError("backbone: sequence of \(shape[1]) positions is longer than the model's \(config.maxLength)")
+        }
+        let table = try g.parameter("pos_emb.weight", shape: [config.maxLength, config.dModel],
+                                    initializer: .normal(std: ModelConfig.initStd), decay: true)
+        var h = try g.add(x, g.parameterRows(table, shape[1]))
+        for layer in 0..<config.layers {
+            h = try block(g, h, layer: layer, mask: mask)
+        }
+        return try layerNorm(g, h, name: "ln_f")
+    }
+
+    private func block(_ g: Graph, _ x: TensorID, layer: Int, mask: AttentionMask) throws -> TensorID {
+        let p = "blocks.\(layer)"
+        let d = config.dModel
+        let qkv = try linear(g, layerNorm(g, x, name: "\(p).ln1"), name: "\(p).qkv", outFeatures: 3 * d)
+        let attended = try g.attention(qkv, heads: config.heads, mask: mask)
+        let h = try g.add(x, linear(g, attended, name: "\(p).proj", outFeatures: d, std: config.residualStd))
+        let up = try g.gelu(linear(g, layerNorm(g, h, name: "\(p).ln2"), name: "\(p).fc1", outFeatures: config.mlpRatio * d))
+        return try g.add(h, linear(g, up, name: "\(p).fc2", outFeatures: d, std: config.residualStd))
+    }
+}
