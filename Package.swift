@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
         .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
+        .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]
 )
