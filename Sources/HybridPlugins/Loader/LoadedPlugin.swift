@@ -1,0 +1,48 @@
+import CHybridPlugin
+
+/// An objective plugin that passed every check: where it was found and what its descriptor
+/// declares. Immutable; the pointers aim at the plugin's static storage, which lives as long
+/// as the process because plugins are never unloaded.
+public final class LoadedPlugin: @unchecked Sendable {
+    /// The file as it was found or named.
+    public let path: String
+    /// `path` with links resolved: the key under which the library was opened.
+    public let realPath: String
+    public let origin: PluginOrigin
+    public let descriptor: UnsafePointer<hybrid_objective_descriptor>
+    public let functions: UnsafePointer<hybrid_objective_functions>
+    /// The ABI version the plugin was built against.
+    public let abiVersion: PluginABIVersion
+    /// The objective's name from its descriptor (may differ from the file's NAME).
+    public let name: String
+    public let version: String
+    /// The descriptor's one-line description.
+    public let summary: String
+    public let dataKind: PluginDataKind
+    /// Text: extra bytes per window beyond seq_len.
+    public let windowExtra: Int
+    public let configKeys: [PluginConfigKey]
+
+    init(image: PluginImage, path: String, origin: PluginOrigin) {
+        self.path = path
+        self.realPath = image.realPath
+        self.origin = origin
+        self.descriptor = image.descriptor
+        self.functions = image.functions
+        self.abiVersion = image.abiVersion
+        self.name = image.name
+        self.version = image.version
+        self.summary = image.summary
+        self.dataKind = image.dataKind
+        self.windowExtra = image.windowExtra
+        self.configKeys = image.configKeys
+    }
+
+    /// NAME when the file is `libhybrid-objective-NAME.so`.
+    public var nameFromFile: String? {
+        PluginCandidate(path: path, origin: origin).nameFromFile
+    }
+
+    /// Whether the objective can drive sampling (its `sample` is not NULL).
+    public var canSample: Bool { functions.pointee.sample != nil }
+}

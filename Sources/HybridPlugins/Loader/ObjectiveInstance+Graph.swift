@@ -1,0 +1,87 @@
+import CHybridPlugin
+
+/// Whether a build adds a loss (training) or only the output (inference).
+public enum ObjectiveBuildMode: Sendable, Equatable {
+    case train, infer
+
+    var cValue: hybrid_build_mode {
+        switch self {
+        case .train: HYBRID_BUILD_TRAIN
+        case .infer: HYBRID_BUILD_INFER
+        }
+    }
+}
+
+/// The graph inputs an objective's build starts from (HYBRID_NO_TENSOR for targets and
+/// loss weights when inferring).
+public struct ObjectiveBuildInputs: Sendable, Equatable {
+    public var mode: ObjectiveBuildMode
+    public var batchSize: Int
+    public var seqLen: Int
+    public var dModel: Int
+    public var tokens: hybrid_tensor        // int32 [B, T]
+    public var targets: hybrid_tensor       // int32 [B, T]
+    public var lossWeights: hybrid_tensor   // float [B, T]
+
+    public init(mode: ObjectiveBuildMode, batchSize: Int, seqLen: Int, dModel: Int,
+                tokens: hybrid_tensor, targets: hybrid_tensor, lossWeights: hybrid_tensor) {
+        self.mode = mode
+        self.batchSize = batchSize
+        self.seqLen = seqLen
+        self.dModel = dModel
+        self.tokens = tokens
+        self.targets = targets
+        self.lossWeights = lossWeights
+    }
+}
+
+/// What an objective's build added: its loss (training only) and its output.
+public struct ObjectiveBuildOutputs: Sendable, Equatable {
+    public var loss: hybrid_tensor?
+    public var output: hybrid_tensor
+}
+
+extension ObjectiveInstance {
+    /// Calls build: the objective adds embedding → backbone → head → loss to `graph` through
+    /// `api`. A build that reports success but leaves out its output (or, training, its loss)
+    /// is an error.
+    public func build(api: UnsafePointer<hybrid_host_api>, graph: OpaquePointer,
+                      inputs: ObjectiveBuildInputs) throws(PluginError) -> ObjectiveBuildOutputs {
+        var info = hybrid_build_info(
+            header: PluginABI.header(for: hybrid_build_info.self), mode: inputs.mode.cValue,
+            batch_size: Int32(inputs.batchSize), seq_len: Int32(inputs.seqLen),
+            d_model: Int32(inputs.dModel), tokens: inputs.tokens, targets: inputs.targets,
+            loss_weights: inputs.lossWeights)
+        var result = hybrid_build_result(
+            header: PluginABI.header(for: hybrid_build_result.self),
+            loss: HYBRID_NO_TENSOR, output: HYBRID_NO_TENSOR)
+        try check(plugin.functions.pointee.build!(state, api, graph, &info, &result,
+                                                  errorBuffer.prepared()),
+                  "build")
+        guard result.output != HYBRID_NO_TENSOR else {
+            throw failure("build", "returned HYBRID_OK but set no output")
+        }
+        guard inputs.mode == .infer || result.loss != HYBRID_NO_TENSOR else {
+            throw failure("build", "returned HYBRID_OK but set no loss in train mode")
+        }
+        return ObjectiveBuildOutputs(loss: inputs.mode == .train ? result.loss : nil,
+                                     output: result.output)
+    }
+
+    /// Calls sample: the objective generates `newTokens` after `prompt` through the
+    /// sampler functions of `api`, which hand each token to the host as it is made.
+    public func sample(api: UnsafePointer<hybrid_host_api>, sampler: OpaquePointer,
+                       prompt: [Int32], newTokens: Int, seqLen: Int) throws(PluginError) {
+        guard let sample = plugin.functions.pointee.sample else {
+            throw .cannotSample(path: plugin.path, name: plugin.name)
+        }
+        let status = prompt.withUnsafeBufferPointer { prompt in
+            var request = hybrid_sample_request(
+                header: PluginABI.header(for: hybrid_sample_request.self),
+                prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
+                new_tokens: Int32(newTokens), seq_len: Int32(seqLen))
+            return sample(state, api, sampler, &request, errorBuffer.prepared())
+        }
+        try check(status, "sample")
+    }
+}

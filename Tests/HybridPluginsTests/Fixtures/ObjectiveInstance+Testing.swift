@@ -1,0 +1,36 @@
+import HybridPlugins
+
+/// prepare_batch's three outputs, as arrays.
+struct PreparedBatch: Equatable {
+    var tokens: [Int32]
+    var targets: [Int32]
+    var weights: [Float]
+}
+
+extension ObjectiveInstance {
+    /// Runs prepare_batch on `text` (B windows back to back) into fresh arrays.
+    func prepare(_ text: String, batchSize: Int, seqLen: Int) throws(PluginError) -> PreparedBatch {
+        let bytes = Array(text.utf8)
+        let count = batchSize * seqLen
+        var batch = PreparedBatch(tokens: .init(repeating: 0, count: count),
+                                  targets: .init(repeating: 0, count: count),
+                                  weights: .init(repeating: 0, count: count))
+        var failure: PluginError?
+        bytes.withUnsafeBufferPointer { text in
+            batch.tokens.withUnsafeMutableBufferPointer { tokens in
+                batch.targets.withUnsafeMutableBufferPointer { targets in
+                    batch.weights.withUnsafeMutableBufferPointer { weights in
+                        do throws(PluginError) {
+                            try prepareBatch(text: text, batchSize: batchSize, seqLen: seqLen,
+                                             tokens: tokens, targets: targets, lossWeights: weights)
+                        } catch {
+                            failure = error
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        return batch
+    }
+}
