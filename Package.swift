@@ -38,6 +38,8 @@ let package = Package(
         .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
+        .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridTestSupport"]),
+        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]
 )

@@ -9,14 +9,14 @@ import HybridCore
 /// Every objective builds through these functions with the same parameter names, so one
 /// set of weights serves them all.
 public struct Backbone: Sendable {
-    public let config: ModelConfig
+    public let config: BackboneConfig
 
-    public init(config: ModelConfig) { self.config = config }
+    public init(config: BackboneConfig) { self.config = config }
 
     /// int32 ids [B, T] → [B, T, C] through the shared table "tok_emb.weight".
     public func tokenEmbedding(_ g: Graph, _ ids: TensorID) throws -> TensorID {
         let table = try g.parameter("tok_emb.weight", shape: [config.vocabulary, config.dModel],
-                                    initializer: .normal(std: ModelConfig.initStd), decay: true)
+                                    initializer: .normal(std: BackboneConfig.initStd), decay: true)
         return try g.embedding(ids: ids, table: table)
     }
 
@@ -30,7 +30,7 @@ public struct Backbone: Sendable {
             throw GraphError("backbone: sequence of \(shape[1]) positions is longer than the model's \(config.maxLength)")
         }
         let table = try g.parameter("pos_emb.weight", shape: [config.maxLength, config.dModel],
-                                    initializer: .normal(std: ModelConfig.initStd), decay: true)
+                                    initializer: .normal(std: BackboneConfig.initStd), decay: true)
         var h = try g.add(x, g.parameterRows(table, shape[1]))
         for layer in 0..<config.layers {
             h = try block(g, h, layer: layer, mask: mask)

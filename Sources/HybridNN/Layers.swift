@@ -4,7 +4,7 @@ import HybridCore
 
 /// y = x·Wᵀ + b with W [out, in] named "\(name).weight" and b "\(name).bias".
 public func linear(_ g: Graph, _ x: TensorID, name: String, outFeatures: Int, bias: Bool = true,
-                   std: Float = ModelConfig.initStd) throws -> TensorID {
+                   std: Float = BackboneConfig.initStd) throws -> TensorID {
     let w = try g.parameter("\(name).weight", shape: [outFeatures, g[x].columns], initializer: .normal(std: std), decay: true)
     let b = bias ? try g.parameter("\(name).bias", shape: [outFeatures], initializer: .zeros, decay: false) : nil
     return try g.linear(x, weight: w, bias: b)

@@ -16,7 +16,7 @@ import Testing
 
     static func build(mask: AttentionMask, seed: UInt64) throws -> Model {
         let (B, T) = (2, 5)
-        let config = ModelConfig(dModel: 12, layers: 2, heads: 3, maxLength: 7, mlpRatio: 2, vocabulary: 11)
+        let config = BackboneConfig(dModel: 12, layers: 2, heads: 3, maxLength: 7, mlpRatio: 2, vocabulary: 11)
         let store = ParameterStore()
         let g = Graph(parameters: store)
         let tokens = g.input("tokens", shape: [B, T], dtype: .int32)

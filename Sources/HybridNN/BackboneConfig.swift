@@ -1,7 +1,7 @@
 import HybridCore
 
 /// The backbone's size: what `model:` in a recipe says.
-public struct ModelConfig: Sendable, Equatable {
+public struct BackboneConfig: Sendable, Equatable {
     public var dModel: Int
     public var layers: Int
     public var heads: Int

@@ -1,0 +1,233 @@
+import Foundation
+
+extension Recipe {
+    /// Reads, checks and decodes the recipe at `path`, after applying `overrides`
+    /// (`key.path=value`, see `Recipe+Overrides.swift`). Throws every error found.
+    public static func load(path: String, overrides: [String] = []) throws(RecipeErrors) -> Recipe {
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            var isFolder: ObjCBool = false
+            let reason = !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+                ? "recipe file not found"
+                : isFolder.boolValue ? "this is a folder, not a recipe file" : "recipe file cannot be read"
+            throw RecipeErrors([RecipeError(at: Mark(file: path), reason: reason)])
+        }
+        return try decode(bytes: [UInt8](contents), path: path, overrides: overrides)
+    }
+
+    /// Decodes recipe text that stands for the file at `path`: errors name `path`, relative
+    /// paths resolve against its folder, and `training.output` defaults to `runs/<its stem>`.
+    /// With `requireData` false (a recipe read back from a checkpoint, to sample), data
+    /// patterns that match no file are kept rather than refused.
+    public static func decode(yaml: String, path: String, overrides: [String] = [],
+                              requireData: Bool = true) throws(RecipeErrors) -> Recipe {
+        try decode(bytes: Array(yaml.utf8), path: path, overrides: overrides, requireData: requireData)
+    }
+
+    private static func decode(bytes: [UInt8], path: String, overrides: [String],
+                               requireData: Bool = true) throws(RecipeErrors) -> Recipe {
+        guard var root = try YAMLParser.parse(bytes: bytes, file: path), !root.isNull else {
+            throw RecipeErrors([RecipeError(at: Mark(file: path), reason: "recipe is empty",
+                                            expected: "a mapping with model, data, objectives and training")])
+        }
+        var errors: [RecipeError] = []
+        for text in overrides { errors += Override.apply(text, to: &root) }
+        let decoder = RecipeDecoder(errors: errors)
+        let recipe = RecipeReader(path: path, decoder: decoder, requireData: requireData).recipe(root)
+        guard let recipe, decoder.errors.isEmpty else { throw RecipeErrors(decoder.errors) }
+        return recipe
+    }
+}
+
+/// The recipe's schema: which keys each mapping allows, what each holds, and the defaults.
+private struct RecipeReader {
+    let decoder: RecipeDecoder
+    /// The recipe file's folder, absolute: relative paths in the recipe start here.
+    let directory: String
+    /// The recipe file's name without its extension.
+    let stem: String
+    /// Whether every data pattern must match a file.
+    let requireData: Bool
+
+    init(path: String, decoder: RecipeDecoder, requireData: Bool) {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        self.decoder = decoder
+        self.requireData = requireData
+        directory = url.deletingLastPathComponent().path
+        stem = url.deletingPathExtension().lastPathComponent
+    }
+
+    func recipe(_ root: YAMLNode) -> Recipe? {
+        let keys = ["device", "plugin_paths", "model", "data", "objectives", "optimizer", "schedule", "training"]
+        guard let f = Fields(root, at: "", keys: keys, in: decoder) else { return nil }
+        let device: Recipe.Device? = f.choice("device", default: .auto)
+        let pluginPaths = f.read("plugin_paths", default: [], expected: "a list of folders") { node, path in
+            decoder.list(node, path, expected: "a list of folders") { item, path in
+                decoder.string(item, path, expected: "a folder path").map { RecipePath(written: $0, absolute: absolute($0)) }
+            }
+        }
+        let model = f.section("model", required: true, readModel)
+        let data = f.section("data", required: true, readData)
+        let objectives = f.read("objectives", default: nil, expected: "a list of objectives", readObjectives)
+        let optimizer = f.section("optimizer", required: false, readOptimizer)
+        let schedule = f.section("schedule", required: false, readSchedule)
+        let training = f.section("training", required: true, readTraining)
+        guard let device, let pluginPaths, let model, let data, let objectives, let optimizer, let schedule,
+              let training else { return nil }
+        return Recipe(device: device, pluginPaths: pluginPaths, model: model, data: data, objectives: objectives,
+                      optimizer: optimizer, schedule: schedule, training: training)
+    }
+
+    private func readModel(_ node: YAMLNode, _ path: String) -> ModelConfig? {
+        let keys = ["d_model", "layers", "heads", "seq_len", "mlp_ratio", "dropout"]
+        guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
+        let dModel = f.int("d_model", .positive)
+        let layers = f.int("layers", .positive)
+        let heads = f.int("heads", .positive)
+        let seqLen = f.int("seq_len", .positive)
+        let mlpRatio = f.int("mlp_ratio", .positive, default: 4)
+        let noDropout = Rule<Float>(expected: "0", reason: "dropout is not supported yet") { $0 == 0 }
+        let dropout = f.float("dropout", noDropout, default: 0)
+        guard let dModel, let layers, let heads, let seqLen, let mlpRatio, let dropout else { return nil }
+        guard dModel % heads == 0 else {
+            decoder.report(f.node("heads")?.mark ?? f.mark, f.childPath("heads"),
+                           reason: "d_model (\(dModel)) is not divisible by heads (\(heads))",
+                           expected: "a divisor of \(dModel)", found: "\(heads)")
+            return nil
+        }
+        return ModelConfig(dModel: dModel, layers: layers, heads: heads, seqLen: seqLen, mlpRatio: mlpRatio,
+                           dropout: dropout)
+    }
+
+    private func readData(_ node: YAMLNode, _ path: String) -> DataConfig? {
+        guard let f = Fields(node, at: path, keys: ["text", "validation_fraction"], in: decoder) else { return nil }
+        let expected = "a list of paths or globs"
+        let text = f.read("text", default: nil, expected: expected) { node, path -> [(pattern: String, files: [String])]? in
+            guard let patterns = decoder.list(node, path, expected: expected, readPattern) else { return nil }
+            guard !patterns.isEmpty else {
+                decoder.report(node.mark, path, expected: "at least one path or glob", found: node.found)
+                return nil
+            }
+            return patterns
+        }
+        let fraction = Rule<Float>(expected: "a number in (0, 0.5]") { $0 > 0 && $0 <= 0.5 }
+        let validationFraction = f.float("validation_fraction", fraction, default: 0.1)
+        guard let text, let validationFraction else { return nil }
+        var files: [String] = []
+        for file in text.flatMap(\.files) where !files.contains(file) { files.append(file) }
+        return DataConfig(text: text.map(\.pattern), textFiles: files, validationFraction: validationFraction)
+    }
+
+    /// A path or glob and the files it matches; no match is an error at the pattern.
+    private func readPattern(_ node: YAMLNode, _ path: String) -> (pattern: String, files: [String])? {
+        guard let pattern = decoder.string(node, path, expected: "a path or glob") else { return nil }
+        let files = matchingFiles(pattern, in: directory)
+        guard !files.isEmpty || !requireData else {
+            decoder.report(node.mark, path, reason: "no file matches this pattern (relative to \(directory))",
+                           expected: "a path or glob that matches at least one file", found: node.found)
+            return nil
+        }
+        return (pattern, files)
+    }
+
+    private func readObjectives(_ node: YAMLNode, _ path: String) -> [ObjectiveConfig]? {
+        guard let items = decoder.items(node, path, expected: "a list of objectives") else { return nil }
+        guard !items.isEmpty else {
+            decoder.report(node.mark, path, expected: "at least one objective", found: node.found)
+            return nil
+        }
+        let objectives = items.enumerated().map { readObjective($1, KeyPathText.index(path, $0)) }
+        var firstWithName: [String: Int] = [:]
+        var unique = true
+        for (index, objective) in objectives.enumerated() {
+            guard let name = objective?.name else { continue }
+            guard let first = firstWithName[name] else {
+                firstWithName[name] = index
+                continue
+            }
+            unique = false
+            let item = KeyPathText.index(path, index)
+            decoder.report(items[index]["name"]?.mark ?? items[index].mark, KeyPathText.child(item, "name"),
+                           reason: "\(KeyPathText.index(path, first)) already has the name `\(name)`",
+                           expected: "a name unique among the objectives (set `name:`)", found: "\"\(name)\"")
+        }
+        guard unique, !objectives.contains(where: { $0 == nil }) else { return nil }
+        return objectives.compactMap { $0 }
+    }
+
+    private func readObjective(_ node: YAMLNode, _ path: String) -> ObjectiveConfig? {
+        guard let f = Fields(node, at: path, keys: ["plugin", "name", "weight", "config"], in: decoder) else { return nil }
+        let plugin = f.string("plugin", expected: "a plugin name or a path to a plugin library")
+        let name = f.node("name") == nil
+            ? plugin.map(ObjectiveConfig.defaultName)
+            : f.string("name", expected: "an objective name")
+        let weight = f.float("weight", .nonNegative, default: 1)
+        let config = f.read("config", default: YAMLNode(.mapping([]), mark: f.mark), expected: "a mapping") { node, path in
+            decoder.entries(node, path).map { YAMLNode(.mapping($0), mark: node.mark) }
+        }
+        guard let plugin, let name, let weight, let config else { return nil }
+        return ObjectiveConfig(plugin: plugin, pluginPath: plugin.contains("/") ? absolute(plugin) : nil, name: name,
+                               weight: weight, config: config)
+    }
+
+    private func readOptimizer(_ node: YAMLNode, _ path: String) -> OptimizerConfig? {
+        let keys = ["name", "lr", "betas", "eps", "weight_decay", "grad_clip"]
+        guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
+        let name: OptimizerConfig.Name? = f.choice("name", default: .adamw)
+        let lr = f.float("lr", .positive, default: 1e-3)
+        let expected = "a list of two numbers in [0, 1)"
+        let betas = f.read("betas", default: [0.9, 0.95], expected: expected) { node, path -> [Float]? in
+            guard let betas = decoder.list(node, path, expected: expected, { decoder.float($0, $1, .belowOne) }) else {
+                return nil
+            }
+            guard betas.count == 2 else {
+                decoder.report(node.mark, path, expected: expected, found: "a list of \(betas.count)")
+                return nil
+            }
+            return betas
+        }
+        let eps = f.float("eps", .positive, default: 1e-8)
+        let weightDecay = f.float("weight_decay", .nonNegative, default: 0.1)
+        let gradClip = f.float("grad_clip", .nonNegative, default: 1)
+        guard let name, let lr, let betas, let eps, let weightDecay, let gradClip else { return nil }
+        return OptimizerConfig(name: name, lr: lr, beta1: betas[0], beta2: betas[1], eps: eps,
+                               weightDecay: weightDecay, gradClip: gradClip)
+    }
+
+    private func readSchedule(_ node: YAMLNode, _ path: String) -> ScheduleConfig? {
+        guard let f = Fields(node, at: path, keys: ["name", "warmup_steps", "min_lr_ratio"], in: decoder) else {
+            return nil
+        }
+        let name: ScheduleConfig.Name? = f.choice("name", default: .cosine)
+        let warmupSteps = f.int("warmup_steps", .nonNegative, default: 20)
+        let minLRRatio = f.float("min_lr_ratio", .unit, default: 0.1)
+        guard let name, let warmupSteps, let minLRRatio else { return nil }
+        return ScheduleConfig(name: name, warmupSteps: warmupSteps, minLRRatio: minLRRatio)
+    }
+
+    private func readTraining(_ node: YAMLNode, _ path: String) -> TrainingConfig? {
+        let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "checkpoint_every",
+                    "output"]
+        guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
+        let steps = f.int("steps", .positive)
+        let batchSize = f.int("batch_size", .positive)
+        let seed = f.int("seed", .any, default: 1234)
+        let evalEvery = f.int("eval_every", .positive, default: 100)
+        let evalBatches = f.int("eval_batches", .positive, default: 8)
+        let logEvery = f.int("log_every", .positive, default: 10)
+        let checkpointEvery = f.int("checkpoint_every", .nonNegative, default: 0)
+        let output = f.string("output", expected: "a folder path", default: "runs/\(stem)")
+        guard let steps, let batchSize, let seed, let evalEvery, let evalBatches, let logEvery, let checkpointEvery,
+              let output else { return nil }
+        return TrainingConfig(steps: steps, batchSize: batchSize, seed: seed, evalEvery: evalEvery,
+                              evalBatches: evalBatches, logEvery: logEvery, checkpointEvery: checkpointEvery,
+                              output: output)
+    }
+
+    /// `path` made absolute against the recipe's folder.
+    private func absolute(_ path: String) -> String {
+        let url = path.hasPrefix("/")
+            ? URL(fileURLWithPath: path)
+            : URL(fileURLWithPath: directory, isDirectory: true).appendingPathComponent(path)
+        return url.standardizedFileURL.path
+    }
+}

@@ -1,0 +1,174 @@
+/// A training recipe: the model, the data, the objectives and how to train them, decoded from
+/// YAML and checked. `Recipe.load(path:overrides:)` reads one; `yamlText()` writes it back with
+/// every default filled in.
+public struct Recipe: Equatable, Sendable {
+    public enum Device: String, CaseIterable, Sendable { case auto, cpu, vulkan }
+
+    /// Which backend runs the graph (`auto`: a real GPU if there is one, else the CPU).
+    public var device: Device
+    /// Folders searched for plugins before the usual places.
+    public var pluginPaths: [RecipePath]
+    public var model: ModelConfig
+    public var data: DataConfig
+    public var objectives: [ObjectiveConfig]
+    public var optimizer: OptimizerConfig
+    public var schedule: ScheduleConfig
+    public var training: TrainingConfig
+
+    public init(device: Device, pluginPaths: [RecipePath], model: ModelConfig, data: DataConfig,
+                objectives: [ObjectiveConfig], optimizer: OptimizerConfig, schedule: ScheduleConfig,
+                training: TrainingConfig) {
+        self.device = device
+        self.pluginPaths = pluginPaths
+        self.model = model
+        self.data = data
+        self.objectives = objectives
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.training = training
+    }
+}
+
+/// A path as the recipe wrote it, and the absolute path it names (relative to the recipe's folder).
+public struct RecipePath: Equatable, Sendable {
+    public var written: String
+    public var absolute: String
+
+    public init(written: String, absolute: String) {
+        self.written = written
+        self.absolute = absolute
+    }
+}
+
+/// The backbone's shape.
+public struct ModelConfig: Equatable, Sendable {
+    public var dModel: Int
+    public var layers: Int
+    /// Divides `dModel`.
+    public var heads: Int
+    public var seqLen: Int
+    /// The MLP's hidden width is `mlpRatio * dModel`.
+    public var mlpRatio: Int
+    /// Always 0 for now.
+    public var dropout: Float
+
+    public init(dModel: Int, layers: Int, heads: Int, seqLen: Int, mlpRatio: Int, dropout: Float) {
+        self.dModel = dModel
+        self.layers = layers
+        self.heads = heads
+        self.seqLen = seqLen
+        self.mlpRatio = mlpRatio
+        self.dropout = dropout
+    }
+}
+
+public struct DataConfig: Equatable, Sendable {
+    /// Paths or glob patterns as written, relative to the recipe's folder.
+    public var text: [String]
+    /// The absolute paths of the files the patterns match, in pattern order, each file once.
+    public var textFiles: [String]
+    /// The share of the text held out for evaluation, in (0, 0.5].
+    public var validationFraction: Float
+
+    public init(text: [String], textFiles: [String], validationFraction: Float) {
+        self.text = text
+        self.textFiles = textFiles
+        self.validationFraction = validationFraction
+    }
+}
+
+public struct ObjectiveConfig: Equatable, Sendable {
+    /// A plugin name like `causal`, or a path to a plugin library, as written.
+    public var plugin: String
+    /// The absolute path when `plugin` contains a `/`; nil for a name the loader looks up.
+    public var pluginPath: String?
+    /// Unique among the recipe's objectives; losses are logged under it.
+    public var name: String
+    public var weight: Float
+    /// The objective's `config:` mapping as written (empty when absent), checked later against
+    /// the keys the plugin declares with `resolvePluginConfig`. Its mark points at the config
+    /// (or, when absent, at the objective).
+    public var config: YAMLNode
+
+    public init(plugin: String, pluginPath: String?, name: String, weight: Float, config: YAMLNode) {
+        self.plugin = plugin
+        self.pluginPath = pluginPath
+        self.name = name
+        self.weight = weight
+        self.config = config
+    }
+
+    /// The name an objective gets when the recipe gives none: the plugin name, or for a path
+    /// the library's file name without its folder, `lib` prefix and extension
+    /// (`plugins/libhybrid-objective-masked.so` → `hybrid-objective-masked`).
+    public static func defaultName(forPlugin plugin: String) -> String {
+        guard plugin.contains("/") else { return plugin }
+        var name = Substring(plugin.split(separator: "/").last ?? "")
+        if let dot = name.firstIndex(of: ".") { name = name[..<dot] }
+        if name.hasPrefix("lib") && name.count > 3 { name = name.dropFirst(3) }
+        return String(name)
+    }
+}
+
+public struct OptimizerConfig: Equatable, Sendable {
+    public enum Name: String, CaseIterable, Sendable { case adamw }
+
+    public var name: Name
+    public var lr: Float
+    public var beta1: Float
+    public var beta2: Float
+    public var eps: Float
+    public var weightDecay: Float
+    /// The global gradient-norm limit; 0 turns clipping off.
+    public var gradClip: Float
+
+    public init(name: Name, lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, gradClip: Float) {
+        self.name = name
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.gradClip = gradClip
+    }
+}
+
+public struct ScheduleConfig: Equatable, Sendable {
+    public enum Name: String, CaseIterable, Sendable { case cosine, constant }
+
+    public var name: Name
+    public var warmupSteps: Int
+    /// The learning rate a cosine schedule ends at, as a fraction of `lr`.
+    public var minLRRatio: Float
+
+    public init(name: Name, warmupSteps: Int, minLRRatio: Float) {
+        self.name = name
+        self.warmupSteps = warmupSteps
+        self.minLRRatio = minLRRatio
+    }
+}
+
+public struct TrainingConfig: Equatable, Sendable {
+    public var steps: Int
+    public var batchSize: Int
+    public var seed: Int
+    public var evalEvery: Int
+    public var evalBatches: Int
+    public var logEvery: Int
+    /// Steps between checkpoints; 0 writes one only at the end.
+    public var checkpointEvery: Int
+    /// The run's folder, relative to the current directory (default `runs/<recipe file stem>`).
+    public var output: String
+
+    public init(steps: Int, batchSize: Int, seed: Int, evalEvery: Int, evalBatches: Int, logEvery: Int,
+                checkpointEvery: Int, output: String) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.seed = seed
+        self.evalEvery = evalEvery
+        self.evalBatches = evalBatches
+        self.logEvery = logEvery
+        self.checkpointEvery = checkpointEvery
+        self.output = output
+    }
+}

@@ -1,0 +1,115 @@
+import CHybridPlugin
+import HybridCore
+import HybridNN
+import HybridPlugins
+
+/// One objective of a run: its plugin instance, its training graph, and its own random
+/// stream for drawing windows and corrupting them.
+///
+/// Built in two phases because objectives share parameters: every session's graph is built
+/// (declaring parameters) before the store is allocated, then each is compiled.
+public final class ObjectiveSession {
+    public let name: String
+    public let weight: Float
+    public let instance: ObjectiveInstance
+    public let graph: Graph
+    let tokens: TensorID
+    let targets: TensorID
+    let lossWeights: TensorID
+    let loss: TensorID
+    let batchSize: Int
+    let seqLen: Int
+    private(set) var executable: Executable?
+    /// Drawn windows, [B, T + windowExtra].
+    private var windows: [UInt8]
+    /// The stream handed to the plugin's prepare_batch (stable address for the C side).
+    private let rng: UnsafeMutablePointer<RandomStream>
+
+    public init(name: String, weight: Float, instance: ObjectiveInstance, parameters: ParameterStore,
+                backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, log: @escaping (String) -> Void) throws {
+        self.name = name
+        self.weight = weight
+        self.instance = instance
+        self.batchSize = batchSize
+        self.seqLen = seqLen
+        let g = Graph(parameters: parameters)
+        tokens = g.input("tokens", shape: [batchSize, seqLen], dtype: .int32)
+        targets = g.input("targets", shape: [batchSize, seqLen], dtype: .int32)
+        lossWeights = g.input("loss_weights", shape: [batchSize, seqLen], dtype: .float32)
+        let context = GraphBuildContext(graph: g, backbone: backbone, log: log)
+        let built = try instance.build(api: HostAPI.table, graph: context.handle, inputs: ObjectiveBuildInputs(
+            mode: .train, batchSize: batchSize, seqLen: seqLen, dModel: backbone.config.dModel,
+            tokens: hybrid_tensor(tokens), targets: hybrid_tensor(targets), lossWeights: hybrid_tensor(lossWeights)))
+        loss = TensorID(built.loss!)
+        try g.differentiate(loss: loss)
+        graph = g
+        windows = [UInt8](repeating: 0, count: batchSize * (seqLen + instance.plugin.windowExtra))
+        rng = .allocate(capacity: 1)
+        rng.initialize(to: RandomStream(seed: seed, stream: RandomStream.streamID("objective/\(name)")))
+    }
+
+    deinit { rng.deallocate() }
+
+    public func compile(on backend: Backend) throws {
+        executable = try backend.compile(graph)
+    }
+
+    var windowLength: Int { seqLen + instance.plugin.windowExtra }
+
+    /// Draws a fresh batch from `text` and lets the plugin turn it into inputs.
+    func loadBatch(from text: [UInt8]) throws {
+        try windows.withUnsafeMutableBufferPointer { w in
+            try TextCorpus.drawWindows(from: text, count: batchSize, length: windowLength, rng: &rng.pointee, into: w.baseAddress!)
+        }
+        try prepare(windows, into: executable!)
+    }
+
+    /// A fixed batch for validation: windows drawn from `text` with `stream`, prepared once.
+    func fixedBatch(from text: [UInt8], stream: inout RandomStream) throws -> FixedBatch {
+        var w = [UInt8](repeating: 0, count: windows.count)
+        try w.withUnsafeMutableBufferPointer {
+            try TextCorpus.drawWindows(from: text, count: batchSize, length: windowLength, rng: &stream, into: $0.baseAddress!)
+        }
+        let exe = executable!
+        try prepare(w, into: exe)
+        return FixedBatch(tokens: Array(exe.int32Input(tokens)), targets: Array(exe.int32Input(targets)),
+                          weights: Array(exe.floatInput(lossWeights)))
+    }
+
+    private func prepare(_ w: [UInt8], into exe: Executable) throws {
+        try w.withUnsafeBufferPointer { text in
+            try instance.prepareBatch(text: text, batchSize: batchSize, seqLen: seqLen,
+                                      tokens: exe.int32Input(tokens), targets: exe.int32Input(targets),
+                                      lossWeights: exe.floatInput(lossWeights), api: HostAPI.table,
+                                      rng: OpaquePointer(rng))
+        }
+    }
+
+    struct FixedBatch {
+        var tokens: [Int32]
+        var targets: [Int32]
+        var weights: [Float]
+    }
+
+    /// The loss on a fixed batch, forward only.
+    func evaluate(_ batch: FixedBatch) -> Float {
+        let exe = executable!
+        _ = exe.int32Input(tokens).update(fromContentsOf: batch.tokens)
+        _ = exe.int32Input(targets).update(fromContentsOf: batch.targets)
+        _ = exe.floatInput(lossWeights).update(fromContentsOf: batch.weights)
+        exe.forward()
+        return exe.read(loss)[0]
+    }
+
+    /// Forward and backward on the loaded batch; gradients accumulate into the shared
+    /// parameter gradients, scaled by the objective's weight. Returns the loss.
+    func trainStep() -> Float {
+        let exe = executable!
+        exe.forward()
+        exe.backward(seed: weight)
+        return exe.read(loss)[0]
+    }
+
+    /// Positions the backbone processed per step.
+    var positionsPerStep: Int { batchSize * seqLen }
+}

@@ -1,0 +1,82 @@
+import CHybridPlugin
+import HybridCore
+import HybridNN
+import HybridPlugins
+import HybridRecipe
+
+/// Turns a recipe into live objects: plugins loaded and checked against the recipe, the
+/// shared backbone, each objective's graph built, the parameters allocated and every graph
+/// compiled on the backend.
+public struct RunSetup {
+    public let recipe: Recipe
+    public let parameters: ParameterStore
+    public let backbone: Backbone
+    public let sessions: [ObjectiveSession]
+    public let backend: Backend
+
+    /// The plugin search path a recipe implies: its `plugin_paths`, then the standard ones.
+    public static func searchPath(for recipe: Recipe) -> PluginSearchPath {
+        .standard(recipeFolders: recipe.pluginPaths.map(\.absolute))
+    }
+
+    /// Loads every objective's plugin and makes its instance, checking the recipe's
+    /// `config:` section against the keys the plugin declares.
+    public static func instances(for recipe: Recipe, file: String) throws -> [ObjectiveInstance] {
+        let path = searchPath(for: recipe)
+        var errors: [RecipeError] = []
+        var result: [ObjectiveInstance] = []
+        for (i, objective) in recipe.objectives.enumerated() {
+            let plugin = try PluginLoader.load(objective.pluginPath ?? objective.plugin, searchPath: path)
+            let keys = plugin.configKeys.map {
+                ConfigKeySpec(name: $0.name, type: ConfigKeySpec.ValueType(rawValue: $0.type.rawValue)!, defaultValue: $0.defaultValue, doc: $0.doc)
+            }
+            do {
+                let resolved = try resolvePluginConfig(objective.config, keys: keys, keyPath: "objectives[\(i)].config")
+                var values: [String: PluginConfigValue] = [:]
+                for (name, value) in resolved { values[name] = PluginConfigValue(value) }
+                result.append(try ObjectiveInstance(plugin: plugin, config: values, setup: ObjectiveSetup(
+                    dModel: recipe.model.dModel, seqLen: recipe.model.seqLen, seed: UInt64(bitPattern: Int64(recipe.training.seed)))))
+            } catch let e as RecipeErrors {
+                errors += e.errors
+            }
+        }
+        if !errors.isEmpty { throw RecipeErrors(errors) }
+        return result
+    }
+
+    public static func backboneConfig(_ model: HybridRecipe.ModelConfig) -> BackboneConfig {
+        BackboneConfig(dModel: model.dModel, layers: model.layers, heads: model.heads, maxLength: model.seqLen,
+                       mlpRatio: model.mlpRatio, vocabulary: Int(HYBRID_VOCAB))
+    }
+
+    /// Builds the training graphs for `batchSize`, allocates the parameters (initialized from
+    /// the recipe's seed) and compiles.
+    public init(recipe: Recipe, file: String, backend: Backend, batchSize: Int? = nil, log: @escaping (String) -> Void) throws {
+        self.recipe = recipe
+        self.backend = backend
+        let instances = try Self.instances(for: recipe, file: file)
+        let parameters = ParameterStore()
+        let backbone = Backbone(config: Self.backboneConfig(recipe.model))
+        let seed = UInt64(bitPattern: Int64(recipe.training.seed))
+        self.parameters = parameters
+        self.backbone = backbone
+        sessions = try zip(recipe.objectives, instances).map { objective, instance in
+            try ObjectiveSession(name: objective.name, weight: objective.weight, instance: instance, parameters: parameters,
+                                 backbone: backbone, batchSize: batchSize ?? recipe.training.batchSize,
+                                 seqLen: recipe.model.seqLen, seed: seed, log: log)
+        }
+        parameters.materialize(seed: seed)
+        for s in sessions { try s.compile(on: backend) }
+    }
+}
+
+extension PluginConfigValue {
+    init(_ value: ConfigValue) {
+        switch value {
+        case .int(let v): self = .int(Int64(v))
+        case .float(let v): self = .float(Double(v))
+        case .bool(let v): self = .bool(v)
+        case .string(let v): self = .string(v)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import HybridRecipe
+import HybridTrain
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [TrainBench.self])
+
+    struct TrainBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train",
+            abstract: "Tokens/s of the whole training step (forward, backward, clip, AdamW, loss read back): median of the timed steps after warm-up, as ../shared/bench/ref_train.py measures it.")
+
+        @Argument(help: "The recipe (YAML).")
+        var recipe: String
+
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value.", valueName: "key.path=value"))
+        var overrides: [String] = []
+
+        @Option(help: "Untimed steps first.")
+        var warmup = 3
+
+        @Option(help: "Timed steps (at least 10).")
+        var steps = 12
+
+        func validate() throws {
+            guard steps >= 10 else { throw ValidationError("--steps must be at least 10 for a stable median, got \(steps)") }
+            guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
+        }
+
+        func run() throws {
+            try reportingFailures {
+                let loaded = try Recipe.load(path: recipe, overrides: overrides)
+                let backend = try BackendChoice.make(loaded.device, log: { say($0) })
+                let progress = Progress(logEvery: .max, isTerminal: false, write: { _ in })
+                let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { _ in })
+                let corpus = try TextCorpus(files: loaded.data.textFiles, validationFraction: Double(loaded.data.validationFraction))
+                let trainer = try Trainer(setup: setup, corpus: corpus, recipeText: "", recipePath: recipe, outputFolder: "", progress: progress)
+                let m = loaded.model
+                say("hybrid \(backend.deviceDescription) objectives=\(setup.sessions.map(\.name).joined(separator: "+")) "
+                    + "d=\(m.dModel) L=\(m.layers) H=\(m.heads) T=\(m.seqLen) B=\(loaded.training.batchSize) "
+                    + "params=\(setup.parameters.count.formatted())")
+                var times: [Double] = []
+                var watch = CPUWatch()
+                for step in 0..<(warmup + steps) {
+                    if step == warmup { watch.start() }
+                    try trainer.loadBatches(step: step)
+                    let t0 = ContinuousClock.now
+                    _ = try trainer.computeStep(step)
+                    let elapsed = ContinuousClock.now - t0
+                    if step >= warmup { times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
+                }
+                let otherLoad = watch.otherCores()
+                times.sort()
+                let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+                let tokens = Double(trainer.positionsPerStep) / median
+                let rss = peakRSSMiB()
+                say(String(format: "median %.2f ms per step, %.0f tokens/s, min %.2f ms, peak RSS %.0f MiB, other processes used %.2f cores meanwhile",
+                             median * 1e3, tokens, times[0] * 1e3, rss, otherLoad))
+                let result: [String: Any] = [
+                    "impl": "hybrid", "device": backend.deviceDescription, "d": m.dModel, "L": m.layers, "H": m.heads, "T": m.seqLen,
+                    "B": loaded.training.batchSize, "median_step_ms": (median * 1e5).rounded() / 100, "tokens_per_s": tokens.rounded(),
+                    "peak_rss_mib": rss.rounded(), "other_load_cores": (otherLoad * 100).rounded() / 100, "timed_steps": steps,
+                ]
+                let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+                say("RESULT " + String(decoding: json, as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// Peak resident set size of this process, in MiB.
+func peakRSSMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// How many cores other processes used while a timed region ran (machine busy time from
+/// /proc/stat minus this process's CPU time), as ../shared/bench/bench_common.py reports.
+struct CPUWatch {
+    private var wall0 = ContinuousClock.now
+    private var own0 = 0.0
+    private var busy0 = 0.0
+
+    mutating func start() {
+        wall0 = ContinuousClock.now
+        own0 = Self.ownSeconds()
+        busy0 = Self.machineBusySeconds()
+    }
+
+    func otherCores() -> Double {
+        let d = ContinuousClock.now - wall0
+        let wall = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        let other = (Self.machineBusySeconds() - busy0) - (Self.ownSeconds() - own0)
+        return max(0, other / max(wall, 1e-9))
+    }
+
+    static func ownSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+
+    static func machineBusySeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first else { return 0 }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 8 else { return 0 }
+        let busy = fields.prefix(8).reduce(0, +) - fields[3] - fields[4]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

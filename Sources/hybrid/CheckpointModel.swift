@@ -1,0 +1,41 @@
+import Foundation
+import HybridCore
+import HybridCPU
+import HybridNN
+import HybridPlugins
+import HybridRecipe
+import HybridTrain
+
+/// A model rebuilt from a checkpoint: its recipe (from the metadata), its objectives'
+/// plugins, the parameter store; `load()` fills the store once every graph that will run
+/// has declared its parameters.
+struct CheckpointModel {
+    let path: String
+    let contents: Checkpoint.Contents
+    let recipe: Recipe
+    let instances: [ObjectiveInstance]
+    let parameters = ParameterStore()
+    let backbone: Backbone
+    let backend: Backend
+
+    var step: String { contents.metadata["step"] ?? "?" }
+
+    init(path: String) throws {
+        self.path = path
+        contents = try Checkpoint.read(path)
+        guard let text = contents.metadata["recipe"] else {
+            throw TrainError("\(path): the checkpoint's metadata has no recipe; it was not written by hybrid train")
+        }
+        // Relative paths in the recipe are relative to where the recipe was when training ran.
+        let recipePath = contents.metadata["recipe_path"] ?? path
+        recipe = try Recipe.decode(yaml: text, path: recipePath, requireData: false)
+        instances = try RunSetup.instances(for: recipe, file: path)
+        backbone = Backbone(config: RunSetup.backboneConfig(recipe.model))
+        backend = try BackendChoice.make(recipe.device, log: { printError($0) })
+    }
+
+    func load() throws {
+        parameters.materialize(seed: 0)
+        try Checkpoint.load(contents, into: parameters, path: path)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import HybridRecipe
+import HybridTrain
+
+struct RecipeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recipe", abstract: "Work with recipes.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the resolved recipe (every default filled in), or every error in it.")
+
+        @Argument(help: "The recipe (YAML).")
+        var recipe: String
+
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value.", valueName: "key.path=value"))
+        var overrides: [String] = []
+
+        func run() throws {
+            try reportingFailures {
+                let loaded = try Recipe.load(path: recipe, overrides: overrides)
+                // Plugins are part of the check: each must load, and its config section
+                // must fit the keys it declares.
+                _ = try RunSetup.instances(for: loaded, file: recipe)
+                FileHandle.standardOutput.write(Data(loaded.yamlText().utf8))
+            }
+        }
+    }
+}

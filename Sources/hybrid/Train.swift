@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import HybridCPU
+import HybridPlugins
+import HybridRecipe
+import HybridTrain
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the model a recipe describes; checkpoint it and print a sample.")
+
+    @Argument(help: "The recipe (YAML).")
+    var recipe: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value, e.g. training.steps=100.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Bytes of held-out text to start the final sample with.")
+    var samplePrompt = 48
+
+    @Option(help: "Bytes to generate after training (0: none).")
+    var sampleTokens = 300
+
+    func run() throws {
+        try reportingFailures {
+            let loaded = try Recipe.load(path: recipe, overrides: overrides)
+            let backend = try BackendChoice.make(loaded.device, log: { say($0) })
+            let progress = Progress(logEvery: loaded.training.logEvery)
+            let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { progress.note($0) })
+            let corpus = try TextCorpus(files: loaded.data.textFiles, validationFraction: Double(loaded.data.validationFraction))
+            let params = setup.parameters.count
+            say("recipe \(recipe): \(setup.sessions.map { "\($0.name) (weight \($0.weight))" }.joined(separator: ", "))")
+            say("model d=\(loaded.model.dModel) L=\(loaded.model.layers) H=\(loaded.model.heads) T=\(loaded.model.seqLen) "
+                + "B=\(loaded.training.batchSize), \(params.formatted()) parameters; data \(corpus.files.count) files, "
+                + "\(corpus.train.count.formatted()) train / \(corpus.validation.count.formatted()) validation bytes")
+            let trainer = try Trainer(setup: setup, corpus: corpus, recipeText: loaded.yamlText(), recipePath: recipe,
+                                      outputFolder: loaded.training.output, progress: progress)
+            try trainer.run()
+            if let last = trainer.evaluations.last {
+                let summary = last.losses.map { "\($0.name) \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte" }
+                say("final validation: " + summary.joined(separator: ", "))
+            }
+            if sampleTokens > 0, let session = setup.sessions.first(where: { $0.instance.plugin.canSample }) {
+                let prompt = Array(corpus.validation.prefix(samplePrompt)).map(Int32.init)
+                let sampler = try TextSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
+                                              seqLen: loaded.model.seqLen, settings: .init())
+                try sampler.compile(on: backend)
+                say("sample from \(session.name) (prompt: the first \(prompt.count) held-out bytes):\n---")
+                printText(prompt)
+                try sampler.generate(prompt: prompt, count: sampleTokens) { printText([$0]) }
+                say("\n---")
+            }
+        }
+    }
+}
+
+/// Writes byte tokens as they come (special tokens in brackets).
+func printText(_ tokens: [Int32]) {
+    var bytes: [UInt8] = []
+    for t in tokens {
+        if t < 256 { bytes.append(UInt8(t)) } else { bytes += Array("[\(t)]".utf8) }
+    }
+    FileHandle.standardOutput.write(Data(bytes))
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// Bad input gets one clear message and a non-zero exit, and leaves nothing half-written.
+@Suite struct BadInputTests {
+    func expectFailure(_ r: CLI.Result, mentions: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status != 0, "exit status 0 for bad input: \(r.all)", sourceLocation: sourceLocation)
+        for m in mentions { #expect(r.stderr.contains(m), "stderr lacks \"\(m)\": \(r.stderr)", sourceLocation: sourceLocation) }
+        #expect(!r.stderr.contains("Fatal error"), "crashed: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func missingRecipe() throws {
+        expectFailure(try CLI.run(["train", "/nonexistent/r.yaml"]), mentions: ["/nonexistent/r.yaml"])
+    }
+
+    @Test func invalidYAMLReportsLineAndColumn() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "model:\n  d_model: [1, 2\n".write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        expectFailure(try CLI.run(["recipe", "check", "\(dir)/bad.yaml"]), mentions: ["bad.yaml:"])
+    }
+
+    @Test func unknownKeySuggestsTheRightOne() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir, extra: "trainig: {}\n")
+        expectFailure(try CLI.run(["train", recipe]), mentions: ["trainig", "training"])
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/run"), "a refused recipe must not create the run folder")
+    }
+
+    @Test func unknownPluginListsTheFoldersSearched() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir, objectives: "  - plugin: nosuch\n")
+        expectFailure(try CLI.run(["train", recipe]), mentions: ["libhybrid-objective-nosuch.so", CLI.buildFolder])
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/run"))
+    }
+
+    @Test func badOverrideNamesTheFlag() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        expectFailure(try CLI.run(["train", recipe, "--set", "training.steps=many"]), mentions: ["--set training.steps"])
+    }
+
+    @Test func vulkanIsRefusedClearly() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        expectFailure(try CLI.run(["train", recipe, "--set", "device=vulkan"]), mentions: ["vulkan"])
+    }
+
+    @Test func samplingFromAMissingOrDamagedCheckpoint() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        expectFailure(try CLI.run(["sample", "--checkpoint", "\(dir)/none.safetensors", "--prompt", "a"]), mentions: ["none.safetensors"])
+        try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: "\(dir)/junk.safetensors"))
+        expectFailure(try CLI.run(["sample", "--checkpoint", "\(dir)/junk.safetensors", "--prompt", "a"]), mentions: ["junk.safetensors"])
+    }
+}

@@ -1,0 +1,150 @@
+// Attention: forward against a naive masked softmax attention in Double, backward against finite
+// differences, for causal, bidirectional and irregular windows with a fully masked row.
+
+import Foundation
+import HybridCPU
+import HybridTestSupport
+import Testing
+
+/// A key window per query: row t attends to keys start[t] ..< end[t].
+struct KeyWindows: CustomTestStringConvertible, Sendable {
+    let name: String
+    let start: [Int32]
+    let end: [Int32]
+    var testDescription: String { name }
+
+    static func causal(_ T: Int) -> Self {
+        Self(name: "causal", start: .init(repeating: 0, count: T), end: (0..<T).map { Int32($0 + 1) })
+    }
+
+    static func bidirectional(_ T: Int) -> Self {
+        Self(name: "bidirectional", start: .init(repeating: 0, count: T), end: .init(repeating: Int32(T), count: T))
+    }
+
+    /// A sliding window of 3 (rows past the first two cannot see key 0), with row 1 masked out.
+    static func windowWithMaskedRow(_ T: Int) -> Self {
+        var start = (0..<T).map { Int32(max(0, $0 - 2)) }, end = (0..<T).map { Int32($0 + 1) }
+        start[1] = 3
+        end[1] = 3
+        return Self(name: "window, row 1 masked", start: start, end: end)
+    }
+
+    /// Prefix-LM: the first `prefix` rows see the whole prefix, later rows are causal; row 0 masked.
+    static func prefixWithMaskedRow(_ T: Int, prefix: Int) -> Self {
+        var end = (0..<T).map { Int32(max($0 + 1, prefix)) }
+        end[0] = 0
+        return Self(name: "prefix-LM, row 0 masked", start: .init(repeating: 0, count: T), end: end)
+    }
+
+    static func all(_ T: Int) -> [Self] {
+        [causal(T), bidirectional(T), windowWithMaskedRow(T), prefixWithMaskedRow(T, prefix: 3)]
+    }
+}
+
+@Suite("Attention")
+struct AttentionTests {
+    struct Shape: Sendable { let B, T, C, H: Int }
+
+    static func forward(_ qkv: [Float], _ mask: KeyWindows, _ s: Shape) -> (out: [Float], probs: [Float]) {
+        let x = Buffer(qkv), ks = Buffer(mask.start), ke = Buffer(mask.end)
+        let out = Buffer(repeating: Float.nan, count: s.B * s.T * s.C)
+        let probs = Buffer(repeating: Float.nan, count: s.B * s.H * s.T * s.T)
+        withExtendedLifetime((x, ks, ke)) {
+            Attention.forward(out: out.p, probs: probs.p, qkv: x.p, keyStart: ks.p, keyEnd: ke.p, B: s.B, T: s.T, C: s.C, H: s.H)
+        }
+        return (out.array, probs.array)
+    }
+
+    static func backward(_ dout: [Float], _ qkv: [Float], _ mask: KeyWindows, _ s: Shape, into dqkv: [Float]) -> [Float] {
+        let probs = forward(qkv, mask, s).probs
+        let d = Buffer(dout), x = Buffer(qkv), p = Buffer(probs), ks = Buffer(mask.start), ke = Buffer(mask.end)
+        let g = Buffer(dqkv), scratch = Buffer(repeating: Float.nan, count: probs.count)
+        withExtendedLifetime((d, x, p, ks, ke)) {
+            Attention.backward(dqkv: g.p, scratch: scratch.p, dout: d.p, qkv: x.p, probs: p.p, keyStart: ks.p, keyEnd: ke.p,
+                               B: s.B, T: s.T, C: s.C, H: s.H)
+        }
+        return g.array
+    }
+
+    /// Naive masked softmax attention, one score at a time, in Double.
+    static func reference(_ qkv: [Float], _ mask: KeyWindows, _ s: Shape) -> (out: [Float], probs: [Float]) {
+        let (B, T, C, H) = (s.B, s.T, s.C, s.H), D = C / H
+        let scale = 1 / Double(D).squareRoot()
+        var out = [Float](repeating: 0, count: B * T * C), probs = [Float](repeating: 0, count: B * H * T * T)
+        func at(_ b: Int, _ t: Int, _ part: Int, _ h: Int, _ d: Int) -> Double {
+            Double(qkv[(b * T + t) * 3 * C + part * C + h * D + d])
+        }
+        for b in 0..<B {
+            for h in 0..<H {
+                for t in 0..<T {
+                    let keys = Int(mask.start[t]) ..< max(Int(mask.start[t]), Int(mask.end[t]))
+                    guard !keys.isEmpty else { continue }
+                    let scores = keys.map { j in scale * (0..<D).reduce(0.0) { $0 + at(b, t, 0, h, $1) * at(b, j, 1, h, $1) } }
+                    let m = scores.max()!
+                    let e = scores.map { exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for (n, j) in keys.enumerated() { probs[((b * H + h) * T + t) * T + j] = Float(e[n] / z) }
+                    for d in 0..<D {
+                        let o = keys.enumerated().reduce(0.0) { $0 + e[$1.offset] / z * at(b, $1.element, 2, h, d) }
+                        out[(b * T + t) * C + h * D + d] = Float(o)
+                    }
+                }
+            }
+        }
+        return (out, probs)
+    }
+
+    static let small = Shape(B: 2, T: 5, C: 8, H: 2)
+    static let large = Shape(B: 2, T: 70, C: 16, H: 4)   // softmax loops run on two cores
+
+    @Test("forward matches naive masked attention", arguments: KeyWindows.all(5))
+    func reference(mask: KeyWindows) {
+        let s = Self.small
+        var rng = SeededRNG(seed: 71)
+        let qkv = rng.normal(count: s.B * s.T * 3 * s.C)
+        let result = Self.forward(qkv, mask, s), expected = Self.reference(qkv, mask, s)
+        #expect(nmse(result.out, expected.out) < 1e-11, "out \(mask.name)")
+        #expect(nmse(result.probs, expected.probs) < 1e-11, "probs \(mask.name)")
+        #expect(!result.out.contains { $0.isNaN } && !result.probs.contains { $0.isNaN })
+    }
+
+    @Test("two-core forward matches naive attention", arguments: [KeyWindows.causal(70), .windowWithMaskedRow(70)])
+    func largeReference(mask: KeyWindows) {
+        let s = Self.large
+        var rng = SeededRNG(seed: 72)
+        let qkv = rng.normal(count: s.B * s.T * 3 * s.C)
+        let result = Self.forward(qkv, mask, s), expected = Self.reference(qkv, mask, s)
+        #expect(nmse(result.out, expected.out) < 1e-11, "out \(mask.name)")
+        #expect(nmse(result.probs, expected.probs) < 1e-11, "probs \(mask.name)")
+    }
+
+    @Test("backward matches finite differences", arguments: KeyWindows.all(5))
+    func gradients(mask: KeyWindows) {
+        let s = Self.small
+        var rng = SeededRNG(seed: 73)
+        let qkv = rng.normal(count: s.B * s.T * 3 * s.C), r = rng.uniform(count: s.B * s.T * s.C)
+        let dqkv = Self.backward(r, qkv, mask, s, into: .init(repeating: 0, count: qkv.count))
+        let check = gradientCheck(qkv, dqkv, r: r) { Self.forward($0, mask, s).out }
+        #expect(check.normalizedError < 5e-3, "\(mask.name): \(check)")
+        // Nothing flows into the query of a fully masked row.
+        for t in 0..<s.T where mask.start[t] >= mask.end[t] {
+            for b in 0..<s.B {
+                let q = dqkv[(b * s.T + t) * 3 * s.C ..< (b * s.T + t) * 3 * s.C + s.C]
+                #expect(q.allSatisfy { $0 == 0 }, "masked row \(t) of batch \(b) has a query gradient")
+            }
+        }
+    }
+
+    @Test("two-core backward matches finite differences at sampled coordinates and accumulates")
+    func largeGradients() {
+        let s = Self.large, mask = KeyWindows.windowWithMaskedRow(70)
+        var rng = SeededRNG(seed: 74)
+        let qkv = rng.normal(count: s.B * s.T * 3 * s.C), r = rng.uniform(count: s.B * s.T * s.C)
+        let once = Self.backward(r, qkv, mask, s, into: .init(repeating: 0, count: qkv.count))
+        let sample = (0..<24).map { _ in Int(rng.next() % UInt64(qkv.count)) }
+        let check = gradientCheck(qkv, once, r: r, indices: sample) { Self.forward($0, mask, s).out }
+        #expect(check.normalizedError < 5e-3, "\(check)")
+        let twice = Self.backward(r, qkv, mask, s, into: once)
+        #expect(isDoubled(twice, once))
+    }
+}
