@@ -124,45 +124,14 @@ final class CPUExecutable: Executable {
     private func ids(_ id: TensorID) -> UnsafeMutablePointer<Int32> { inputPointers[id]!.assumingMemoryBound(to: Int32.self) }
     private func grad(_ id: TensorID?) -> UnsafeMutablePointer<Float>? { id.map { pointers[$0]! } }
 
+    var profile: OpProfile?
+
     func forward() {
-        for (index, node) in graph.nodes.enumerated() {
-            let i = node.inputs
-            let out = f(node.output)
-            switch node.op {
-            case .embedding:
-                let table = graph[i[1]]
-                Embedding.forward(out: out, ids: ids(i[0]), table: f(i[1]), N: graph[i[0]].count, C: table.shape[1])
-            case .linear(let hasBias):
-                let x = graph[i[0]], w = graph[i[1]]
-                Linear.forward(out: out, x: f(i[0]), weight: f(i[1]), bias: hasBias ? f(i[2]) : nil,
-                               N: x.rows, K: w.shape[1], M: w.shape[0])
-            case .add:
-                Add.forward(out: out, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
-            case .addBroadcast:
-                let n = graph[i[1]].count
-                AddBroadcast.forward(out: out, x: f(i[0]), y: f(i[1]), R: graph[i[0]].count / n, n: n)
-            case .mul:
-                Mul.forward(out: out, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
-            case .scale(let s):
-                Scale.forward(out: out, x: f(i[0]), s: s, n: graph[node.output].count)
-            case .layerNorm(let eps):
-                let x = graph[i[0]]
-                LayerNorm.forward(out: out, mean: f(node.saved[0]), rstd: f(node.saved[1]), x: f(i[0]),
-                                  weight: f(i[1]), bias: f(i[2]), N: x.rows, C: x.columns, eps: eps)
-            case .gelu:
-                GELU.forward(out: out, x: f(i[0]), n: graph[node.output].count)
-            case .attention(let heads, _):
-                let s = graph[i[0]].shape
-                let mask = keyRanges[index]!
-                Attention.forward(out: out, probs: f(node.saved[0]), qkv: f(i[0]), keyStart: mask.start, keyEnd: mask.end,
-                                  B: s[0], T: s[1], C: s[2] / 3, H: heads)
-            case .crossEntropy:
-                let logits = graph[i[0]]
-                CrossEntropy.forward(loss: out, probs: f(node.saved[0]), logits: f(i[0]), targets: ids(i[1]),
-                                     weights: f(i[2]), N: logits.rows, V: logits.columns)
-            case .mean:
-                Mean.forward(out: out, x: f(i[0]), n: graph[i[0]].count)
-            }
+        for index in graph.nodes.indices {
+            guard let profile else { runForward(index); continue }
+            let t0 = ContinuousClock.now
+            runForward(index)
+            profile.record(graph.nodes[index].op.name, ContinuousClock.now - t0)
         }
     }
 
@@ -171,52 +140,101 @@ final class CPUExecutable: Executable {
             preconditionFailure("backward on a graph without a differentiated loss")
         }
         f(lossGrad)[0] = seed
-        for (k, step) in graph.backwardSteps.enumerated() {
-            for g in plan.zeroBeforeStep[k] { f(g).update(repeating: 0, count: graph[g].count) }
-            let node = graph.nodes[step.node]
-            let i = node.inputs
-            let d = step.inputGradients
-            let dout = f(step.outputGradient)
-            switch node.op {
-            case .embedding:
-                if let dtable = grad(d[1]) {
-                    Embedding.backward(dtable: dtable, dout: dout, ids: ids(i[0]), N: graph[i[0]].count, C: graph[i[1]].shape[1])
-                }
-            case .linear(let hasBias):
-                let x = graph[i[0]], w = graph[i[1]]
-                Linear.backward(dx: grad(d[0]), dweight: grad(d[1]), dbias: hasBias ? grad(d[2]) : nil, dout: dout,
-                                x: f(i[0]), weight: f(i[1]), N: x.rows, K: w.shape[1], M: w.shape[0])
-            case .add:
-                Add.backward(da: grad(d[0]), db: grad(d[1]), dout: dout, n: graph[node.output].count)
-            case .addBroadcast:
-                let n = graph[i[1]].count
-                AddBroadcast.backward(dx: grad(d[0]), dy: grad(d[1]), dout: dout, R: graph[i[0]].count / n, n: n)
-            case .mul:
-                Mul.backward(da: grad(d[0]), db: grad(d[1]), dout: dout, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
-            case .scale(let s):
-                if let dx = grad(d[0]) { Scale.backward(dx: dx, dout: dout, s: s, n: graph[node.output].count) }
-            case .layerNorm:
-                let x = graph[i[0]]
-                LayerNorm.backward(dx: grad(d[0]), dweight: grad(d[1]), dbias: grad(d[2]), dout: dout, x: f(i[0]),
-                                   weight: f(i[1]), mean: f(node.saved[0]), rstd: f(node.saved[1]), N: x.rows, C: x.columns)
-            case .gelu:
-                if let dx = grad(d[0]) { GELU.backward(dx: dx, x: f(i[0]), dout: dout, n: graph[node.output].count) }
-            case .attention(let heads, _):
-                guard let dqkv = grad(d[0]) else { break }
-                let s = graph[i[0]].shape
-                let mask = keyRanges[step.node]!
-                Attention.backward(dqkv: dqkv, scratch: scratch, dout: dout,
-                                   qkv: f(i[0]), probs: f(node.saved[0]), keyStart: mask.start, keyEnd: mask.end,
-                                   B: s[0], T: s[1], C: s[2] / 3, H: heads)
-            case .crossEntropy:
-                if let dlogits = grad(d[0]) {
-                    let logits = graph[i[0]]
-                    CrossEntropy.backward(dlogits: dlogits, probs: f(node.saved[0]), targets: ids(i[1]), weights: f(i[2]),
-                                          dloss: dout[0], N: logits.rows, V: logits.columns)
-                }
-            case .mean:
-                if let dx = grad(d[0]) { Mean.backward(dx: dx, dout: dout[0], n: graph[i[0]].count) }
+        for k in graph.backwardSteps.indices {
+            guard let profile else { runBackward(k); continue }
+            let t0 = ContinuousClock.now
+            runBackward(k)
+            profile.record(graph.nodes[graph.backwardSteps[k].node].op.name + " backward", ContinuousClock.now - t0)
+        }
+    }
+
+    private func runForward(_ index: Int) {
+        let node = graph.nodes[index]
+        let i = node.inputs
+        let out = f(node.output)
+        switch node.op {
+        case .embedding:
+            let table = graph[i[1]]
+            Embedding.forward(out: out, ids: ids(i[0]), table: f(i[1]), N: graph[i[0]].count, C: table.shape[1])
+        case .linear(let hasBias):
+            let x = graph[i[0]], w = graph[i[1]]
+            Linear.forward(out: out, x: f(i[0]), weight: f(i[1]), bias: hasBias ? f(i[2]) : nil,
+                           N: x.rows, K: w.shape[1], M: w.shape[0])
+        case .add:
+            Add.forward(out: out, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
+        case .addBroadcast:
+            let n = graph[i[1]].count
+            AddBroadcast.forward(out: out, x: f(i[0]), y: f(i[1]), R: graph[i[0]].count / n, n: n)
+        case .mul:
+            Mul.forward(out: out, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
+        case .scale(let s):
+            Scale.forward(out: out, x: f(i[0]), s: s, n: graph[node.output].count)
+        case .layerNorm(let eps):
+            let x = graph[i[0]]
+            LayerNorm.forward(out: out, mean: f(node.saved[0]), rstd: f(node.saved[1]), x: f(i[0]),
+                              weight: f(i[1]), bias: f(i[2]), N: x.rows, C: x.columns, eps: eps)
+        case .gelu:
+            GELU.forward(out: out, x: f(i[0]), n: graph[node.output].count)
+        case .attention(let heads, _):
+            let s = graph[i[0]].shape
+            let mask = keyRanges[index]!
+            Attention.forward(out: out, probs: f(node.saved[0]), qkv: f(i[0]), keyStart: mask.start, keyEnd: mask.end,
+                              B: s[0], T: s[1], C: s[2] / 3, H: heads)
+        case .crossEntropy:
+            let logits = graph[i[0]]
+            CrossEntropy.forward(loss: out, probs: f(node.saved[0]), logits: f(i[0]), targets: ids(i[1]),
+                                 weights: f(i[2]), N: logits.rows, V: logits.columns)
+        case .mean:
+            Mean.forward(out: out, x: f(i[0]), n: graph[i[0]].count)
+        }
+    }
+
+    private func runBackward(_ k: Int) {
+        let step = graph.backwardSteps[k]
+        for g in plan.zeroBeforeStep[k] { f(g).update(repeating: 0, count: graph[g].count) }
+        let node = graph.nodes[step.node]
+        let i = node.inputs
+        let d = step.inputGradients
+        let dout = f(step.outputGradient)
+        switch node.op {
+        case .embedding:
+            if let dtable = grad(d[1]) {
+                Embedding.backward(dtable: dtable, dout: dout, ids: ids(i[0]), N: graph[i[0]].count, C: graph[i[1]].shape[1])
             }
+        case .linear(let hasBias):
+            let x = graph[i[0]], w = graph[i[1]]
+            Linear.backward(dx: grad(d[0]), dweight: grad(d[1]), dbias: hasBias ? grad(d[2]) : nil, dout: dout,
+                            x: f(i[0]), weight: f(i[1]), N: x.rows, K: w.shape[1], M: w.shape[0])
+        case .add:
+            Add.backward(da: grad(d[0]), db: grad(d[1]), dout: dout, n: graph[node.output].count)
+        case .addBroadcast:
+            let n = graph[i[1]].count
+            AddBroadcast.backward(dx: grad(d[0]), dy: grad(d[1]), dout: dout, R: graph[i[0]].count / n, n: n)
+        case .mul:
+            Mul.backward(da: grad(d[0]), db: grad(d[1]), dout: dout, a: f(i[0]), b: f(i[1]), n: graph[node.output].count)
+        case .scale(let s):
+            if let dx = grad(d[0]) { Scale.backward(dx: dx, dout: dout, s: s, n: graph[node.output].count) }
+        case .layerNorm:
+            let x = graph[i[0]]
+            LayerNorm.backward(dx: grad(d[0]), dweight: grad(d[1]), dbias: grad(d[2]), dout: dout, x: f(i[0]),
+                               weight: f(i[1]), mean: f(node.saved[0]), rstd: f(node.saved[1]), N: x.rows, C: x.columns)
+        case .gelu:
+            if let dx = grad(d[0]) { GELU.backward(dx: dx, x: f(i[0]), dout: dout, n: graph[node.output].count) }
+        case .attention(let heads, _):
+            guard let dqkv = grad(d[0]) else { break }
+            let s = graph[i[0]].shape
+            let mask = keyRanges[step.node]!
+            Attention.backward(dqkv: dqkv, scratch: scratch, dout: dout,
+                               qkv: f(i[0]), probs: f(node.saved[0]), keyStart: mask.start, keyEnd: mask.end,
+                               B: s[0], T: s[1], C: s[2] / 3, H: heads)
+        case .crossEntropy:
+            if let dlogits = grad(d[0]) {
+                let logits = graph[i[0]]
+                CrossEntropy.backward(dlogits: dlogits, probs: f(node.saved[0]), targets: ids(i[1]), weights: f(i[2]),
+                                      dloss: dout[0], N: logits.rows, V: logits.columns)
+            }
+        case .mean:
+            if let dx = grad(d[0]) { Mean.backward(dx: dx, dout: dout[0], n: graph[i[0]].count) }
         }
     }
 }

@@ -32,6 +32,8 @@ public struct AdamWSettings: Sendable, Equatable {
 /// training graphs `backward(seed:)`, which accumulates into the parameter gradients.
 public protocol Executable: AnyObject {
     var graph: Graph { get }
+    /// When set, every node's wall time is added to it.
+    var profile: OpProfile? { get set }
     func int32Input(_ id: TensorID) -> UnsafeMutableBufferPointer<Int32>
     func floatInput(_ id: TensorID) -> UnsafeMutableBufferPointer<Float>
     func forward()

@@ -19,7 +19,7 @@ public final class ObjectiveSession {
     let loss: TensorID
     let batchSize: Int
     let seqLen: Int
-    private(set) var executable: Executable?
+    public private(set) var executable: Executable?
     /// Drawn windows, [B, T + windowExtra].
     private var windows: [UInt8]
     /// The stream handed to the plugin's prepare_batch (stable address for the C side).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HybridCore
 import HybridRecipe
 import HybridTrain
 
@@ -23,6 +24,9 @@ struct Bench: ParsableCommand {
         @Option(help: "Timed steps (at least 10).")
         var steps = 12
 
+        @Flag(help: "Also print the time spent in each op, forward and backward, over the timed steps.")
+        var profile = false
+
         func validate() throws {
             guard steps >= 10 else { throw ValidationError("--steps must be at least 10 for a stable median, got \(steps)") }
             guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
@@ -42,8 +46,12 @@ struct Bench: ParsableCommand {
                     + "params=\(setup.parameters.count.formatted())")
                 var times: [Double] = []
                 var watch = CPUWatch()
+                let opProfile = OpProfile()
                 for step in 0..<(warmup + steps) {
-                    if step == warmup { watch.start() }
+                    if step == warmup {
+                        watch.start()
+                        if profile { for s in setup.sessions { s.executable?.profile = opProfile } }
+                    }
                     try trainer.loadBatches(step: step)
                     let t0 = ContinuousClock.now
                     _ = try trainer.computeStep(step)
@@ -62,6 +70,14 @@ struct Bench: ParsableCommand {
                     "B": loaded.training.batchSize, "median_step_ms": (median * 1e5).rounded() / 100, "tokens_per_s": tokens.rounded(),
                     "peak_rss_mib": rss.rounded(), "other_load_cores": (otherLoad * 100).rounded() / 100, "timed_steps": steps,
                 ]
+                if profile {
+                    let total = opProfile.entries.values.reduce(0) { $0 + $1.seconds }
+                    say("op                        ms/step   share")
+                    for (name, e) in opProfile.entries.sorted(by: { $0.value.seconds > $1.value.seconds }) {
+                        say(name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                            + String(format: "%9.2f  %5.1f%%", e.seconds / Double(steps) * 1e3, e.seconds / total * 100))
+                    }
+                }
                 let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
                 say("RESULT " + String(decoding: json, as: UTF8.self))
             }
