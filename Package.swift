@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "hybrid", targets: ["hybrid"]),
         .library(name: "hybrid-objective-causal", type: .dynamic, targets: ["CausalObjective"]),
+        .library(name: "hybrid-objective-masked", type: .dynamic, targets: ["MaskedObjective"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,7 +32,9 @@ let package = Package(
         ]),
 
         // Objective plugins: dynamic libraries that see only the C header.
-        .target(name: "CausalObjective", dependencies: ["CHybridPlugin"], path: "Plugins/CausalObjective"),
+        .target(name: "PluginSupport", dependencies: ["CHybridPlugin"], path: "Plugins/PluginSupport"),
+        .target(name: "CausalObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/CausalObjective"),
+        .target(name: "MaskedObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/MaskedObjective"),
 
         // Tests.
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),

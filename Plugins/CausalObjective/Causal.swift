@@ -1,6 +1,7 @@
 // The causal objective: every position t predicts byte t + 1 of its window, under a causal
 // mask. B batch, T seq_len; a text window is T + 1 bytes.
 import CHybridPlugin
+import PluginSupport
 
 /// The objective keeps no state: everything it needs arrives with each call.
 func causalCreate(_ info: UnsafePointer<hybrid_create_info>?,

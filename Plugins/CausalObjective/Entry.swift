@@ -2,6 +2,7 @@
 // dlsym. Everything here is built once, on first use, and never freed, so the pointers the
 // entry hands out stay valid as long as the library is loaded (the host never unloads it).
 import CHybridPlugin
+import PluginSupport
 
 @c(hybrid_objective_entry)
 public func hybridObjectiveEntry(
@@ -10,11 +11,7 @@ public func hybridObjectiveEntry(
     _ err: UnsafeMutablePointer<hybrid_error>?
 ) -> hybrid_status {
     guard let host, let descriptor else { return fail(err, "the host passed NULL to the entry") }
-    let found = host.pointee.header
-    guard found.abi_major == HYBRID_ABI_MAJOR else {
-        return fail(err, "built for plugin ABI \(HYBRID_ABI_MAJOR).x; "
-            + "the host speaks \(found.abi_major).\(found.abi_minor)")
-    }
+    if let refusal = refuseHost(host, err) { return refusal }
     descriptor.pointee = UnsafePointer(causalDescriptor)
     return HYBRID_OK
 }

@@ -34,6 +34,22 @@ public enum ConfigValue: Equatable, Sendable {
     case float(Float)
     case bool(Bool)
     case string(String)
+
+    /// Reads a plugin's declared default, written as YAML scalar text, with the rules the
+    /// recipe's values follow; nil when `text` is not a value of `type`.
+    public init?(defaultText text: String, type: ConfigKeySpec.ValueType) {
+        guard let value = read(defaultNode(text, type), "", type, RecipeDecoder()) else { return nil }
+        self = value
+    }
+
+    public var type: ConfigKeySpec.ValueType {
+        switch self {
+        case .int: .int
+        case .float: .float
+        case .bool: .bool
+        case .string: .string
+        }
+    }
 }
 
 /// Checks an objective's `config:` mapping against the keys its plugin declares and returns
@@ -59,18 +75,22 @@ public func resolvePluginConfig(_ node: YAMLNode?, keys: [ConfigKeySpec],
             if let value = read(node, path, spec.type, decoder) { values.append((spec.name, value)) }
             continue
         }
-        // A string default is taken as written; the others read like plain recipe text.
-        let style: YAMLScalar.Style = spec.type == .string ? .doubleQuoted : .plain
-        let defaultNode = YAMLNode(.scalar(YAMLScalar(text: spec.defaultValue, style: style)), mark: config.mark)
-        if let value = read(defaultNode, path, spec.type, RecipeDecoder()) {
+        if let value = ConfigValue(defaultText: spec.defaultValue, type: spec.type) {
             values.append((spec.name, value))
         } else {
             decoder.report(config.mark, path, reason: "the plugin declares a default of the wrong type",
-                           expected: spec.type.expected, found: defaultNode.found)
+                           expected: spec.type.expected, found: defaultNode(spec.defaultValue, spec.type).found)
         }
     }
     guard decoder.errors.isEmpty else { throw RecipeErrors(decoder.errors) }
     return values
+}
+
+/// A declared default as a node: a string default is taken as written; the others read like
+/// plain recipe text.
+private func defaultNode(_ text: String, _ type: ConfigKeySpec.ValueType) -> YAMLNode {
+    let style: YAMLScalar.Style = type == .string ? .doubleQuoted : .plain
+    return YAMLNode(.scalar(YAMLScalar(text: text, style: style)), mark: Mark(file: ""))
 }
 
 private func read(_ node: YAMLNode, _ path: String, _ type: ConfigKeySpec.ValueType,

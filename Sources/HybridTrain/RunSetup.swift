@@ -27,14 +27,10 @@ public struct RunSetup {
         var result: [ObjectiveInstance] = []
         for (i, objective) in recipe.objectives.enumerated() {
             let plugin = try PluginLoader.load(objective.pluginPath ?? objective.plugin, searchPath: path)
-            let keys = plugin.configKeys.map {
-                ConfigKeySpec(name: $0.name, type: ConfigKeySpec.ValueType(rawValue: $0.type.rawValue)!, defaultValue: $0.defaultValue, doc: $0.doc)
-            }
             do {
-                let resolved = try resolvePluginConfig(objective.config, keys: keys, keyPath: "objectives[\(i)].config")
-                var values: [String: PluginConfigValue] = [:]
-                for (name, value) in resolved { values[name] = PluginConfigValue(value) }
-                result.append(try ObjectiveInstance(plugin: plugin, config: values, setup: ObjectiveSetup(
+                let config = try resolvePluginConfig(objective.config, keys: plugin.configKeys,
+                                                     keyPath: "objectives[\(i)].config")
+                result.append(try ObjectiveInstance(plugin: plugin, config: config, setup: ObjectiveSetup(
                     dModel: recipe.model.dModel, seqLen: recipe.model.seqLen, seed: UInt64(bitPattern: Int64(recipe.training.seed)))))
             } catch let e as RecipeErrors {
                 errors += e.errors
@@ -67,16 +63,5 @@ public struct RunSetup {
         }
         parameters.materialize(seed: seed)
         for s in sessions { try s.compile(on: backend) }
-    }
-}
-
-extension PluginConfigValue {
-    init(_ value: ConfigValue) {
-        switch value {
-        case .int(let v): self = .int(Int64(v))
-        case .float(let v): self = .float(Double(v))
-        case .bool(let v): self = .bool(v)
-        case .string(let v): self = .string(v)
-        }
     }
 }

@@ -1,6 +1,7 @@
 import CHybridPlugin
 import Foundation
 import HybridPlugins
+import HybridRecipe
 import Testing
 
 @Suite("Loading plugins")
@@ -46,11 +47,11 @@ struct PluginLoaderTests {
         #expect(plugin.dataKind == .text)
         #expect(plugin.windowExtra == 1)
         #expect(!plugin.canSample)
-        #expect(plugin.configKeys == [PluginConfigKey(
+        #expect(plugin.configKeys == [ConfigKeySpec(
             name: "smoothing", type: .float, defaultValue: "0.0",
             doc: "unused here; shows a declared key")])
 
-        let instance = try ObjectiveInstance(plugin: plugin, config: ["smoothing": .float(0.1)],
+        let instance = try ObjectiveInstance(plugin: plugin, config: [("smoothing", .float(0.1))],
                                              setup: ObjectiveSetup(dModel: 16, seqLen: 4, seed: 1))
         #expect(instance.config == [.float(0.1)])
         let batch = try instance.prepare("abcdevwxyz", batchSize: 2, seqLen: 4)
@@ -188,8 +189,7 @@ struct PluginLoaderTests {
             message: "4 values: steps=7 rate=2 shuffle=1 schedule=cosine; "
                 + "d_model=16 seq_len=8 vocab=\(HYBRID_VOCAB) seed=42")) {
             // rate is a float key: an int is widened; shuffle keeps its default.
-            try ObjectiveInstance(plugin: plugin, config: ["steps": .int(7), "rate": .int(2),
-                                                           "schedule": .string("cosine")],
+            try ObjectiveInstance(plugin: plugin, recipeConfig: "steps: 7\nrate: 2\nschedule: cosine\n",
                                   setup: setup)
         }
         #expect(throws: PluginError.pluginFailed(
@@ -205,13 +205,16 @@ struct PluginLoaderTests {
         let plugin = try loadFixture().0.get()
         let setup = ObjectiveSetup(dModel: 8, seqLen: 4, seed: 0)
         #expect(throws: PluginError.invalidConfig(
-            path: plugin.path, problem: "key \"stesp\" is not declared by the plugin "
-                + "(declared: steps, rate, shuffle, schedule)")) {
-            try ObjectiveInstance(plugin: plugin, config: ["stesp": .int(1)], setup: setup)
+            path: plugin.path, problem: "expected a value for each declared key in order "
+                + "(steps, rate, shuffle, schedule); found stesp")) {
+            try ObjectiveInstance(plugin: plugin, config: [("stesp", .int(1))], setup: setup)
         }
         #expect(throws: PluginError.invalidConfig(
             path: plugin.path, problem: "key \"shuffle\" is a bool; found a string")) {
-            try ObjectiveInstance(plugin: plugin, config: ["shuffle": .string("yes")], setup: setup)
+            try ObjectiveInstance(plugin: plugin, config: [("steps", .int(3)), ("rate", .float(0.5)),
+                                                           ("shuffle", .string("yes")),
+                                                           ("schedule", .string("linear"))],
+                                  setup: setup)
         }
     }
 

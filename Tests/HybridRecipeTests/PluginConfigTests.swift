@@ -57,6 +57,16 @@ struct PluginConfigTests {
         }
     }
 
+    @Test("a declared default reads like recipe text, or not at all", arguments: [
+        ("3", ConfigKeySpec.ValueType.int, ConfigValue?.some(.int(3))), ("2.5", .int, nil),
+        ("1e-3", .float, .float(0.001)), ("2", .float, .float(2)), ("fast", .float, nil),
+        ("True", .bool, .bool(true)), ("yes", .bool, nil),
+        ("linear", .string, .string("linear")), ("", .string, .string("")),
+    ])
+    func defaultText(text: String, type: ConfigKeySpec.ValueType, expected: ConfigValue?) {
+        #expect(ConfigValue(defaultText: text, type: type) == expected)
+    }
+
     @Test("a default the plugin got wrong is reported")
     func badDefault() {
         let keys = [ConfigKeySpec(name: "steps", type: .int, defaultValue: "many", doc: "")]

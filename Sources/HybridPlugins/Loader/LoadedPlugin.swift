@@ -1,4 +1,5 @@
 import CHybridPlugin
+import HybridRecipe
 
 /// An objective plugin that passed every check: where it was found and what its descriptor
 /// declares. Immutable; the pointers aim at the plugin's static storage, which lives as long
@@ -21,7 +22,7 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let dataKind: PluginDataKind
     /// Text: extra bytes per window beyond seq_len.
     public let windowExtra: Int
-    public let configKeys: [PluginConfigKey]
+    public let configKeys: [ConfigKeySpec]
 
     init(image: PluginImage, path: String, origin: PluginOrigin) {
         self.path = path

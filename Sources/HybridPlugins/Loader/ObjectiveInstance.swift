@@ -1,5 +1,6 @@
 import CHybridPlugin
 import Glibc
+import HybridRecipe
 
 /// The model facts a plugin's create receives besides its config.
 public struct ObjectiveSetup: Sendable, Equatable {
@@ -23,21 +24,20 @@ public final class ObjectiveInstance {
     public let plugin: LoadedPlugin
     public let setup: ObjectiveSetup
     /// The values create received, one per declared key in declaration order.
-    public let config: [PluginConfigValue]
+    public let config: [ConfigValue]
 
     let state: UnsafeMutableRawPointer?
     let errorBuffer: PluginErrorBuffer
     /// The `hybrid_config_value` array and its strings, alive as long as the state.
     private let configStorage: ConfigStorage
 
-    /// Calls the plugin's create. `config` maps key names to values; a declared key left out
-    /// gets its default, a key the plugin does not declare is an error, and an int is
-    /// accepted for a float key.
-    public init(plugin: LoadedPlugin, config: [String: PluginConfigValue] = [:],
+    /// Calls the plugin's create. `config` is what `resolvePluginConfig` returns for the
+    /// plugin's keys: every declared key, in declaration order, with a value of its type.
+    public init(plugin: LoadedPlugin, config: [(name: String, value: ConfigValue)],
                 setup: ObjectiveSetup) throws(PluginError) {
-        let values = try Self.resolve(config, keys: plugin.configKeys, path: plugin.path)
-        let storage = ConfigStorage(keys: plugin.configKeys, values: values,
-                                    declared: plugin.descriptor.pointee.config_keys)
+        try Self.check(config, keys: plugin.configKeys, path: plugin.path)
+        let values = config.map(\.value)
+        let storage = ConfigStorage(values: values, declared: plugin.descriptor.pointee.config_keys)
         var info = hybrid_create_info(
             header: PluginABI.header(for: hybrid_create_info.self),
             config: UnsafePointer(storage.values), config_count: UInt32(values.count),
@@ -70,27 +70,18 @@ public final class ObjectiveInstance {
         .pluginFailed(path: plugin.path, function: function, message: message)
     }
 
-    private static func resolve(_ config: [String: PluginConfigValue], keys: [PluginConfigKey],
-                                path: String) throws(PluginError) -> [PluginConfigValue] {
-        if let unknown = config.keys.sorted().first(where: { name in !keys.contains { $0.name == name } }) {
-            let declared = keys.isEmpty ? "none" : keys.map(\.name).joined(separator: ", ")
-            throw .invalidConfig(path: path, problem: "key \"\(unknown)\" is not declared "
-                + "by the plugin (declared: \(declared))")
+    /// Refuses values that are not one per declared key, in order, each of its key's type.
+    private static func check(_ config: [(name: String, value: ConfigValue)], keys: [ConfigKeySpec],
+                              path: String) throws(PluginError) {
+        func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: ", ") }
+        guard config.map(\.name) == keys.map(\.name) else {
+            throw .invalidConfig(path: path, problem: "expected a value for each declared key in order ("
+                + list(keys.map(\.name)) + "); found " + list(config.map(\.name)))
         }
-        var values: [PluginConfigValue] = []
-        for key in keys {
-            let given = config[key.name]
-            guard let value = given ?? PluginConfigValue(parsing: key.defaultValue, as: key.type) else {
-                throw .invalidConfig(path: path, problem: "key \"\(key.name)\" has default "
-                    + "\"\(key.defaultValue)\", which is not a \(key.type.rawValue)")
-            }
-            guard let converted = value.converted(to: key.type) else {
-                throw .invalidConfig(path: path, problem: "key \"\(key.name)\" is a "
-                    + "\(key.type.rawValue); found a \(value.type.rawValue)")
-            }
-            values.append(converted)
+        for (key, value) in zip(keys, config.map(\.value)) where value.type != key.type {
+            throw .invalidConfig(path: path, problem: "key \"\(key.name)\" is a "
+                + "\(key.type.rawValue); found a \(value.type.rawValue)")
         }
-        return values
     }
 }
 
@@ -101,17 +92,16 @@ private final class ConfigStorage {
     private let count: Int
     private var strings: [UnsafeMutablePointer<CChar>] = []
 
-    init(keys: [PluginConfigKey], values resolved: [PluginConfigValue],
-         declared: UnsafePointer<hybrid_config_key>?) {
+    init(values resolved: [ConfigValue], declared: UnsafePointer<hybrid_config_key>?) {
         count = resolved.count
         values = .allocate(capacity: max(count, 1))
         for (index, value) in resolved.enumerated() {
             var cValue = hybrid_config_value()
             cValue.name = declared![index].name
-            cValue.type = keys[index].type.cValue
+            cValue.type = value.type.cValue
             switch value {
-            case .int(let int): cValue.int_value = int
-            case .float(let float): cValue.float_value = float
+            case .int(let int): cValue.int_value = Int64(int)
+            case .float(let float): cValue.float_value = Double(float)
             case .bool(let bool): cValue.bool_value = bool ? 1 : 0
             case .string(let string):
                 let copy = strdup(string)!

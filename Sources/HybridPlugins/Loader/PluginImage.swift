@@ -1,4 +1,5 @@
 import CHybridPlugin
+import HybridRecipe
 
 /// What the raw examples handed to `prepare_batch` are; mirrors `hybrid_data_kind`.
 public enum PluginDataKind: String, Sendable, Equatable {
@@ -19,7 +20,7 @@ struct PluginImage: @unchecked Sendable {
     let summary: String
     let dataKind: PluginDataKind
     let windowExtra: Int
-    let configKeys: [PluginConfigKey]
+    let configKeys: [ConfigKeySpec]
 
     /// Checks what the entry returned against the ABI rules and the host's expectations;
     /// `path` is the file as the caller named it, for messages.
@@ -80,10 +81,10 @@ struct PluginImage: @unchecked Sendable {
     }
 
     private static func configKeys(_ keys: UnsafePointer<hybrid_config_key>?, count: Int,
-                                   refuse: (String) -> PluginError) throws(PluginError) -> [PluginConfigKey] {
+                                   refuse: (String) -> PluginError) throws(PluginError) -> [ConfigKeySpec] {
         guard count > 0 else { return [] }
         guard let keys else { throw refuse("config_key_count is \(count) but config_keys is NULL") }
-        var result: [PluginConfigKey] = []
+        var result: [ConfigKeySpec] = []
         for index in 0..<count {
             let key = keys[index]
             let name = key.name.map { String(cString: $0) } ?? ""
@@ -91,17 +92,17 @@ struct PluginImage: @unchecked Sendable {
             guard !result.contains(where: { $0.name == name }) else {
                 throw refuse("config key \"\(name)\" is declared twice")
             }
-            guard let type = PluginConfigType(key.type) else {
+            guard let type = ConfigKeySpec.ValueType(key.type) else {
                 throw refuse("config key \"\(name)\" has type \(key.type.rawValue); expected "
                     + "0 int, 1 float, 2 bool or 3 string")
             }
             let defaultValue = key.default_value.map { String(cString: $0) }
-            guard let defaultValue, PluginConfigValue(parsing: defaultValue, as: type) != nil else {
+            guard let defaultValue, ConfigValue(defaultText: defaultValue, type: type) != nil else {
                 throw refuse("config key \"\(name)\" (\(type.rawValue)) has default "
                     + (defaultValue.map { "\"\($0)\", which is not a \(type.rawValue)" } ?? "NULL"))
             }
-            result.append(PluginConfigKey(name: name, type: type, defaultValue: defaultValue,
-                                          doc: key.doc.map { String(cString: $0) } ?? ""))
+            result.append(ConfigKeySpec(name: name, type: type, defaultValue: defaultValue,
+                                        doc: key.doc.map { String(cString: $0) } ?? ""))
         }
         return result
     }

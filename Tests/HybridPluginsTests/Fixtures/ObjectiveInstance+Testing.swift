@@ -1,4 +1,5 @@
 import HybridPlugins
+import HybridRecipe
 
 /// prepare_batch's three outputs, as arrays.
 struct PreparedBatch: Equatable {
@@ -8,6 +9,15 @@ struct PreparedBatch: Equatable {
 }
 
 extension ObjectiveInstance {
+    /// Makes an instance the way a run does: `recipeConfig` is an objective's `config:`
+    /// mapping as YAML text (empty for every default), checked and filled in by
+    /// `resolvePluginConfig` against the plugin's keys.
+    convenience init(plugin: LoadedPlugin, recipeConfig: String = "", setup: ObjectiveSetup) throws {
+        let node = try YAMLParser.parse(recipeConfig, file: "config")
+        let config = try resolvePluginConfig(node, keys: plugin.configKeys, keyPath: "config")
+        try self.init(plugin: plugin, config: config, setup: setup)
+    }
+
     /// Runs prepare_batch on `text` (B windows back to back) into fresh arrays.
     func prepare(_ text: String, batchSize: Int, seqLen: Int) throws(PluginError) -> PreparedBatch {
         let bytes = Array(text.utf8)

@@ -1,0 +1,90 @@
+// The masked objective (BERT/RoBERTa style): a `rate` of the positions of each window is
+// chosen afresh every time the window is drawn (dynamic masking); of those, 80% become
+// [MASK], 10% a random byte and 10% stay as they were; the model sees the whole window
+// (bidirectional attention) and is scored only on the chosen positions.
+// B batch, T seq_len; a text window is T bytes.
+import CHybridPlugin
+import PluginSupport
+
+/// The resolved config, owned by the host's instance for as long as the plugin state lives.
+struct MaskedState {
+    var rate: Float
+    var maskFraction: Float
+    var randomFraction: Float
+}
+
+let maskedKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
+    ("rate", HYBRID_CONFIG_FLOAT, "0.15", "fraction of positions chosen for prediction"),
+    ("mask_fraction", HYBRID_CONFIG_FLOAT, "0.8", "of the chosen positions, the fraction replaced by [MASK]"),
+    ("random_fraction", HYBRID_CONFIG_FLOAT, "0.1", "of the chosen positions, the fraction replaced by a random byte"),
+]
+
+func maskedCreate(_ info: UnsafePointer<hybrid_create_info>?,
+                  _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                  _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let info = info?.pointee, let state, let config = info.config, info.config_count == UInt32(maskedKeys.count)
+    else { return fail(err, "create: expected \(maskedKeys.count) config values") }
+    let s = MaskedState(rate: Float(config[0].float_value), maskFraction: Float(config[1].float_value),
+                        randomFraction: Float(config[2].float_value))
+    guard s.rate > 0, s.rate <= 1 else { return fail(err, "config rate is \(s.rate); expected a fraction in (0, 1]") }
+    guard s.maskFraction >= 0, s.randomFraction >= 0, s.maskFraction + s.randomFraction <= 1 else {
+        return fail(err, "config mask_fraction (\(s.maskFraction)) and random_fraction (\(s.randomFraction)) must be ≥ 0 and add up to at most 1")
+    }
+    let owned = UnsafeMutablePointer<MaskedState>.allocate(capacity: 1)
+    owned.initialize(to: s)
+    state.pointee = UnsafeMutableRawPointer(owned)
+    return HYBRID_OK
+}
+
+func maskedDestroy(_ state: UnsafeMutableRawPointer?) {
+    state?.assumingMemoryBound(to: MaskedState.self).deallocate()
+}
+
+/// text [B, T] → targets = text; tokens = text with the chosen positions corrupted;
+/// weights 1 on chosen positions, 0 elsewhere.
+func maskedPrepareBatch(_ state: UnsafeMutableRawPointer?,
+                        _ request: UnsafePointer<hybrid_batch_request>?,
+                        _ batch: UnsafeMutablePointer<hybrid_batch>?,
+                        _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: MaskedState.self).pointee,
+          let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
+          let text = request.text, let tokens = batch.tokens, let targets = batch.targets,
+          let weights = batch.loss_weights
+    else { return fail(err, "prepare_batch: state, request, api or a batch buffer is NULL") }
+    let n = Int(request.batch_size) * Int(request.seq_len)
+    let rng = request.rng
+    for i in 0..<n {
+        let byte = Int32(text[i])
+        targets[i] = byte
+        tokens[i] = byte
+        weights[i] = 0
+        guard api.rng_uniform(rng) < s.rate else { continue }
+        weights[i] = 1
+        let r = api.rng_uniform(rng)
+        if r < s.maskFraction {
+            tokens[i] = HYBRID_TOKEN_MASK
+        } else if r < s.maskFraction + s.randomFraction {
+            tokens[i] = Int32(api.rng_next(rng) % UInt64(HYBRID_BYTE_VOCAB))
+        }
+    }
+    return HYBRID_OK
+}
+
+/// tokens → token_embedding → backbone (bidirectional) → linear "head" → logits [B, T, 256];
+/// training adds cross_entropy over the chosen positions. The head is the causal objective's
+/// too: both predict bytes from the same backbone.
+func maskedBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
+                 _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
+                 _ result: UnsafeMutablePointer<hybrid_build_result>?,
+                 _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let api = api?.pointee, let info = info?.pointee, let result
+    else { return fail(err, "build: api, info or result is NULL") }
+    let x = api.token_embedding(graph, info.tokens)
+    let h = api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
+    let logits = api.linear(graph, h, "head", Int64(HYBRID_BYTE_VOCAB), 0)
+    result.pointee.output = logits
+    if info.mode == HYBRID_BUILD_TRAIN {
+        result.pointee.loss = api.cross_entropy(graph, logits, info.targets, info.loss_weights)
+    }
+    return api.graph_status(graph, err)
+}

@@ -1,0 +1,55 @@
+// A small static convenience layer for objective plugins written in Swift: what C plugins get
+// from hybrid_plugin.h's macros and inline functions (which Swift does not import), plus
+// storage that outlives every call. Linked into each plugin library; it sees only the header.
+import CHybridPlugin
+
+/// HYBRID_STRUCT_HEADER(T): the C sizeof (Swift's stride) and the ABI version built against.
+public func header<T>(of type: T.Type) -> hybrid_struct_header {
+    hybrid_struct_header(size: UInt32(MemoryLayout<T>.stride),
+                         abi_major: UInt16(HYBRID_ABI_MAJOR), abi_minor: UInt16(HYBRID_ABI_MINOR))
+}
+
+/// hybrid_fail: writes `message` (truncated to fit, NUL-terminated) into the host's buffer.
+public func fail(_ err: UnsafeMutablePointer<hybrid_error>?, _ message: String) -> hybrid_status {
+    if let err, let buffer = err.pointee.message, err.pointee.capacity > 0 {
+        let bytes = message.utf8.prefix(err.pointee.capacity - 1)
+        var end = 0
+        for byte in bytes {
+            buffer[end] = CChar(bitPattern: byte)
+            end += 1
+        }
+        buffer[end] = 0
+    }
+    return HYBRID_FAILED
+}
+
+/// The entry's check of the host: nil when its ABI major is ours, else a failure naming both.
+public func refuseHost(_ host: UnsafePointer<hybrid_host_info>, _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status? {
+    let found = host.pointee.header
+    guard found.abi_major != HYBRID_ABI_MAJOR else { return nil }
+    return fail(err, "built for plugin ABI \(HYBRID_ABI_MAJOR).x; the host speaks \(found.abi_major).\(found.abi_minor)")
+}
+
+/// A copy of `value` in memory that is never freed.
+public func permanent<T>(_ value: T) -> UnsafeMutablePointer<T> {
+    let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
+    pointer.initialize(to: value)
+    return pointer
+}
+
+/// A copy of `values` in memory that is never freed.
+public func permanent<T>(_ values: [T]) -> UnsafePointer<T> {
+    let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
+    pointer.initialize(from: values, count: values.count)
+    return UnsafePointer(pointer)
+}
+
+/// A NUL-terminated copy of `string` that is never freed.
+public func permanent(_ string: String) -> UnsafePointer<CChar> {
+    permanent(Array(string.utf8CString))
+}
+
+/// Declared config keys as the descriptor lists them, in permanent storage.
+public func configKeys(_ keys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)]) -> [hybrid_config_key] {
+    keys.map { hybrid_config_key(name: permanent($0.name), type: $0.type, default_value: permanent($0.defaultValue), doc: permanent($0.doc)) }
+}
