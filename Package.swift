@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin"]),
         .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins"]),
         .executableTarget(name: "hybrid", dependencies: [
-            "HybridTrain", "HybridRecipe", "HybridPlugins",
+            "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

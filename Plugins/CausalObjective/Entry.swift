@@ -29,4 +29,5 @@ private nonisolated(unsafe) let causalDescriptor: UnsafeMutablePointer<hybrid_ob
         description: permanent("next-byte prediction with causal attention"),
         config_keys: nil, config_key_count: 0,
         data_kind: HYBRID_DATA_TEXT, window_extra: 1,
-        functions: UnsafePointer(causalFunctions)))
+        functions: UnsafePointer(causalFunctions),
+        sample_kinds: HYBRID_SAMPLES_CONTINUATION))

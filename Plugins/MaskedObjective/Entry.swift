@@ -24,4 +24,5 @@ private nonisolated(unsafe) let maskedDescriptor: UnsafeMutablePointer<hybrid_ob
         functions: permanent(hybrid_objective_functions(
             header: header(of: hybrid_objective_functions.self),
             create: maskedCreate, destroy: maskedDestroy, prepare_batch: maskedPrepareBatch,
-            build: maskedBuild, sample: nil))))
+            build: maskedBuild, sample: maskedSample)),
+        sample_kinds: HYBRID_SAMPLES_INFILL))

@@ -5,6 +5,7 @@
 // B batch, T seq_len; a text window is T bytes.
 import CHybridPlugin
 import PluginSupport
+import Glibc
 
 /// The resolved config, owned by the host's instance for as long as the plugin state lives.
 struct MaskedState {
@@ -87,4 +88,43 @@ func maskedBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_
         result.pointee.loss = api.cross_entropy(graph, logits, info.targets, info.loss_weights)
     }
     return api.graph_status(graph, err)
+}
+
+/// Fills every [MASK] of the prompt by iterative most-confident unmasking: run the model over
+/// the whole sequence, find the masked position whose best byte is most probable, fix that
+/// position (drawn through the host's picker, so temperature and top-k apply), repeat; then
+/// emit the filled sequence.
+func maskedSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
+                  _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
+                  _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let api = api?.pointee, let request = request?.pointee, let prompt = request.prompt
+    else { return fail(err, "sample: api, request or prompt is NULL") }
+    guard Int(api.header.size) >= MemoryLayout<hybrid_host_api>.offset(of: \.sampler_forward_all)! + MemoryLayout<UnsafeRawPointer>.size,
+          let forwardAll = api.sampler_forward_all
+    else { return fail(err, "sample: infilling needs a host with plugin ABI 1.1 (sampler_forward_all)") }
+    let count = Int(request.prompt_length)
+    guard count > 0, count <= Int(request.seq_len) else {
+        return fail(err, "sample: the text to fill has \(count) tokens; expected 1...\(request.seq_len) (the model's context)")
+    }
+    var tokens = Array(UnsafeBufferPointer(start: prompt, count: count))
+    var masked = tokens.indices.filter { tokens[$0] == HYBRID_TOKEN_MASK }
+    guard !masked.isEmpty else { return fail(err, "sample: the text has no [MASK] to fill") }
+    let V = Int(HYBRID_BYTE_VOCAB)
+    var logits = [Float](repeating: 0, count: count * V)
+    while !masked.isEmpty {
+        let status = logits.withUnsafeMutableBufferPointer { forwardAll(sampler, tokens, Int32(count), $0.baseAddress, err) }
+        guard status == HYBRID_OK else { return status }
+        // Confidence of a position: the softmax probability of its best byte.
+        var best = 0, bestConfidence = -Float.infinity
+        for (k, i) in masked.enumerated() {
+            let row = logits[(i * V)..<((i + 1) * V)]
+            let top = row.max()!
+            let confidence = 1 / row.reduce(Float(0)) { $0 + expf($1 - top) }
+            if confidence > bestConfidence { (best, bestConfidence) = (k, confidence) }
+        }
+        let i = masked.remove(at: best)
+        tokens[i] = logits.withUnsafeBufferPointer { api.sampler_pick(sampler, $0.baseAddress! + i * V, Int32(V)) }
+    }
+    for token in tokens { api.sampler_emit(sampler, token) }
+    return HYBRID_OK
 }

@@ -48,11 +48,13 @@ public final class GraphBuildContext {
 /// What a `hybrid_sampler *` points at during a plugin's sample(): the host's forward pass
 /// and token picker.
 public final class SamplerContext {
-    let forward: (UnsafePointer<Int32>, Int, UnsafeMutablePointer<Float>) throws -> Void
+    /// Runs the model on `count` tokens; writes the logits of the last one, or of all of
+    /// them when `all` is true.
+    let forward: (_ tokens: UnsafePointer<Int32>, _ count: Int, _ all: Bool, _ logits: UnsafeMutablePointer<Float>) throws -> Void
     let pick: (UnsafePointer<Float>, Int) -> Int32
     let emit: (Int32) -> Void
 
-    public init(forward: @escaping (UnsafePointer<Int32>, Int, UnsafeMutablePointer<Float>) throws -> Void,
+    public init(forward: @escaping (UnsafePointer<Int32>, Int, Bool, UnsafeMutablePointer<Float>) throws -> Void,
                 pick: @escaping (UnsafePointer<Float>, Int) -> Int32,
                 emit: @escaping (Int32) -> Void) {
         self.forward = forward

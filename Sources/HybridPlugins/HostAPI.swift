@@ -120,15 +120,10 @@ public enum HostAPI {
             UnsafeMutablePointer<RandomStream>(rng!).pointee.uniform()
         }
         api.sampler_forward = { s, tokens, count, logits, err in
-            let c = SamplerContext.from(s)
-            do {
-                guard let tokens, let logits, count > 0 else { throw GraphError("sampler_forward needs at least one token and a logits buffer") }
-                try c.forward(tokens, Int(count), logits)
-                return HYBRID_OK
-            } catch {
-                HostAPI.writeError("\(error)", into: err)
-                return HYBRID_FAILED
-            }
+            HostAPI.forward(s, tokens, count, all: false, logits, err)
+        }
+        api.sampler_forward_all = { s, tokens, count, logits, err in
+            HostAPI.forward(s, tokens, count, all: true, logits, err)
         }
         api.sampler_pick = { s, logits, count in
             SamplerContext.from(s).pick(logits!, Int(count))
@@ -141,6 +136,18 @@ public enum HostAPI {
             GraphBuildContext.from(g).log(String(cString: message))
         }
         return api
+    }
+
+    private static func forward(_ s: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ count: Int32, all: Bool,
+                                _ logits: UnsafeMutablePointer<Float>?, _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+        do {
+            guard let tokens, let logits, count > 0 else { throw GraphError("sampler_forward needs at least one token and a logits buffer") }
+            try SamplerContext.from(s).forward(tokens, Int(count), all, logits)
+            return HYBRID_OK
+        } catch {
+            writeError("\(error)", into: err)
+            return HYBRID_FAILED
+        }
     }
 
     /// Copies `message` into a host-owned error buffer, truncated and NUL-terminated.

@@ -57,7 +57,7 @@ private struct RecipeReader {
     }
 
     func recipe(_ root: YAMLNode) -> Recipe? {
-        let keys = ["device", "plugin_paths", "model", "data", "objectives", "optimizer", "schedule", "training"]
+        let keys = ["device", "plugin_paths", "model", "data", "objectives", "mixing", "optimizer", "schedule", "training"]
         guard let f = Fields(root, at: "", keys: keys, in: decoder) else { return nil }
         let device: Recipe.Device? = f.choice("device", default: .auto)
         let pluginPaths = f.read("plugin_paths", default: [], expected: "a list of folders") { node, path in
@@ -68,13 +68,14 @@ private struct RecipeReader {
         let model = f.section("model", required: true, readModel)
         let data = f.section("data", required: true, readData)
         let objectives = f.read("objectives", default: nil, expected: "a list of objectives", readObjectives)
+        let mixing: Recipe.Mixing? = f.choice("mixing", default: .sum)
         let optimizer = f.section("optimizer", required: false, readOptimizer)
         let schedule = f.section("schedule", required: false, readSchedule)
         let training = f.section("training", required: true, readTraining)
-        guard let device, let pluginPaths, let model, let data, let objectives, let optimizer, let schedule,
+        guard let device, let pluginPaths, let model, let data, let objectives, let mixing, let optimizer, let schedule,
               let training else { return nil }
         return Recipe(device: device, pluginPaths: pluginPaths, model: model, data: data, objectives: objectives,
-                      optimizer: optimizer, schedule: schedule, training: training)
+                      mixing: mixing, optimizer: optimizer, schedule: schedule, training: training)
     }
 
     private func readModel(_ node: YAMLNode, _ path: String) -> ModelConfig? {
@@ -151,7 +152,13 @@ private struct RecipeReader {
                            expected: "a name unique among the objectives (set `name:`)", found: "\"\(name)\"")
         }
         guard unique, !objectives.contains(where: { $0 == nil }) else { return nil }
-        return objectives.compactMap { $0 }
+        let decoded = objectives.compactMap { $0 }
+        guard decoded.contains(where: { $0.weight > 0 }) else {
+            decoder.report(node.mark, path, reason: "every objective has weight 0, so nothing would be trained",
+                           expected: "at least one objective with a weight above 0", found: "all weights 0")
+            return nil
+        }
+        return decoded
     }
 
     private func readObjective(_ node: YAMLNode, _ path: String) -> ObjectiveConfig? {

@@ -27,6 +27,7 @@ extension Recipe {
                     ("config", objective.config),
                 ])
             })),
+            ("mixing", .plain(mixing.rawValue)),
             ("optimizer", .map([
                 ("name", .plain(optimizer.name.rawValue)),
                 ("lr", .number(optimizer.lr)),

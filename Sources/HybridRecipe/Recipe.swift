@@ -3,6 +3,9 @@
 /// every default filled in.
 public struct Recipe: Equatable, Sendable {
     public enum Device: String, CaseIterable, Sendable { case auto, cpu, vulkan }
+    /// How objectives share a step: `sum` runs every objective every step and adds their
+    /// weighted gradients; `sample` runs one per step, drawn with the weights as probabilities.
+    public enum Mixing: String, CaseIterable, Sendable { case sum, sample }
 
     /// Which backend runs the graph (`auto`: a real GPU if there is one, else the CPU).
     public var device: Device
@@ -11,18 +14,20 @@ public struct Recipe: Equatable, Sendable {
     public var model: ModelConfig
     public var data: DataConfig
     public var objectives: [ObjectiveConfig]
+    public var mixing: Mixing
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
     public var training: TrainingConfig
 
     public init(device: Device, pluginPaths: [RecipePath], model: ModelConfig, data: DataConfig,
-                objectives: [ObjectiveConfig], optimizer: OptimizerConfig, schedule: ScheduleConfig,
+                objectives: [ObjectiveConfig], mixing: Mixing = .sum, optimizer: OptimizerConfig, schedule: ScheduleConfig,
                 training: TrainingConfig) {
         self.device = device
         self.pluginPaths = pluginPaths
         self.model = model
         self.data = data
         self.objectives = objectives
+        self.mixing = mixing
         self.optimizer = optimizer
         self.schedule = schedule
         self.training = training

@@ -17,6 +17,8 @@ public final class ObjectiveSession {
     let targets: TensorID
     let lossWeights: TensorID
     let loss: TensorID
+    /// The head's output (logits [B, T, 256] for text objectives), kept for metrics.
+    let output: TensorID
     let batchSize: Int
     let seqLen: Int
     public private(set) var executable: Executable?
@@ -41,7 +43,9 @@ public final class ObjectiveSession {
             mode: .train, batchSize: batchSize, seqLen: seqLen, dModel: backbone.config.dModel,
             tokens: hybrid_tensor(tokens), targets: hybrid_tensor(targets), lossWeights: hybrid_tensor(lossWeights)))
         loss = TensorID(built.loss!)
+        output = TensorID(built.output)
         try g.differentiate(loss: loss)
+        try g.markOutput(output)
         graph = g
         windows = [UInt8](repeating: 0, count: batchSize * (seqLen + instance.plugin.windowExtra))
         rng = .allocate(capacity: 1)
@@ -92,21 +96,38 @@ public final class ObjectiveSession {
     }
 
     /// The loss on a fixed batch, forward only.
-    func evaluate(_ batch: FixedBatch) -> Float {
+    /// Validation of one fixed batch: the loss, and how many of the scored positions the
+    /// most likely byte got right (weighted like the loss).
+    struct Score {
+        var loss: Float
+        var correct: Double
+        var scored: Double
+    }
+
+    func evaluate(_ batch: FixedBatch) -> Score {
         let exe = executable!
         _ = exe.int32Input(tokens).update(fromContentsOf: batch.tokens)
         _ = exe.int32Input(targets).update(fromContentsOf: batch.targets)
         _ = exe.floatInput(lossWeights).update(fromContentsOf: batch.weights)
         exe.forward()
-        return exe.read(loss)[0]
+        let logits = exe.read(output)
+        let vocab = graph[output].columns
+        var correct = 0.0, scored = 0.0
+        for (i, w) in batch.weights.enumerated() where w > 0 {
+            let row = logits[(i * vocab)..<((i + 1) * vocab)]
+            if row.indices.max(by: { row[$0] < row[$1] })! - i * vocab == Int(batch.targets[i]) { correct += Double(w) }
+            scored += Double(w)
+        }
+        return Score(loss: exe.read(loss)[0], correct: correct, scored: scored)
     }
 
     /// Forward and backward on the loaded batch; gradients accumulate into the shared
-    /// parameter gradients, scaled by the objective's weight. Returns the loss.
-    func trainStep() -> Float {
+    /// parameter gradients, scaled by `seed` (the objective's weight when objectives are
+    /// summed, 1 when one is sampled per step). Returns the loss.
+    func trainStep(seed: Float) -> Float {
         let exe = executable!
         exe.forward()
-        exe.backward(seed: weight)
+        exe.backward(seed: seed)
         return exe.read(loss)[0]
     }
 

@@ -12,6 +12,8 @@ public final class Progress {
     private var tokensPerSecond = 0.0
     private var stepSeconds = 0.0
     private var onLine = false
+    /// The last loss of each objective, shown until it runs again (mixing: sample).
+    private var lastLosses: [Float?] = []
 
     public init(logEvery: Int, isTerminal: Bool = isatty(STDOUT_FILENO) != 0, write: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
         self.logEvery = logEvery
@@ -22,16 +24,18 @@ public final class Progress {
     func start(total: Int, objectives: [String]) {
         self.total = total
         names = objectives
+        lastLosses = Array(repeating: nil, count: objectives.count)
     }
 
-    func step(_ step: Int, losses: [Float], learningRate: Double, gradNorm: Double, positions: Int, seconds: Double) {
+    func step(_ step: Int, losses: [Float?], learningRate: Double, gradNorm: Double, positions: Int, seconds: Double) {
         // Smoothed over recent steps so the ETA does not jump.
         let rate = Double(positions) / max(seconds, 1e-9)
         tokensPerSecond = tokensPerSecond == 0 ? rate : 0.9 * tokensPerSecond + 0.1 * rate
         stepSeconds = stepSeconds == 0 ? seconds : 0.9 * stepSeconds + 0.1 * seconds
+        for (i, loss) in losses.enumerated() where loss != nil { lastLosses[i] = loss }
         guard isTerminal || step % logEvery == 0 || step == total else { return }
         let width = String(total).count
-        let lossText = zip(names, losses).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: "  ")
+        let lossText = zip(names, lastLosses).map { "\($0) \($1.map { String(format: "%.4f", $0) } ?? "-")" }.joined(separator: "  ")
         let eta = Self.duration(Double(total - step) * stepSeconds)
         let line = "step \(String(format: "%\(width)d", step))/\(total)  \(lossText)  lr \(String(format: "%.2e", learningRate))  "
             + "|g| \(String(format: "%.2f", gradNorm))  \(Int(tokensPerSecond.rounded())) tok/s  ETA \(eta)"
@@ -44,7 +48,9 @@ public final class Progress {
     }
 
     func evaluation(_ e: Trainer.Evaluation) {
-        let parts = e.losses.map { "\($0.name) \(String(format: "%.4f", $0.loss)) nats = \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte" }
+        let parts = e.results.map {
+            "\($0.name) \(String(format: "%.4f", $0.loss)) nats = \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte, accuracy \(String(format: "%.1f", $0.accuracy * 100))%"
+        }
         note("eval step \(e.step): " + parts.joined(separator: ", "))
     }
 

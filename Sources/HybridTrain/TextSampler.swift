@@ -56,12 +56,16 @@ public final class TextSampler {
         let vocab = graph[logits].columns
         var scratch = [Float](repeating: 0, count: vocab)
         let context = SamplerContext(
-            forward: { ids, count, out in
+            forward: { ids, count, all, out in
                 guard count <= seqLen else { throw TrainError("sampler_forward: \(count) tokens exceed the context of \(seqLen)") }
                 let input = exe.int32Input(tokens)
-                for i in 0..<seqLen { input[i] = i < count ? ids[i] : 0 }
+                for i in 0..<seqLen { input[i] = i < count ? ids[i] : HYBRID_TOKEN_PAD }
                 exe.forward()
-                exe.read(logits, offset: (count - 1) * vocab, count: vocab, into: out)
+                if all {
+                    exe.read(logits, offset: 0, count: count * vocab, into: out)
+                } else {
+                    exe.read(logits, offset: (count - 1) * vocab, count: vocab, into: out)
+                }
             },
             pick: { logits, n in
                 Int32(Self.pick(logits, count: n, settings: settings, rng: &rng, scratch: &scratch))

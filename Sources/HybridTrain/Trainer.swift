@@ -5,13 +5,14 @@ import HybridRecipe
 /// The training loop, top to bottom:
 ///
 ///     for each step:
+///         pick the objectives (mixing: sum → all; sample → one, weights as probabilities)
 ///         zero gradients
-///         for each objective: draw a batch, forward, backward (seeded with its weight)
+///         for each picked objective: draw a batch, forward, backward
 ///         clip the global gradient norm; AdamW with the scheduled learning rate
 ///         log; every eval_every steps validate; every checkpoint_every steps checkpoint
 ///
-/// Objectives run one after another into the same gradient buffer, which is the same
-/// gradient as one backward through their weighted sum.
+/// Summed objectives run one after another into the same gradient buffer, each backward
+/// seeded with its weight: the same gradient as one backward through the weighted sum.
 public final class Trainer {
     public let setup: RunSetup
     public let corpus: TextCorpus
@@ -21,11 +22,14 @@ public final class Trainer {
     let outputFolder: String
     let progress: Progress
     private var validationBatches: [[ObjectiveSession.FixedBatch]] = []
+    /// Draws the objective of each step under `mixing: sample`.
+    private var mixingStream: RandomStream
 
     public struct Evaluation: Sendable {
         public var step: Int
-        /// Mean validation loss (nats per predicted byte) per objective, in recipe order.
-        public var losses: [(name: String, loss: Float)]
+        /// Per objective, in recipe order: mean validation loss (nats per scored byte) and
+        /// the fraction of scored bytes predicted right (argmax).
+        public var results: [(name: String, loss: Float, accuracy: Double)]
     }
 
     public private(set) var evaluations: [Evaluation] = []
@@ -38,9 +42,11 @@ public final class Trainer {
         self.recipePath = URL(fileURLWithPath: recipePath).standardizedFileURL.path
         self.outputFolder = outputFolder
         self.progress = progress
+        let seed = UInt64(bitPattern: Int64(setup.recipe.training.seed))
+        mixingStream = RandomStream(seed: seed, stream: RandomStream.streamID("mixing"))
         // Validation batches are drawn once, from their own stream, so every evaluation
         // (and every run with the same seed) scores the same text.
-        var stream = RandomStream(seed: UInt64(bitPattern: Int64(setup.recipe.training.seed)), stream: RandomStream.streamID("validation"))
+        var stream = RandomStream(seed: seed, stream: RandomStream.streamID("validation"))
         for session in setup.sessions {
             validationBatches.append(try (0..<setup.recipe.training.evalBatches).map { _ in
                 try session.fixedBatch(from: corpus.validation, stream: &stream)
@@ -56,12 +62,32 @@ public final class Trainer {
             shape: recipe.schedule.name == .cosine ? .cosine : .constant)
     }
 
-    /// Positions the backbone processes per step, over all objectives.
+    /// Positions the backbone processes per step when every objective runs.
     public var positionsPerStep: Int { setup.sessions.reduce(0) { $0 + $1.positionsPerStep } }
 
-    /// Draws every objective's next batch (the data side of a step).
-    public func loadBatches(step: Int) throws {
-        for session in setup.sessions {
+    /// The objectives that run at the next step: under `sum` every one with a weight above 0;
+    /// under `sample` one, drawn with the weights as probabilities (UL2's mixture of
+    /// denoisers).
+    public func pickObjectives() -> [Int] {
+        let sessions = setup.sessions
+        switch setup.recipe.mixing {
+        case .sum:
+            return sessions.indices.filter { sessions[$0].weight > 0 }
+        case .sample:
+            let total = sessions.reduce(Float(0)) { $0 + $1.weight }
+            var u = mixingStream.uniform() * total
+            for (i, s) in sessions.enumerated() where s.weight > 0 {
+                u -= s.weight
+                if u < 0 { return [i] }
+            }
+            return [sessions.lastIndex { $0.weight > 0 }!]
+        }
+    }
+
+    /// Draws the next batch of each of `objectives` (the data side of a step).
+    public func loadBatches(_ objectives: [Int], step: Int) throws {
+        for i in objectives {
+            let session = setup.sessions[i]
             do { try session.loadBatch(from: corpus.train) } catch {
                 throw TrainError("step \(step + 1): objective \(session.name): \(error)")
             }
@@ -69,21 +95,29 @@ public final class Trainer {
     }
 
     public struct StepResult: Sendable {
-        public var losses: [Float]
+        /// Per objective in recipe order; nil for one that did not run this step.
+        public var losses: [Float?]
         public var gradNorm: Double
         public var learningRate: Double
+        /// Positions the backbone processed.
+        public var positions: Int
     }
 
-    /// The compute side of 0-based step `step`: forward and backward of every objective,
+    /// The compute side of 0-based step `step`: forward and backward of `objectives`,
     /// clipping, AdamW.
-    public func computeStep(_ step: Int) throws -> StepResult {
+    public func computeStep(_ step: Int, objectives: [Int]) throws -> StepResult {
         let recipe = setup.recipe
         let parameters = setup.parameters
         let backend = setup.backend
         parameters.zeroGradients()
-        let losses = setup.sessions.map { $0.trainStep() }
-        guard losses.allSatisfy(\.isFinite) else {
-            throw TrainError("step \(step + 1): the loss is not finite (\(losses)); stopping before the parameters are damaged further")
+        var losses = [Float?](repeating: nil, count: setup.sessions.count)
+        for i in objectives {
+            let session = setup.sessions[i]
+            let loss = session.trainStep(seed: recipe.mixing == .sum ? session.weight : 1)
+            guard loss.isFinite else {
+                throw TrainError("step \(step + 1): objective \(session.name): the loss is \(loss); stopping before the parameters are damaged further")
+            }
+            losses[i] = loss
         }
         let norm = backend.gradientNorm(parameters)
         let clip = Double(recipe.optimizer.gradClip)
@@ -92,7 +126,8 @@ public final class Trainer {
         backend.adamwStep(parameters, settings: AdamWSettings(
             learningRate: Float(lr), beta1: recipe.optimizer.beta1, beta2: recipe.optimizer.beta2,
             eps: recipe.optimizer.eps, weightDecay: recipe.optimizer.weightDecay), step: step + 1)
-        return StepResult(losses: losses, gradNorm: norm, learningRate: lr)
+        let positions = objectives.reduce(0) { $0 + setup.sessions[$1].positionsPerStep }
+        return StepResult(losses: losses, gradNorm: norm, learningRate: lr, positions: positions)
     }
 
     public func run() throws {
@@ -102,10 +137,11 @@ public final class Trainer {
         evaluate(step: 0)
         for step in 0..<training.steps {
             let started = ContinuousClock.now
-            try loadBatches(step: step)
-            let result = try computeStep(step)
+            let objectives = pickObjectives()
+            try loadBatches(objectives, step: step)
+            let result = try computeStep(step, objectives: objectives)
             progress.step(step + 1, losses: result.losses, learningRate: result.learningRate, gradNorm: result.gradNorm,
-                          positions: positionsPerStep, seconds: (ContinuousClock.now - started).seconds)
+                          positions: result.positions, seconds: (ContinuousClock.now - started).seconds)
             let done = step + 1
             if done % training.evalEvery == 0 || done == training.steps { evaluate(step: done) }
             if done == training.steps || (training.checkpointEvery > 0 && done % training.checkpointEvery == 0) {
@@ -116,12 +152,14 @@ public final class Trainer {
     }
 
     private func evaluate(step: Int) {
-        var results: [(String, Float)] = []
+        var results: [(String, Float, Double)] = []
         for (session, batches) in zip(setup.sessions, validationBatches) {
-            let total = batches.reduce(Float(0)) { $0 + session.evaluate($1) }
-            results.append((session.name, total / Float(batches.count)))
+            let scores = batches.map(session.evaluate)
+            let loss = scores.reduce(Float(0)) { $0 + $1.loss } / Float(batches.count)
+            let scored = scores.reduce(0) { $0 + $1.scored }
+            results.append((session.name, loss, scored > 0 ? scores.reduce(0) { $0 + $1.correct } / scored : 0))
         }
-        let evaluation = Evaluation(step: step, losses: results)
+        let evaluation = Evaluation(step: step, results: results)
         evaluations.append(evaluation)
         progress.evaluation(evaluation)
     }

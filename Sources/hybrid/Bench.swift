@@ -45,6 +45,7 @@ struct Bench: ParsableCommand {
                     + "d=\(m.dModel) L=\(m.layers) H=\(m.heads) T=\(m.seqLen) B=\(loaded.training.batchSize) "
                     + "params=\(setup.parameters.count.formatted())")
                 var times: [Double] = []
+                var rates: [Double] = []
                 var watch = CPUWatch()
                 let opProfile = OpProfile()
                 for step in 0..<(warmup + steps) {
@@ -52,19 +53,25 @@ struct Bench: ParsableCommand {
                         watch.start()
                         if profile { for s in setup.sessions { s.executable?.profile = opProfile } }
                     }
-                    try trainer.loadBatches(step: step)
+                    let objectives = trainer.pickObjectives()
+                    try trainer.loadBatches(objectives, step: step)
                     let t0 = ContinuousClock.now
-                    _ = try trainer.computeStep(step)
+                    let positions = try trainer.computeStep(step, objectives: objectives).positions
                     let elapsed = ContinuousClock.now - t0
-                    if step >= warmup { times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                    if step >= warmup {
+                        times.append(seconds)
+                        rates.append(Double(positions) / seconds)
+                    }
                 }
                 let otherLoad = watch.otherCores()
-                times.sort()
-                let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-                let tokens = Double(trainer.positionsPerStep) / median
+                // Tokens/s is the median of the steps' own rates, so it holds under
+                // `mixing: sample`, where steps differ in size.
+                let median = Self.median(times)
+                let tokens = Self.median(rates)
                 let rss = peakRSSMiB()
                 say(String(format: "median %.2f ms per step, %.0f tokens/s, min %.2f ms, peak RSS %.0f MiB, other processes used %.2f cores meanwhile",
-                             median * 1e3, tokens, times[0] * 1e3, rss, otherLoad))
+                             median * 1e3, tokens, times.min()! * 1e3, rss, otherLoad))
                 let result: [String: Any] = [
                     "impl": "hybrid", "device": backend.deviceDescription, "d": m.dModel, "L": m.layers, "H": m.heads, "T": m.seqLen,
                     "B": loaded.training.batchSize, "median_step_ms": (median * 1e5).rounded() / 100, "tokens_per_s": tokens.rounded(),
@@ -81,6 +88,11 @@ struct Bench: ParsableCommand {
                 let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
                 say("RESULT " + String(decoding: json, as: UTF8.self))
             }
+        }
+
+        static func median(_ values: [Double]) -> Double {
+            let v = values.sorted()
+            return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CHybridPlugin
 import Foundation
 import HybridCore
 import HybridNN
@@ -12,7 +13,10 @@ struct Sample: ParsableCommand {
     var checkpoint: String
 
     @Option(help: "The text to continue.")
-    var prompt: String
+    var prompt: String?
+
+    @Option(help: ArgumentHelp("Text to fill in: each [MASK] is one byte to fill, e.g. \"To be, or [MASK][MASK][MASK] to be\".", valueName: "text"))
+    var infill: String?
 
     @Option(help: "How many bytes to generate.")
     var tokens = 200
@@ -33,26 +37,61 @@ struct Sample: ParsableCommand {
         guard tokens > 0 else { throw ValidationError("--tokens must be at least 1, got \(tokens)") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
-        guard !prompt.isEmpty else { throw ValidationError("--prompt must not be empty") }
+        guard (prompt == nil) != (infill == nil) else { throw ValidationError("give exactly one of --prompt (continue text) or --infill (fill in [MASK]s)") }
+        guard prompt?.isEmpty != true, infill?.isEmpty != true else { throw ValidationError("the text must not be empty") }
+    }
+
+    /// Bytes of `text`, each "[MASK]" one HYBRID_TOKEN_MASK.
+    static func tokens(_ text: String) -> [Int32] {
+        let marker = Array("[MASK]".utf8)
+        let bytes = Array(text.utf8)
+        var ids: [Int32] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i...].starts(with: marker) {
+                ids.append(HYBRID_TOKEN_MASK)
+                i += marker.count
+            } else {
+                ids.append(Int32(bytes[i]))
+                i += 1
+            }
+        }
+        return ids
     }
 
     func run() throws {
         try reportingFailures {
             let model = try CheckpointModel(path: checkpoint)
-            let candidates = zip(model.recipe.objectives, model.instances).filter { $0.1.plugin.canSample }
+            let filling = infill != nil
+            let candidates = zip(model.recipe.objectives, model.instances).filter {
+                filling ? $0.1.plugin.canInfill : $0.1.plugin.canContinueText
+            }
+            let wanted = filling ? "fill in masks" : "continue text"
             guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
                 let names = model.recipe.objectives.map(\.name).joined(separator: ", ")
-                throw TrainError("\(checkpoint): no objective \(objective.map { "named \($0) " } ?? "")can sample text (objectives: \(names))")
+                throw TrainError("\(checkpoint): no objective \(objective.map { "named \($0) " } ?? "")can \(wanted) (objectives: \(names))")
             }
+            let contextLength = model.recipe.model.seqLen
+            let infillIDs = infill.map(Self.tokens)
+            if let ids = infillIDs, ids.count > contextLength {
+                throw TrainError("--infill text is \(ids.count) bytes; the model reads at most \(contextLength)")
+            }
+            // An infilling graph is exactly as long as the text: bidirectional attention
+            // would otherwise see padding the model never trained on.
             let sampler = try TextSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
-                                          seqLen: model.recipe.model.seqLen,
+                                          seqLen: infillIDs?.count ?? contextLength,
                                           settings: .init(temperature: temperature, topK: topK, seed: seed))
             try model.load()
             try sampler.compile(on: model.backend)
-            let ids = Array(prompt.utf8.suffix(model.recipe.model.seqLen)).map(Int32.init)
-            printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))")
-            printText(ids)
-            try sampler.generate(prompt: ids, count: tokens) { printText([$0]) }
+            if let ids = infillIDs {
+                printError("filling \(ids.filter { $0 == HYBRID_TOKEN_MASK }.count) masked bytes with \(config.name) from \(checkpoint) (step \(model.step))")
+                try sampler.generate(prompt: ids, count: 0) { printText([$0]) }
+            } else {
+                let ids = Array(prompt!.utf8.suffix(model.recipe.model.seqLen)).map(Int32.init)
+                printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))")
+                printText(ids)
+                try sampler.generate(prompt: ids, count: tokens) { printText([$0]) }
+            }
             say("")
         }
     }

@@ -37,10 +37,12 @@ struct Train: ParsableCommand {
                                       outputFolder: loaded.training.output, progress: progress)
             try trainer.run()
             if let last = trainer.evaluations.last {
-                let summary = last.losses.map { "\($0.name) \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte" }
+                let summary = last.results.map {
+                    "\($0.name) \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte, accuracy \(String(format: "%.1f", $0.accuracy * 100))%"
+                }
                 say("final validation: " + summary.joined(separator: ", "))
             }
-            if sampleTokens > 0, let session = setup.sessions.first(where: { $0.instance.plugin.canSample }) {
+            if sampleTokens > 0, let session = setup.sessions.first(where: { $0.instance.plugin.canContinueText }) {
                 let prompt = Array(corpus.validation.prefix(samplePrompt)).map(Int32.init)
                 let sampler = try TextSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
                                               seqLen: loaded.model.seqLen, settings: .init())

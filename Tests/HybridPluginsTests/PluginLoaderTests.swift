@@ -119,7 +119,7 @@ struct PluginLoaderTests {
     @Test("a descriptor of another major version is refused, naming both versions")
     func majorMismatch() throws {
         let (error, path) = try #require(try refusal(["DESCRIPTOR_MAJOR=2"]))
-        #expect(error.description == "\(path): ABI version 2.0 is not supported by this host "
+        #expect(error.description == "\(path): ABI version 2.\(HYBRID_ABI_MINOR) is not supported by this host "
             + "(\(Self.host)); rebuild the plugin against hybrid_plugin.h \(HYBRID_ABI_MAJOR).x")
     }
 

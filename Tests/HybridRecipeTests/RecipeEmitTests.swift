@@ -35,6 +35,7 @@ struct RecipeEmitTests {
                 name: causal
                 weight: 1.0
                 config: {}
+            mixing: sum
             optimizer:
               name: adamw
               lr: 0.001

@@ -62,7 +62,7 @@ struct RecipeErrorTests {
     @Test("an unknown key suggests the key meant", arguments: [
         ("  d_model: 64", "  d_modle: 64", "r.yaml:2:3: model.d_modle: unknown key; expected one of d_model, layers, heads, seq_len, mlp_ratio, dropout; did you mean `d_model`?"),
         ("  steps: 10", "  steps: 10\n  warmup: 5", "r.yaml:12:3: training.warmup: unknown key; expected one of steps, batch_size, seed, eval_every, eval_batches, log_every, checkpoint_every, output"),
-        ("training:", "trainnig:", "r.yaml:10:1: trainnig: unknown key; expected one of device, plugin_paths, model, data, objectives, optimizer, schedule, training; did you mean `training`?"),
+        ("training:", "trainnig:", "r.yaml:10:1: trainnig: unknown key; expected one of device, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training; did you mean `training`?"),
     ])
     func unknownKey(old: String, new: String, expected: String) {
         let errors = Scratch().errors(minimalRecipe(replacing: old, with: new)).map(\.description)
@@ -182,5 +182,25 @@ struct RecipeErrorTests {
         for (error, prefix) in zip(errors, expected) {
             #expect(error.hasSuffix(prefix) || error.contains(prefix + ";"), "\(error) should read \(prefix)")
         }
+    }
+}
+
+@Suite("Mixing and weights") struct MixingRecipeTests {
+    @Test func mixingDefaultsToSumAndAcceptsSample() throws {
+        let scratch = Scratch()
+        #expect(try scratch.load(minimalRecipe).mixing == .sum)
+        let sample = try scratch.load(minimalRecipe, overrides: ["mixing=sample"])
+        #expect(sample.mixing == .sample)
+        #expect(try Recipe.decode(yaml: sample.yamlText(), path: scratch.folder + "/r.yaml") == sample)
+    }
+
+    @Test func unknownMixingIsRefused() {
+        let message = Scratch().message(minimalRecipe, overrides: ["mixing=alternate"])
+        #expect(message.contains("mixing") && message.contains("sum"), "\(message)")
+    }
+
+    @Test func allZeroWeightsAreRefused() {
+        let message = Scratch().message(minimalRecipe, overrides: ["objectives[0].weight=0"])
+        #expect(message.contains("objectives: every objective has weight 0"), "\(message)")
     }
 }

@@ -67,7 +67,7 @@
  *   static const hybrid_objective_descriptor descriptor = {
  *       HYBRID_STRUCT_HEADER(hybrid_objective_descriptor),
  *       "next", "1.0.0", "next-byte prediction, causal attention",
- *       keys, 1, HYBRID_DATA_TEXT, 1, &functions,
+ *       keys, 1, HYBRID_DATA_TEXT, 1, &functions, 0,   // 0: no sample kinds
  *   };
  *
  *   hybrid_status hybrid_objective_entry(const hybrid_host_info *host,
@@ -104,7 +104,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 0
+#define HYBRID_ABI_MINOR 1
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -190,7 +190,13 @@ typedef struct hybrid_objective_descriptor {
     hybrid_data_kind data_kind;
     uint32_t window_extra;   /* text: extra bytes per window beyond seq_len (1 for shifted targets) */
     const hybrid_objective_functions *functions;
+    /* ── ABI 1.1 ── */
+    uint32_t sample_kinds;   /* HYBRID_SAMPLES_* bits; a 1.0 plugin with a sample() continues text */
 } hybrid_objective_descriptor;
+
+/** What a plugin's sample() does with the prompt (descriptor.sample_kinds, ABI 1.1). */
+#define HYBRID_SAMPLES_CONTINUATION 1u /* generates new_tokens after the prompt */
+#define HYBRID_SAMPLES_INFILL 2u       /* replaces the prompt's HYBRID_TOKEN_MASK tokens */
 
 typedef struct hybrid_host_info {
     hybrid_struct_header header; /* the host's ABI version */
@@ -340,6 +346,12 @@ struct hybrid_host_api {
 
     /* A line for the run's log. */
     void (*log)(hybrid_graph *g, const char *message);
+
+    /* ── ABI 1.1 (check header.size before use) ── */
+    /* Sampling: logits [count, 256] for every one of `count` tokens (count <= seq_len),
+     * for objectives that fill in positions anywhere in the sequence. */
+    hybrid_status (*sampler_forward_all)(hybrid_sampler *s, const int32_t *tokens, int32_t count,
+                                         float *logits, hybrid_error *err);
 };
 
 /* ─── What the plugin implements ──────────────────────────────────────────────────────── */
@@ -364,8 +376,10 @@ struct hybrid_objective_functions {
                            const hybrid_build_info *info, hybrid_build_result *result,
                            hybrid_error *err);
 
-    /** Optional (NULL if the objective cannot sample): generates request->new_tokens after
-     *  the prompt through api->sampler_forward / sampler_pick / sampler_emit. */
+    /** Optional (NULL if the objective cannot sample). A continuation sampler generates
+     *  request->new_tokens after the prompt through api->sampler_forward / sampler_pick /
+     *  sampler_emit; an infilling one (ABI 1.1) replaces the prompt's HYBRID_TOKEN_MASK
+     *  tokens using api->sampler_forward_all and emits the whole filled sequence. */
     hybrid_status (*sample)(void *state, const hybrid_host_api *api, hybrid_sampler *sampler,
                             const hybrid_sample_request *request, hybrid_error *err);
 };

@@ -46,4 +46,15 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Whether the objective can drive sampling (its `sample` is not NULL).
     public var canSample: Bool { functions.pointee.sample != nil }
+
+    /// What its sample() does: the descriptor's `sample_kinds` (ABI 1.1); a 1.0 plugin with a
+    /// sampler continues text.
+    public var sampleKinds: UInt32 {
+        guard canSample else { return 0 }
+        let end = MemoryLayout<hybrid_objective_descriptor>.offset(of: \.sample_kinds)! + MemoryLayout<UInt32>.size
+        return Int(descriptor.pointee.header.size) >= end ? descriptor.pointee.sample_kinds : HYBRID_SAMPLES_CONTINUATION
+    }
+
+    public var canContinueText: Bool { sampleKinds & HYBRID_SAMPLES_CONTINUATION != 0 }
+    public var canInfill: Bool { sampleKinds & HYBRID_SAMPLES_INFILL != 0 }
 }
