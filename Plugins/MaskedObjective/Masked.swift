@@ -1,7 +1,8 @@
 // The masked objective (BERT/RoBERTa style): a `rate` of the positions of each window is
 // chosen afresh every time the window is drawn (dynamic masking); of those, 80% become
 // [MASK], 10% a random byte and 10% stay as they were; the model sees the whole window
-// (bidirectional attention) and is scored only on the chosen positions.
+// (bidirectional attention) and is scored only on the chosen positions. The rate may move over
+// the run (`rate_schedule`: linear or cosine from `rate` to `rate_end`).
 // B batch, T seq_len; a text window is T bytes.
 import CHybridPlugin
 import PluginSupport
@@ -10,6 +11,8 @@ import Glibc
 /// The resolved config, owned by the host's instance for as long as the plugin state lives.
 struct MaskedState {
     var rate: Float
+    var rateEnd: Float
+    var rateSchedule: hybrid_schedule_kind
     var maskFraction: Float
     var randomFraction: Float
 }
@@ -18,6 +21,12 @@ let maskedKeys: [(name: String, type: hybrid_config_type, defaultValue: String, 
     ("rate", HYBRID_CONFIG_FLOAT, "0.15", "fraction of positions chosen for prediction"),
     ("mask_fraction", HYBRID_CONFIG_FLOAT, "0.8", "of the chosen positions, the fraction replaced by [MASK]"),
     ("random_fraction", HYBRID_CONFIG_FLOAT, "0.1", "of the chosen positions, the fraction replaced by a random byte"),
+    ("rate_schedule", HYBRID_CONFIG_STRING, "constant", "how the rate moves over the run: constant, linear or cosine"),
+    ("rate_end", HYBRID_CONFIG_FLOAT, "0.15", "the rate at the end of the run (linear and cosine schedules)"),
+]
+
+let scheduleNames: [String: hybrid_schedule_kind] = [
+    "constant": HYBRID_SCHEDULE_CONSTANT, "linear": HYBRID_SCHEDULE_LINEAR, "cosine": HYBRID_SCHEDULE_COSINE,
 ]
 
 func maskedCreate(_ info: UnsafePointer<hybrid_create_info>?,
@@ -25,9 +34,15 @@ func maskedCreate(_ info: UnsafePointer<hybrid_create_info>?,
                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
     guard let info = info?.pointee, let state, let config = info.config, info.config_count == UInt32(maskedKeys.count)
     else { return fail(err, "create: expected \(maskedKeys.count) config values") }
-    let s = MaskedState(rate: Float(config[0].float_value), maskFraction: Float(config[1].float_value),
-                        randomFraction: Float(config[2].float_value))
-    guard s.rate > 0, s.rate <= 1 else { return fail(err, "config rate is \(s.rate); expected a fraction in (0, 1]") }
+    let scheduleName = config[3].string_value.map { String(cString: $0) } ?? ""
+    guard let schedule = scheduleNames[scheduleName] else {
+        return fail(err, "config rate_schedule is \"\(scheduleName)\"; expected constant, linear or cosine")
+    }
+    let s = MaskedState(rate: Float(config[0].float_value), rateEnd: Float(config[4].float_value), rateSchedule: schedule,
+                        maskFraction: Float(config[1].float_value), randomFraction: Float(config[2].float_value))
+    for (name, rate) in [("rate", s.rate), ("rate_end", s.rateEnd)] where !(rate > 0 && rate <= 1) {
+        return fail(err, "config \(name) is \(rate); expected a fraction in (0, 1]")
+    }
     guard s.maskFraction >= 0, s.randomFraction >= 0, s.maskFraction + s.randomFraction <= 1 else {
         return fail(err, "config mask_fraction (\(s.maskFraction)) and random_fraction (\(s.randomFraction)) must be ≥ 0 and add up to at most 1")
     }
@@ -54,12 +69,13 @@ func maskedPrepareBatch(_ state: UnsafeMutableRawPointer?,
     else { return fail(err, "prepare_batch: state, request, api or a batch buffer is NULL") }
     let n = Int(request.batch_size) * Int(request.seq_len)
     let rng = request.rng
+    let rate = hybrid_schedule(s.rateSchedule, s.rate, s.rateEnd, request.progress)
     for i in 0..<n {
         let byte = Int32(text[i])
         targets[i] = byte
         tokens[i] = byte
         weights[i] = 0
-        guard api.rng_uniform(rng) < s.rate else { continue }
+        guard api.rng_uniform(rng) < rate else { continue }
         weights[i] = 1
         let r = api.rng_uniform(rng)
         if r < s.maskFraction {

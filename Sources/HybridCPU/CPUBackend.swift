@@ -184,6 +184,10 @@ final class CPUExecutable: Executable {
             let logits = graph[i[0]]
             CrossEntropy.forward(loss: out, probs: f(node.saved[0]), logits: f(i[0]), targets: ids(i[1]),
                                  weights: f(i[2]), N: logits.rows, V: logits.columns)
+        case .mse:
+            let prediction = graph[i[0]]
+            MSE.forward(loss: out, prediction: f(i[0]), target: f(i[1]), weights: f(i[2]),
+                        N: prediction.rows, F: prediction.columns)
         case .mean:
             Mean.forward(out: out, x: f(i[0]), n: graph[i[0]].count)
         }
@@ -233,6 +237,10 @@ final class CPUExecutable: Executable {
                 CrossEntropy.backward(dlogits: dlogits, probs: f(node.saved[0]), targets: ids(i[1]), weights: f(i[2]),
                                       dloss: dout[0], N: logits.rows, V: logits.columns)
             }
+        case .mse:
+            let prediction = graph[i[0]]
+            MSE.backward(dprediction: grad(d[0]), dtarget: grad(d[1]), prediction: f(i[0]), target: f(i[1]),
+                         weights: f(i[2]), dloss: dout[0], N: prediction.rows, F: prediction.columns)
         case .mean:
             if let dx = grad(d[0]) { Mean.backward(dx: dx, dout: dout[0], n: graph[i[0]].count) }
         }

@@ -157,6 +157,23 @@ public final class Graph {
         return node(.crossEntropy, [logits, targets, weights], shape: [], saved: [("probs", tensors[logits].shape)])
     }
 
+    /// prediction [N, F], target [N, F], weights [N] → Σ_i w_i · mean_f (p − t)² / max(Σ w, 1).
+    /// The gradient reaches the prediction, and the target when it requires one; the weights
+    /// get none, so they may not be a parameter or depend on one.
+    public func mse(prediction: TensorID, target: TensorID, weights: TensorID) throws -> TensorID {
+        try requireFloat(prediction, target, weights, op: "mse")
+        guard tensors[target].shape == tensors[prediction].shape else {
+            throw GraphError("mse: target \(describe(target)) must have the shape of prediction \(describe(prediction))")
+        }
+        guard tensors[weights].count == tensors[prediction].rows else {
+            throw GraphError("mse: weights \(describe(weights)) must have one entry per row of prediction \(describe(prediction))")
+        }
+        guard !tensors[weights].requiresGrad else {
+            throw GraphError("mse: weights \(describe(weights)) depend on a parameter, but the loss has no gradient for its weights")
+        }
+        return node(.mse, [prediction, target, weights], shape: [])
+    }
+
     public func mean(_ x: TensorID) throws -> TensorID {
         try requireFloat(x, op: "mean")
         return node(.mean, [x], shape: [])

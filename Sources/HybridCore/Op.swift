@@ -40,6 +40,8 @@ public enum Op: Sendable, Equatable {
     case attention(heads: Int, mask: AttentionMask)
     /// logits [N, V], targets int32 [N], weights [N] → scalar; saves probs [N, V]
     case crossEntropy
+    /// prediction [N, F], target [N, F], weights [N] → scalar (weighted mean-squared error)
+    case mse
     /// x → scalar mean
     case mean
 
@@ -55,6 +57,7 @@ public enum Op: Sendable, Equatable {
         case .gelu: return "gelu"
         case .attention: return "attention"
         case .crossEntropy: return "cross_entropy"
+        case .mse: return "mse"
         case .mean: return "mean"
         }
     }
@@ -71,6 +74,7 @@ public enum Op: Sendable, Equatable {
         case .gelu: return true
         case .attention: return true                   // qkv
         case .crossEntropy: return index >= 1          // targets, weights
+        case .mse: return true                         // prediction, target, weights
         }
     }
 }

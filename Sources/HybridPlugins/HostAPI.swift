@@ -103,6 +103,12 @@ public enum HostAPI {
                 try c.graph.crossEntropy(logits: c.tensor(logits), targets: c.tensor(targets), weights: c.tensor(weights))
             }
         }
+        api.mse = { g, prediction, target, weights in
+            let c = GraphBuildContext.from(g)
+            return c.op("mse") {
+                try c.graph.mse(prediction: c.tensor(prediction), target: c.tensor(target), weights: c.tensor(weights))
+            }
+        }
         api.mean = { g, x in
             let c = GraphBuildContext.from(g)
             return c.op("mean") { try c.graph.mean(c.tensor(x)) }

@@ -153,7 +153,7 @@ private struct RecipeReader {
         }
         guard unique, !objectives.contains(where: { $0 == nil }) else { return nil }
         let decoded = objectives.compactMap { $0 }
-        guard decoded.contains(where: { $0.weight > 0 }) else {
+        guard decoded.contains(where: { $0.weight > 0 || $0.weightEnd > 0 }) else {
             decoder.report(node.mark, path, reason: "every objective has weight 0, so nothing would be trained",
                            expected: "at least one objective with a weight above 0", found: "all weights 0")
             return nil
@@ -162,18 +162,21 @@ private struct RecipeReader {
     }
 
     private func readObjective(_ node: YAMLNode, _ path: String) -> ObjectiveConfig? {
-        guard let f = Fields(node, at: path, keys: ["plugin", "name", "weight", "config"], in: decoder) else { return nil }
+        let keys = ["plugin", "name", "weight", "weight_end", "weight_schedule", "config"]
+        guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let plugin = f.string("plugin", expected: "a plugin name or a path to a plugin library")
         let name = f.node("name") == nil
             ? plugin.map(ObjectiveConfig.defaultName)
             : f.string("name", expected: "an objective name")
         let weight = f.float("weight", .nonNegative, default: 1)
+        let weightEnd = f.float("weight_end", .nonNegative, default: weight ?? 1)
+        let weightSchedule: ScheduleShape? = f.choice("weight_schedule", default: .constant)
         let config = f.read("config", default: YAMLNode(.mapping([]), mark: f.mark), expected: "a mapping") { node, path in
             decoder.entries(node, path).map { YAMLNode(.mapping($0), mark: node.mark) }
         }
-        guard let plugin, let name, let weight, let config else { return nil }
+        guard let plugin, let name, let weight, let weightEnd, let weightSchedule, let config else { return nil }
         return ObjectiveConfig(plugin: plugin, pluginPath: plugin.contains("/") ? absolute(plugin) : nil, name: name,
-                               weight: weight, config: config)
+                               weight: weight, weightEnd: weightEnd, weightSchedule: weightSchedule, config: config)
     }
 
     private func readOptimizer(_ node: YAMLNode, _ path: String) -> OptimizerConfig? {

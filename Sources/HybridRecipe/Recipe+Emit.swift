@@ -24,6 +24,8 @@ extension Recipe {
                     ("plugin", .string(objective.plugin)),
                     ("name", .string(objective.name)),
                     ("weight", .number(objective.weight)),
+                    ("weight_end", .number(objective.weightEnd)),
+                    ("weight_schedule", .plain(objective.weightSchedule.rawValue)),
                     ("config", objective.config),
                 ])
             })),

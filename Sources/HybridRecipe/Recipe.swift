@@ -82,6 +82,10 @@ public struct DataConfig: Equatable, Sendable {
     }
 }
 
+/// How a scheduled value moves from its start to its end over a run (the plugin ABI's
+/// hybrid_schedule_kind, by name).
+public enum ScheduleShape: String, CaseIterable, Equatable, Sendable { case constant, linear, cosine }
+
 public struct ObjectiveConfig: Equatable, Sendable {
     /// A plugin name like `causal`, or a path to a plugin library, as written.
     public var plugin: String
@@ -89,17 +93,23 @@ public struct ObjectiveConfig: Equatable, Sendable {
     public var pluginPath: String?
     /// Unique among the recipe's objectives; losses are logged under it.
     public var name: String
+    /// The weight at the start of the run; it moves to `weightEnd` along `weightSchedule`.
     public var weight: Float
+    public var weightEnd: Float
+    public var weightSchedule: ScheduleShape
     /// The objective's `config:` mapping as written (empty when absent), checked later against
     /// the keys the plugin declares with `resolvePluginConfig`. Its mark points at the config
     /// (or, when absent, at the objective).
     public var config: YAMLNode
 
-    public init(plugin: String, pluginPath: String?, name: String, weight: Float, config: YAMLNode) {
+    public init(plugin: String, pluginPath: String?, name: String, weight: Float, weightEnd: Float? = nil,
+                weightSchedule: ScheduleShape = .constant, config: YAMLNode) {
         self.plugin = plugin
         self.pluginPath = pluginPath
         self.name = name
         self.weight = weight
+        self.weightEnd = weightEnd ?? weight
+        self.weightSchedule = weightSchedule
         self.config = config
     }
 

@@ -10,7 +10,10 @@ import HybridPlugins
 /// (declaring parameters) before the store is allocated, then each is compiled.
 public final class ObjectiveSession {
     public let name: String
-    public let weight: Float
+    /// The weight's schedule over the run (start, end, shape).
+    let weightStart: Float
+    let weightEnd: Float
+    let weightShape: hybrid_schedule_kind
     public let instance: ObjectiveInstance
     public let graph: Graph
     let tokens: TensorID
@@ -27,10 +30,10 @@ public final class ObjectiveSession {
     /// The stream handed to the plugin's prepare_batch (stable address for the C side).
     private let rng: UnsafeMutablePointer<RandomStream>
 
-    public init(name: String, weight: Float, instance: ObjectiveInstance, parameters: ParameterStore,
+    public init(name: String, weight: (start: Float, end: Float, shape: hybrid_schedule_kind), instance: ObjectiveInstance, parameters: ParameterStore,
                 backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, log: @escaping (String) -> Void) throws {
         self.name = name
-        self.weight = weight
+        (weightStart, weightEnd, weightShape) = weight
         self.instance = instance
         self.batchSize = batchSize
         self.seqLen = seqLen
@@ -60,12 +63,13 @@ public final class ObjectiveSession {
 
     var windowLength: Int { seqLen + instance.plugin.windowExtra }
 
-    /// Draws a fresh batch from `text` and lets the plugin turn it into inputs.
-    func loadBatch(from text: [UInt8]) throws {
+    /// Draws a fresh batch from `text` and lets the plugin turn it into inputs; `progress` is
+    /// the fraction of the run done, for plugins that schedule their settings.
+    func loadBatch(from text: [UInt8], progress: Float) throws {
         try windows.withUnsafeMutableBufferPointer { w in
             try TextCorpus.drawWindows(from: text, count: batchSize, length: windowLength, rng: &rng.pointee, into: w.baseAddress!)
         }
-        try prepare(windows, into: executable!)
+        try prepare(windows, into: executable!, progress: progress)
     }
 
     /// A fixed batch for validation: windows drawn from `text` with `stream`, prepared once.
@@ -75,17 +79,17 @@ public final class ObjectiveSession {
             try TextCorpus.drawWindows(from: text, count: batchSize, length: windowLength, rng: &stream, into: $0.baseAddress!)
         }
         let exe = executable!
-        try prepare(w, into: exe)
+        try prepare(w, into: exe, progress: 0)
         return FixedBatch(tokens: Array(exe.int32Input(tokens)), targets: Array(exe.int32Input(targets)),
                           weights: Array(exe.floatInput(lossWeights)))
     }
 
-    private func prepare(_ w: [UInt8], into exe: Executable) throws {
+    private func prepare(_ w: [UInt8], into exe: Executable, progress: Float) throws {
         try w.withUnsafeBufferPointer { text in
             try instance.prepareBatch(text: text, batchSize: batchSize, seqLen: seqLen,
                                       tokens: exe.int32Input(tokens), targets: exe.int32Input(targets),
                                       lossWeights: exe.floatInput(lossWeights), api: HostAPI.table,
-                                      rng: OpaquePointer(rng))
+                                      rng: OpaquePointer(rng), progress: progress)
         }
     }
 
@@ -129,6 +133,11 @@ public final class ObjectiveSession {
         exe.forward()
         exe.backward(seed: seed)
         return exe.read(loss)[0]
+    }
+
+    /// The objective's weight when `progress` of the run is done.
+    public func weight(at progress: Float) -> Float {
+        hybrid_schedule(weightShape, weightStart, weightEnd, progress)
     }
 
     /// Positions the backbone processed per step.

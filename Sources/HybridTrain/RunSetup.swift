@@ -40,6 +40,14 @@ public struct RunSetup {
         return result
     }
 
+    static func kind(_ shape: ScheduleShape) -> hybrid_schedule_kind {
+        switch shape {
+        case .constant: return HYBRID_SCHEDULE_CONSTANT
+        case .linear: return HYBRID_SCHEDULE_LINEAR
+        case .cosine: return HYBRID_SCHEDULE_COSINE
+        }
+    }
+
     public static func backboneConfig(_ model: HybridRecipe.ModelConfig) -> BackboneConfig {
         BackboneConfig(dModel: model.dModel, layers: model.layers, heads: model.heads, maxLength: model.seqLen,
                        mlpRatio: model.mlpRatio, vocabulary: Int(HYBRID_VOCAB))
@@ -57,7 +65,8 @@ public struct RunSetup {
         self.parameters = parameters
         self.backbone = backbone
         sessions = try zip(recipe.objectives, instances).map { objective, instance in
-            try ObjectiveSession(name: objective.name, weight: objective.weight, instance: instance, parameters: parameters,
+            try ObjectiveSession(name: objective.name, weight: (objective.weight, objective.weightEnd, Self.kind(objective.weightSchedule)),
+                                 instance: instance, parameters: parameters,
                                  backbone: backbone, batchSize: batchSize ?? recipe.training.batchSize,
                                  seqLen: recipe.model.seqLen, seed: seed, log: log)
         }

@@ -65,22 +65,28 @@ public final class Trainer {
     /// Positions the backbone processes per step when every objective runs.
     public var positionsPerStep: Int { setup.sessions.reduce(0) { $0 + $1.positionsPerStep } }
 
-    /// The objectives that run at the next step: under `sum` every one with a weight above 0;
+    /// The fraction of the run done before 0-based `step`.
+    func progress(_ step: Int) -> Float { Float(step) / Float(setup.recipe.training.steps) }
+
+    /// The objectives' weights at 0-based `step`, following their schedules.
+    public func weights(_ step: Int) -> [Float] { setup.sessions.map { $0.weight(at: progress(step)) } }
+
+    /// The objectives that run at `step`: under `sum` every one whose weight is above 0;
     /// under `sample` one, drawn with the weights as probabilities (UL2's mixture of
     /// denoisers).
-    public func pickObjectives() -> [Int] {
-        let sessions = setup.sessions
+    public func pickObjectives(step: Int) -> [Int] {
+        let weights = weights(step)
+        let live = weights.indices.filter { weights[$0] > 0 }
         switch setup.recipe.mixing {
         case .sum:
-            return sessions.indices.filter { sessions[$0].weight > 0 }
+            return live
         case .sample:
-            let total = sessions.reduce(Float(0)) { $0 + $1.weight }
-            var u = mixingStream.uniform() * total
-            for (i, s) in sessions.enumerated() where s.weight > 0 {
-                u -= s.weight
+            var u = mixingStream.uniform() * live.reduce(Float(0)) { $0 + weights[$1] }
+            for i in live {
+                u -= weights[i]
                 if u < 0 { return [i] }
             }
-            return [sessions.lastIndex { $0.weight > 0 }!]
+            return live.last.map { [$0] } ?? []
         }
     }
 
@@ -88,7 +94,7 @@ public final class Trainer {
     public func loadBatches(_ objectives: [Int], step: Int) throws {
         for i in objectives {
             let session = setup.sessions[i]
-            do { try session.loadBatch(from: corpus.train) } catch {
+            do { try session.loadBatch(from: corpus.train, progress: progress(step)) } catch {
                 throw TrainError("step \(step + 1): objective \(session.name): \(error)")
             }
         }
@@ -111,9 +117,10 @@ public final class Trainer {
         let backend = setup.backend
         parameters.zeroGradients()
         var losses = [Float?](repeating: nil, count: setup.sessions.count)
+        let weights = weights(step)
         for i in objectives {
             let session = setup.sessions[i]
-            let loss = session.trainStep(seed: recipe.mixing == .sum ? session.weight : 1)
+            let loss = session.trainStep(seed: recipe.mixing == .sum ? weights[i] : 1)
             guard loss.isFinite else {
                 throw TrainError("step \(step + 1): objective \(session.name): the loss is \(loss); stopping before the parameters are damaged further")
             }
@@ -137,7 +144,7 @@ public final class Trainer {
         evaluate(step: 0)
         for step in 0..<training.steps {
             let started = ContinuousClock.now
-            let objectives = pickObjectives()
+            let objectives = pickObjectives(step: step)
             try loadBatches(objectives, step: step)
             let result = try computeStep(step, objectives: objectives)
             progress.step(step + 1, losses: result.losses, learningRate: result.learningRate, gradNorm: result.gradNorm,

@@ -53,7 +53,7 @@ struct Bench: ParsableCommand {
                         watch.start()
                         if profile { for s in setup.sessions { s.executable?.profile = opProfile } }
                     }
-                    let objectives = trainer.pickObjectives()
+                    let objectives = trainer.pickObjectives(step: step)
                     try trainer.loadBatches(objectives, step: step)
                     let t0 = ContinuousClock.now
                     let positions = try trainer.computeStep(step, objectives: objectives).positions

@@ -29,7 +29,10 @@ struct Train: ParsableCommand {
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { progress.note($0) })
             let corpus = try TextCorpus(files: loaded.data.textFiles, validationFraction: Double(loaded.data.validationFraction))
             let params = setup.parameters.count
-            say("recipe \(recipe): \(setup.sessions.map { "\($0.name) (weight \($0.weight))" }.joined(separator: ", "))")
+            let objectives = loaded.objectives.map { o in
+                "\(o.name) (weight \(o.weight)" + (o.weightSchedule == .constant ? ")" : " → \(o.weightEnd), \(o.weightSchedule.rawValue))")
+            }
+            say("recipe \(recipe): \(objectives.joined(separator: ", ")), mixing \(loaded.mixing.rawValue)")
             say("model d=\(loaded.model.dModel) L=\(loaded.model.layers) H=\(loaded.model.heads) T=\(loaded.model.seqLen) "
                 + "B=\(loaded.training.batchSize), \(params.formatted()) parameters; data \(corpus.files.count) files, "
                 + "\(corpus.train.count.formatted()) train / \(corpus.validation.count.formatted()) validation bytes")

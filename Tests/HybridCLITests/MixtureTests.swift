@@ -51,7 +51,7 @@ import Testing
                                         objectives: "  - plugin: causal\n  - plugin: masked\n    weight: 0.5\n")
         let r = try CLI.run(["train", recipe, "--sample-tokens", "0"])
         #expect(r.status == 0, "\(r.all)")
-        #expect(r.stdout.contains("causal (weight 1.0), masked (weight 0.5)"), "\(r.stdout)")
+        #expect(r.stdout.contains("causal (weight 1.0), masked (weight 0.5), mixing \(mixing)"), "\(r.stdout)")
         let evals = Self.evalLines(r.stdout)
         #expect(evals.count == 3)
         for name in ["causal", "masked"] {

@@ -34,6 +34,8 @@ struct RecipeEmitTests {
               - plugin: causal
                 name: causal
                 weight: 1.0
+                weight_end: 1.0
+                weight_schedule: constant
                 config: {}
             mixing: sum
             optimizer:

@@ -204,3 +204,24 @@ struct RecipeErrorTests {
         #expect(message.contains("objectives: every objective has weight 0"), "\(message)")
     }
 }
+
+@Suite("Objective weight schedules") struct WeightScheduleRecipeTests {
+    @Test func weightEndDefaultsToTheWeightAndTheScheduleToConstant() throws {
+        let recipe = try Scratch().load(minimalRecipe, overrides: ["objectives[0].weight=0.5"])
+        #expect(recipe.objectives[0].weightEnd == 0.5)
+        #expect(recipe.objectives[0].weightSchedule == .constant)
+    }
+
+    @Test func aRampIsReadAndRoundTrips() throws {
+        let scratch = Scratch()
+        let recipe = try scratch.load(minimalRecipe, overrides: ["objectives[0].weight_end=2", "objectives[0].weight_schedule=cosine"])
+        #expect(recipe.objectives[0].weightEnd == 2 && recipe.objectives[0].weightSchedule == .cosine)
+        #expect(try Recipe.decode(yaml: recipe.yamlText(), path: scratch.folder + "/r.yaml") == recipe)
+    }
+
+    @Test func badScheduleAndNegativeEnd() {
+        let scratch = Scratch()
+        #expect(scratch.message(minimalRecipe, overrides: ["objectives[0].weight_schedule=steep"]).contains("one of constant, linear, cosine"))
+        #expect(scratch.message(minimalRecipe, overrides: ["objectives[0].weight_end=-1"]).contains("objectives[0].weight_end"))
+    }
+}

@@ -25,3 +25,16 @@ import Testing
         #expect(s(50) == 2e-3)
     }
 }
+
+import CHybridPlugin
+
+@Suite struct ValueScheduleTests {
+    @Test func constantLinearAndCosine() {
+        #expect(hybrid_schedule(HYBRID_SCHEDULE_CONSTANT, 1, 3, 0.7) == 1)
+        #expect(hybrid_schedule(HYBRID_SCHEDULE_LINEAR, 1, 3, 0.25) == 1.5)
+        #expect(hybrid_schedule(HYBRID_SCHEDULE_LINEAR, 1, 3, 2) == 3, "progress is clamped")
+        #expect(abs(hybrid_schedule(HYBRID_SCHEDULE_COSINE, 1, 3, 0.5) - 2) < 1e-6)
+        #expect(hybrid_schedule(HYBRID_SCHEDULE_COSINE, 1, 3, 0) == 1)
+        #expect(abs(hybrid_schedule(HYBRID_SCHEDULE_COSINE, 1, 3, 1) - 3) < 1e-6)
+    }
+}

@@ -94,6 +94,7 @@
 #ifndef HYBRID_PLUGIN_H
 #define HYBRID_PLUGIN_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +143,26 @@ static inline hybrid_status hybrid_fail(hybrid_error *err, const char *format, .
         va_end(args);
     }
     return HYBRID_FAILED;
+}
+
+/* ─── Schedules (ABI 1.1) ───────────────────────────────────────────────────────────────── */
+
+/** How a value moves from `start` to `end` over a run: objective weights in recipes, and any
+ *  setting a plugin schedules itself (e.g. a masking rate, "dynamic masking"). */
+typedef enum hybrid_schedule_kind {
+    HYBRID_SCHEDULE_CONSTANT = 0, /* start throughout */
+    HYBRID_SCHEDULE_LINEAR = 1,   /* straight line from start to end */
+    HYBRID_SCHEDULE_COSINE = 2,   /* half a cosine from start to end: slow, fast, slow */
+} hybrid_schedule_kind;
+
+/** The scheduled value at `progress` (clamped to 0...1). */
+static inline float hybrid_schedule(hybrid_schedule_kind kind, float start, float end, float progress) {
+    float p = progress < 0.0f ? 0.0f : progress > 1.0f ? 1.0f : progress;
+    switch (kind) {
+    case HYBRID_SCHEDULE_LINEAR: return start + (end - start) * p;
+    case HYBRID_SCHEDULE_COSINE: return end + (start - end) * 0.5f * (1.0f + cosf(3.14159265358979f * p));
+    default: return start;
+    }
 }
 
 /* ─── Describing a plugin ─────────────────────────────────────────────────────────────── */
@@ -245,6 +266,9 @@ typedef struct hybrid_batch_request {
     const uint8_t *text;     /* [B, T + window_extra] raw bytes, row-major */
     const hybrid_host_api *api; /* for api->rng_* */
     hybrid_rng *rng;         /* this objective's stream; deterministic for a run's seed */
+    /* ── ABI 1.1 ── */
+    float progress;          /* fraction of the run done, 0...1 (0 for validation batches), for
+                                objectives that schedule their own settings (hybrid_schedule) */
 } hybrid_batch_request;
 
 /** Host-owned buffers the plugin fills. */
@@ -352,6 +376,12 @@ struct hybrid_host_api {
      * for objectives that fill in positions anywhere in the sequence. */
     hybrid_status (*sampler_forward_all)(hybrid_sampler *s, const int32_t *tokens, int32_t count,
                                          float *logits, hybrid_error *err);
+    /* Loss (scalar). mse: prediction [N, F] float, target [N, F] float, weights [N]:
+     * sum_i w_i * mean_f (p_if - t_if)^2 / max(sum_i w_i, 1), the normaliser cross_entropy
+     * uses. The gradient reaches prediction, and target when it depends on a parameter;
+     * weights must not (the op fails). Rows of weight 0 are never read. */
+    hybrid_tensor (*mse)(hybrid_graph *g, hybrid_tensor prediction, hybrid_tensor target,
+                         hybrid_tensor weights);
 };
 
 /* ─── What the plugin implements ──────────────────────────────────────────────────────── */

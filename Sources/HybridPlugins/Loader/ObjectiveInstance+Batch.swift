@@ -10,12 +10,14 @@ extension ObjectiveInstance {
     ///     tokens       [B, T]  out: ids in 0..<HYBRID_VOCAB
     ///     targets      [B, T]  out: ids in 0..<HYBRID_BYTE_VOCAB
     ///     lossWeights  [B, T]  out: finite, ≥ 0
+    ///
+    /// `progress` is the fraction of the run done (0 for validation batches).
     public func prepareBatch(text: UnsafeBufferPointer<UInt8>, batchSize: Int, seqLen: Int,
                              tokens: UnsafeMutableBufferPointer<Int32>,
                              targets: UnsafeMutableBufferPointer<Int32>,
                              lossWeights: UnsafeMutableBufferPointer<Float>,
                              api: UnsafePointer<hybrid_host_api>? = nil,
-                             rng: OpaquePointer? = nil) throws(PluginError) {
+                             rng: OpaquePointer? = nil, progress: Float = 0) throws(PluginError) {
         let count = batchSize * seqLen
         precondition(text.count == batchSize * (seqLen + plugin.windowExtra),
                      "text holds \(text.count) bytes; expected B × (T + \(plugin.windowExtra))")
@@ -28,7 +30,7 @@ extension ObjectiveInstance {
         var request = hybrid_batch_request(
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: Int32(seqLen), text: text.baseAddress,
-            api: api, rng: rng)
+            api: api, rng: rng, progress: progress)
         var batch = hybrid_batch(
             header: PluginABI.header(for: hybrid_batch.self),
             tokens: tokens.baseAddress, targets: targets.baseAddress,

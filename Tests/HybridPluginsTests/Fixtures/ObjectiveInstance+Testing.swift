@@ -1,3 +1,4 @@
+import HybridCore
 import HybridPlugins
 import HybridRecipe
 
@@ -18,8 +19,10 @@ extension ObjectiveInstance {
         try self.init(plugin: plugin, config: config, setup: setup)
     }
 
-    /// Runs prepare_batch on `text` (B windows back to back) into fresh arrays.
-    func prepare(_ text: String, batchSize: Int, seqLen: Int) throws(PluginError) -> PreparedBatch {
+    /// Runs prepare_batch on `text` (B windows back to back) into fresh arrays, with the real
+    /// host API and `rng` for objectives that draw random numbers.
+    func prepare(_ text: String, batchSize: Int, seqLen: Int, rng: UnsafeMutablePointer<RandomStream>? = nil,
+                 progress: Float = 0) throws(PluginError) -> PreparedBatch {
         let bytes = Array(text.utf8)
         let count = batchSize * seqLen
         var batch = PreparedBatch(tokens: .init(repeating: 0, count: count),
@@ -32,7 +35,8 @@ extension ObjectiveInstance {
                     batch.weights.withUnsafeMutableBufferPointer { weights in
                         do throws(PluginError) {
                             try prepareBatch(text: text, batchSize: batchSize, seqLen: seqLen,
-                                             tokens: tokens, targets: targets, lossWeights: weights)
+                                             tokens: tokens, targets: targets, lossWeights: weights,
+                                             api: HostAPI.table, rng: rng.map(OpaquePointer.init), progress: progress)
                         } catch {
                             failure = error
                         }
