@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "hybrid", targets: ["hybrid"]),
         .library(name: "hybrid-objective-causal", type: .dynamic, targets: ["CausalObjective"]),
         .library(name: "hybrid-objective-masked", type: .dynamic, targets: ["MaskedObjective"]),
+        .library(name: "hybrid-objective-denoise", type: .dynamic, targets: ["DenoiseObjective"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,6 +19,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // The runtime.
         .target(name: "HybridCore"),
@@ -25,7 +28,7 @@ let package = Package(
         .target(name: "HybridNN", dependencies: ["HybridCore"]),
         .target(name: "HybridRecipe", dependencies: ["CYAML"]),
         .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin"]),
-        .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins"]),
+        .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins", "CZlib"]),
         .executableTarget(name: "hybrid", dependencies: [
             "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,6 +38,7 @@ let package = Package(
         .target(name: "PluginSupport", dependencies: ["CHybridPlugin"], path: "Plugins/PluginSupport"),
         .target(name: "CausalObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/CausalObjective"),
         .target(name: "MaskedObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/MaskedObjective"),
+        .target(name: "DenoiseObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DenoiseObjective"),
 
         // Tests.
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
@@ -43,6 +47,7 @@ let package = Package(
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridTestSupport"]),
         .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport"]),
+        .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport", "HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]
 )

@@ -115,8 +115,7 @@ func maskedSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid
                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
     guard let api = api?.pointee, let request = request?.pointee, let prompt = request.prompt
     else { return fail(err, "sample: api, request or prompt is NULL") }
-    guard Int(api.header.size) >= MemoryLayout<hybrid_host_api>.offset(of: \.sampler_forward_all)! + MemoryLayout<UnsafeRawPointer>.size,
-          let forwardAll = api.sampler_forward_all
+    guard reaches(api.header.size, \hybrid_host_api.sampler_forward_all), let forwardAll = api.sampler_forward_all
     else { return fail(err, "sample: infilling needs a host with plugin ABI 1.1 (sampler_forward_all)") }
     let count = Int(request.prompt_length)
     guard count > 0, count <= Int(request.seq_len) else {

@@ -53,3 +53,9 @@ public func permanent(_ string: String) -> UnsafePointer<CChar> {
 public func configKeys(_ keys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)]) -> [hybrid_config_key] {
     keys.map { hybrid_config_key(name: permanent($0.name), type: $0.type, default_value: permanent($0.defaultValue), doc: permanent($0.doc)) }
 }
+
+/// Whether a struct the other side wrote, `size` bytes long by its header, reaches `field`:
+/// how a plugin checks for a field or function a later ABI minor appended.
+public func reaches<Struct, Field>(_ size: UInt32, _ field: KeyPath<Struct, Field>) -> Bool {
+    Int(size) >= MemoryLayout<Struct>.offset(of: field)! + MemoryLayout<Field>.size
+}

@@ -9,6 +9,8 @@ public final class GraphBuildContext {
     public let graph: Graph
     public let backbone: Backbone
     public private(set) var firstError: String?
+    /// Float inputs the plugin created with api->input, by name.
+    public private(set) var namedInputs: [String: TensorID] = [:]
     /// Where api->log lines go.
     let log: (String) -> Void
 
@@ -36,6 +38,15 @@ public final class GraphBuildContext {
         }
     }
 
+    /// api->input: a named float input, unique in the graph.
+    func input(_ name: String, shape: [Int]) throws -> TensorID {
+        guard namedInputs[name] == nil else { throw GraphError("input \(name) is created twice") }
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { throw GraphError("input \(name) has an invalid shape \(shape)") }
+        let id = graph.input(name, shape: shape, dtype: .float32)
+        namedInputs[name] = id
+        return id
+    }
+
     /// A handle from the plugin, checked.
     func tensor(_ t: hybrid_tensor) throws -> TensorID {
         guard t >= 0, Int(t) < graph.tensors.count else {
@@ -45,21 +56,36 @@ public final class GraphBuildContext {
     }
 }
 
-/// What a `hybrid_sampler *` points at during a plugin's sample(): the host's forward pass
-/// and token picker.
+/// What a `hybrid_sampler *` points at during a plugin's sample(): the host's side of
+/// generation. A text sampler sets the first three, an image sampler the last two; a call to
+/// one that is not set is an error reported to the plugin.
 public final class SamplerContext {
     /// Runs the model on `count` tokens; writes the logits of the last one, or of all of
     /// them when `all` is true.
-    let forward: (_ tokens: UnsafePointer<Int32>, _ count: Int, _ all: Bool, _ logits: UnsafeMutablePointer<Float>) throws -> Void
-    let pick: (UnsafePointer<Float>, Int) -> Int32
-    let emit: (Int32) -> Void
+    public typealias Forward = (_ tokens: UnsafePointer<Int32>, _ count: Int, _ all: Bool, _ logits: UnsafeMutablePointer<Float>) throws -> Void
+    /// Runs the model with named float inputs and copies its output.
+    public typealias Run = (_ inputs: [String: UnsafePointer<Float>], _ output: UnsafeMutablePointer<Float>) throws -> Void
 
-    public init(forward: @escaping (UnsafePointer<Int32>, Int, Bool, UnsafeMutablePointer<Float>) throws -> Void,
-                pick: @escaping (UnsafePointer<Float>, Int) -> Int32,
-                emit: @escaping (Int32) -> Void) {
+    let forward: Forward?
+    let pick: ((UnsafePointer<Float>, Int) -> Int32)?
+    let emit: ((Int32) -> Void)?
+    let run: Run?
+    let emitImage: ((UnsafePointer<Float>) -> Void)?
+
+    public init(forward: @escaping Forward, pick: @escaping (UnsafePointer<Float>, Int) -> Int32, emit: @escaping (Int32) -> Void) {
         self.forward = forward
         self.pick = pick
         self.emit = emit
+        run = nil
+        emitImage = nil
+    }
+
+    public init(run: @escaping Run, emitImage: @escaping (UnsafePointer<Float>) -> Void) {
+        forward = nil
+        pick = nil
+        emit = nil
+        self.run = run
+        self.emitImage = emitImage
     }
 
     public var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }

@@ -132,10 +132,38 @@ public enum HostAPI {
             HostAPI.forward(s, tokens, count, all: true, logits, err)
         }
         api.sampler_pick = { s, logits, count in
-            SamplerContext.from(s).pick(logits!, Int(count))
+            guard let pick = SamplerContext.from(s).pick, let logits else { return 0 }
+            return pick(logits, Int(count))
         }
         api.sampler_emit = { s, token in
-            SamplerContext.from(s).emit(token)
+            SamplerContext.from(s).emit?(token)
+        }
+        api.input = { g, name, rank, shape in
+            let c = GraphBuildContext.from(g)
+            return c.op("input") {
+                guard let name, rank > 0, let shape else { throw GraphError("an input needs a name and a shape") }
+                return try c.input(String(cString: name), shape: (0..<Int(rank)).map { Int(shape[$0]) })
+            }
+        }
+        api.sampler_run = { s, names, values, count, output, err in
+            do {
+                guard let run = SamplerContext.from(s).run else { throw GraphError("sampler_run is for image samplers") }
+                guard let names, let values, let output, count >= 0 else { throw GraphError("sampler_run needs names, values and an output buffer") }
+                var inputs: [String: UnsafePointer<Float>] = [:]
+                for i in 0..<Int(count) {
+                    guard let name = names[i], let value = values[i] else { throw GraphError("sampler_run: input \(i) has no name or no values") }
+                    inputs[String(cString: name)] = value
+                }
+                try run(inputs, output)
+                return HYBRID_OK
+            } catch {
+                HostAPI.writeError("\(error)", into: err)
+                return HYBRID_FAILED
+            }
+        }
+        api.sampler_emit_image = { s, pixels in
+            guard let pixels else { return }
+            SamplerContext.from(s).emitImage?(pixels)
         }
         api.log = { g, message in
             guard let message else { return }
@@ -148,7 +176,8 @@ public enum HostAPI {
                                 _ logits: UnsafeMutablePointer<Float>?, _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
         do {
             guard let tokens, let logits, count > 0 else { throw GraphError("sampler_forward needs at least one token and a logits buffer") }
-            try SamplerContext.from(s).forward(tokens, Int(count), all, logits)
+            guard let forward = SamplerContext.from(s).forward else { throw GraphError("sampler_forward is for text samplers") }
+            try forward(tokens, Int(count), all, logits)
             return HYBRID_OK
         } catch {
             writeError("\(error)", into: err)

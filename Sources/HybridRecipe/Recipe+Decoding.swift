@@ -100,22 +100,37 @@ private struct RecipeReader {
     }
 
     private func readData(_ node: YAMLNode, _ path: String) -> DataConfig? {
-        guard let f = Fields(node, at: path, keys: ["text", "validation_fraction"], in: decoder) else { return nil }
+        guard let f = Fields(node, at: path, keys: ["text", "images", "validation_fraction"], in: decoder) else { return nil }
         let expected = "a list of paths or globs"
-        let text = f.read("text", default: nil, expected: expected) { node, path -> [(pattern: String, files: [String])]? in
-            guard let patterns = decoder.list(node, path, expected: expected, readPattern) else { return nil }
-            guard !patterns.isEmpty else {
-                decoder.report(node.mark, path, expected: "at least one path or glob", found: node.found)
-                return nil
-            }
-            return patterns
+        let text = f.read("text", default: [], expected: expected) { node, path -> [(pattern: String, files: [String])]? in
+            decoder.list(node, path, expected: expected, readPattern)
+        }
+        let images = f.read("images", default: Optional<RecipePath>.none, expected: "a path to a CSV of images") { node, path in
+            readFile(node, path, expected: "a CSV (or .csv.gz) of images, one per line: pixels then a label")
         }
         let fraction = Rule<Float>(expected: "a number in (0, 0.5]") { $0 > 0 && $0 <= 0.5 }
         let validationFraction = f.float("validation_fraction", fraction, default: 0.1)
-        guard let text, let validationFraction else { return nil }
+        guard let text, let images, let validationFraction else { return nil }
+        guard !text.isEmpty || images != nil else {
+            decoder.report(f.mark, path, expected: "text (a list of paths or globs) or images (a path), or both",
+                           found: "neither")
+            return nil
+        }
         var files: [String] = []
         for file in text.flatMap(\.files) where !files.contains(file) { files.append(file) }
-        return DataConfig(text: text.map(\.pattern), textFiles: files, validationFraction: validationFraction)
+        return DataConfig(text: text.map(\.pattern), textFiles: files, images: images, validationFraction: validationFraction)
+    }
+
+    /// A path to one existing file (when data is required), relative to the recipe.
+    private func readFile(_ node: YAMLNode, _ path: String, expected: String) -> RecipePath?? {
+        guard let written = decoder.string(node, path, expected: expected) else { return nil }
+        let file = absolute(written)
+        var isFolder: ObjCBool = false
+        guard !requireData || (FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) && !isFolder.boolValue) else {
+            decoder.report(node.mark, path, reason: "no such file (relative to \(directory))", expected: expected, found: node.found)
+            return nil
+        }
+        return .some(RecipePath(written: written, absolute: file))
     }
 
     /// A path or glob and the files it matches; no match is an error at the pattern.
@@ -162,7 +177,7 @@ private struct RecipeReader {
     }
 
     private func readObjective(_ node: YAMLNode, _ path: String) -> ObjectiveConfig? {
-        let keys = ["plugin", "name", "weight", "weight_end", "weight_schedule", "config"]
+        let keys = ["plugin", "name", "weight", "weight_end", "weight_schedule", "batch_size", "config"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let plugin = f.string("plugin", expected: "a plugin name or a path to a plugin library")
         let name = f.node("name") == nil
@@ -171,12 +186,14 @@ private struct RecipeReader {
         let weight = f.float("weight", .nonNegative, default: 1)
         let weightEnd = f.float("weight_end", .nonNegative, default: weight ?? 1)
         let weightSchedule: ScheduleShape? = f.choice("weight_schedule", default: .constant)
+        let batchSize = f.node("batch_size") == nil ? .some(nil) : f.int("batch_size", .positive, default: nil).map(Optional.some)
         let config = f.read("config", default: YAMLNode(.mapping([]), mark: f.mark), expected: "a mapping") { node, path in
             decoder.entries(node, path).map { YAMLNode(.mapping($0), mark: node.mark) }
         }
-        guard let plugin, let name, let weight, let weightEnd, let weightSchedule, let config else { return nil }
+        guard let plugin, let name, let weight, let weightEnd, let weightSchedule, let batchSize, let config else { return nil }
         return ObjectiveConfig(plugin: plugin, pluginPath: plugin.contains("/") ? absolute(plugin) : nil, name: name,
-                               weight: weight, weightEnd: weightEnd, weightSchedule: weightSchedule, config: config)
+                               weight: weight, weightEnd: weightEnd, weightSchedule: weightSchedule,
+                               batchSize: batchSize, config: config)
     }
 
     private func readOptimizer(_ node: YAMLNode, _ path: String) -> OptimizerConfig? {

@@ -17,6 +17,7 @@ extension Recipe {
             ])),
             ("data", .map([
                 ("text", .list(data.text.map(YAMLNode.string))),
+            ] + (data.images.map { [("images", .string($0.written))] } ?? []) + [
                 ("validation_fraction", .number(data.validationFraction)),
             ])),
             ("objectives", .list(objectives.map { objective in
@@ -26,6 +27,7 @@ extension Recipe {
                     ("weight", .number(objective.weight)),
                     ("weight_end", .number(objective.weightEnd)),
                     ("weight_schedule", .plain(objective.weightSchedule.rawValue)),
+                ] + (objective.batchSize.map { [("batch_size", .number($0))] } ?? []) + [
                     ("config", objective.config),
                 ])
             })),

@@ -72,12 +72,15 @@ public struct DataConfig: Equatable, Sendable {
     public var text: [String]
     /// The absolute paths of the files the patterns match, in pattern order, each file once.
     public var textFiles: [String]
-    /// The share of the text held out for evaluation, in (0, 0.5].
+    /// Images for image objectives: a CSV (or gzip'd CSV) of pixel rows with a label each.
+    public var images: RecipePath?
+    /// The share of the text, and of the images, held out for evaluation, in (0, 0.5].
     public var validationFraction: Float
 
-    public init(text: [String], textFiles: [String], validationFraction: Float) {
+    public init(text: [String], textFiles: [String], images: RecipePath? = nil, validationFraction: Float) {
         self.text = text
         self.textFiles = textFiles
+        self.images = images
         self.validationFraction = validationFraction
     }
 }
@@ -97,19 +100,22 @@ public struct ObjectiveConfig: Equatable, Sendable {
     public var weight: Float
     public var weightEnd: Float
     public var weightSchedule: ScheduleShape
+    /// Examples per step for this objective; nil: `training.batch_size`.
+    public var batchSize: Int?
     /// The objective's `config:` mapping as written (empty when absent), checked later against
     /// the keys the plugin declares with `resolvePluginConfig`. Its mark points at the config
     /// (or, when absent, at the objective).
     public var config: YAMLNode
 
     public init(plugin: String, pluginPath: String?, name: String, weight: Float, weightEnd: Float? = nil,
-                weightSchedule: ScheduleShape = .constant, config: YAMLNode) {
+                weightSchedule: ScheduleShape = .constant, batchSize: Int? = nil, config: YAMLNode) {
         self.plugin = plugin
         self.pluginPath = pluginPath
         self.name = name
         self.weight = weight
         self.weightEnd = weightEnd ?? weight
         self.weightSchedule = weightSchedule
+        self.batchSize = batchSize
         self.config = config
     }
 

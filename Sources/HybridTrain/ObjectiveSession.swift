@@ -4,7 +4,7 @@ import HybridNN
 import HybridPlugins
 
 /// One objective of a run: its plugin instance, its training graph, and its own random
-/// stream for drawing windows and corrupting them.
+/// stream for drawing examples and corrupting them.
 ///
 /// Built in two phases because objectives share parameters: every session's graph is built
 /// (declaring parameters) before the store is allocated, then each is compiled.
@@ -16,17 +16,23 @@ public final class ObjectiveSession {
     let weightShape: hybrid_schedule_kind
     public let instance: ObjectiveInstance
     public let graph: Graph
-    let tokens: TensorID
-    let targets: TensorID
-    let lossWeights: TensorID
+    /// Text objectives' standard inputs, int32 / int32 / float [B, T]; nil for images.
+    let text: (tokens: TensorID, targets: TensorID, lossWeights: TensorID)?
+    /// Float inputs the objective made itself (api->input), by name.
+    let namedInputs: [String: TensorID]
     let loss: TensorID
     /// The head's output (logits [B, T, 256] for text objectives), kept for metrics.
     let output: TensorID
     let batchSize: Int
     let seqLen: Int
     public private(set) var executable: Executable?
-    /// Drawn windows, [B, T + windowExtra].
-    private var windows: [UInt8]
+    private var inputs = NamedInputs([:])
+    /// Drawn examples: windows [B, T + windowExtra] for text; pixels [B, side²] and labels
+    /// [B] for images.
+    private var windows: [UInt8] = []
+    private var pixels: [Float] = []
+    private var labels: [Int32] = []
+    private var imageSide = 0
     /// The stream handed to the plugin's prepare_batch (stable address for the C side).
     private let rng: UnsafeMutablePointer<RandomStream>
 
@@ -38,19 +44,26 @@ public final class ObjectiveSession {
         self.batchSize = batchSize
         self.seqLen = seqLen
         let g = Graph(parameters: parameters)
-        tokens = g.input("tokens", shape: [batchSize, seqLen], dtype: .int32)
-        targets = g.input("targets", shape: [batchSize, seqLen], dtype: .int32)
-        lossWeights = g.input("loss_weights", shape: [batchSize, seqLen], dtype: .float32)
+        if instance.plugin.dataKind == .text {
+            text = (g.input("tokens", shape: [batchSize, seqLen], dtype: .int32),
+                    g.input("targets", shape: [batchSize, seqLen], dtype: .int32),
+                    g.input("loss_weights", shape: [batchSize, seqLen], dtype: .float32))
+            windows = [UInt8](repeating: 0, count: batchSize * (seqLen + instance.plugin.windowExtra))
+        } else {
+            text = nil
+        }
         let context = GraphBuildContext(graph: g, backbone: backbone, log: log)
+        let none = HYBRID_NO_TENSOR
         let built = try instance.build(api: HostAPI.table, graph: context.handle, inputs: ObjectiveBuildInputs(
             mode: .train, batchSize: batchSize, seqLen: seqLen, dModel: backbone.config.dModel,
-            tokens: hybrid_tensor(tokens), targets: hybrid_tensor(targets), lossWeights: hybrid_tensor(lossWeights)))
+            tokens: text.map { hybrid_tensor($0.tokens) } ?? none, targets: text.map { hybrid_tensor($0.targets) } ?? none,
+            lossWeights: text.map { hybrid_tensor($0.lossWeights) } ?? none))
         loss = TensorID(built.loss!)
         output = TensorID(built.output)
         try g.differentiate(loss: loss)
         try g.markOutput(output)
         graph = g
-        windows = [UInt8](repeating: 0, count: batchSize * (seqLen + instance.plugin.windowExtra))
+        namedInputs = context.namedInputs
         rng = .allocate(capacity: 1)
         rng.initialize(to: RandomStream(seed: seed, stream: RandomStream.streamID("objective/\(name)")))
     }
@@ -58,50 +71,79 @@ public final class ObjectiveSession {
     deinit { rng.deallocate() }
 
     public func compile(on backend: Backend) throws {
-        executable = try backend.compile(graph)
+        let exe = try backend.compile(graph)
+        executable = exe
+        inputs = NamedInputs(namedInputs.mapValues { exe.floatInput($0) })
     }
 
-    var windowLength: Int { seqLen + instance.plugin.windowExtra }
-
-    /// Draws a fresh batch from `text` and lets the plugin turn it into inputs; `progress` is
-    /// the fraction of the run done, for plugins that schedule their settings.
-    func loadBatch(from text: [UInt8], progress: Float) throws {
-        try windows.withUnsafeMutableBufferPointer { w in
-            try TextCorpus.drawWindows(from: text, count: batchSize, length: windowLength, rng: &rng.pointee, into: w.baseAddress!)
-        }
-        try prepare(windows, into: executable!, progress: progress)
+    /// Draws a fresh batch and lets the plugin turn it into inputs; `progress` is the
+    /// fraction of the run done, for plugins that schedule their settings.
+    func loadBatch(from data: TrainingData, progress: Float) throws {
+        try draw(from: data, .train, stream: &rng.pointee)
+        try prepare(progress: progress, isValidation: false)
     }
 
-    /// A fixed batch for validation: windows drawn from `text` with `stream`, prepared once.
-    func fixedBatch(from text: [UInt8], stream: inout RandomStream) throws -> FixedBatch {
-        var w = [UInt8](repeating: 0, count: windows.count)
-        try w.withUnsafeMutableBufferPointer {
-            try TextCorpus.drawWindows(from: text, count: batchSize, length: windowLength, rng: &stream, into: $0.baseAddress!)
-        }
-        let exe = executable!
-        try prepare(w, into: exe, progress: 0)
-        return FixedBatch(tokens: Array(exe.int32Input(tokens)), targets: Array(exe.int32Input(targets)),
-                          weights: Array(exe.floatInput(lossWeights)))
-    }
-
-    private func prepare(_ w: [UInt8], into exe: Executable, progress: Float) throws {
-        try w.withUnsafeBufferPointer { text in
-            try instance.prepareBatch(text: text, batchSize: batchSize, seqLen: seqLen,
-                                      tokens: exe.int32Input(tokens), targets: exe.int32Input(targets),
-                                      lossWeights: exe.floatInput(lossWeights), api: HostAPI.table,
-                                      rng: OpaquePointer(rng), progress: progress)
-        }
-    }
-
+    /// Every input of a prepared batch, to be restored for scoring.
     struct FixedBatch {
-        var tokens: [Int32]
-        var targets: [Int32]
-        var weights: [Float]
+        var ints: [TensorID: [Int32]] = [:]
+        var floats: [TensorID: [Float]] = [:]
     }
 
-    /// The loss on a fixed batch, forward only.
-    /// Validation of one fixed batch: the loss, and how many of the scored positions the
-    /// most likely byte got right (weighted like the loss).
+    /// A fixed validation batch: examples drawn from the held-out data with `stream`,
+    /// prepared once.
+    func fixedBatch(from data: TrainingData, stream: inout RandomStream) throws -> FixedBatch {
+        try draw(from: data, .validation, stream: &stream)
+        try prepare(progress: 0, isValidation: true)
+        let exe = executable!
+        var batch = FixedBatch()
+        for (id, t) in graph.tensors.enumerated() where t.storage == .input {
+            if t.dtype == .int32 { batch.ints[id] = Array(exe.int32Input(id)) } else { batch.floats[id] = Array(exe.floatInput(id)) }
+        }
+        return batch
+    }
+
+    private func draw(from data: TrainingData, _ part: TrainingData.Part, stream: inout RandomStream) throws {
+        switch instance.plugin.dataKind {
+        case .text:
+            guard let corpus = data.text else { throw TrainError("objective \(name) reads text, but the recipe's data has no text") }
+            let source = part == .train ? corpus.train : corpus.validation
+            let length = seqLen + instance.plugin.windowExtra
+            try windows.withUnsafeMutableBufferPointer {
+                try TextCorpus.drawWindows(from: source, count: batchSize, length: length, rng: &stream, into: $0.baseAddress!)
+            }
+        case .images:
+            guard let images = data.images else { throw TrainError("objective \(name) reads images, but the recipe's data has no images") }
+            let set = part == .train ? images.train : images.validation
+            imageSide = set.side
+            let n = set.side * set.side
+            if pixels.count != batchSize * n { pixels = Array(repeating: 0, count: batchSize * n) }
+            if labels.count != batchSize { labels = Array(repeating: 0, count: batchSize) }
+            for b in 0..<batchSize {
+                let i = stream.below(set.count)
+                pixels.replaceSubrange((b * n)..<((b + 1) * n), with: set.pixels[(i * n)..<((i + 1) * n)])
+                labels[b] = set.labels[i]
+            }
+        }
+    }
+
+    private func prepare(progress: Float, isValidation: Bool) throws {
+        let exe = executable!
+        let rngHandle = OpaquePointer(rng)
+        if let text {
+            try windows.withUnsafeBufferPointer { w in
+                try instance.prepareBatch(text: w, batchSize: batchSize, seqLen: seqLen,
+                                          tokens: exe.int32Input(text.tokens), targets: exe.int32Input(text.targets),
+                                          lossWeights: exe.floatInput(text.lossWeights), inputs: inputs, api: HostAPI.table,
+                                          rng: rngHandle, progress: progress, isValidation: isValidation)
+            }
+        } else {
+            try instance.prepareBatch(images: pixels, labels: labels, side: imageSide, batchSize: batchSize, inputs: inputs,
+                                      api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation)
+        }
+    }
+
+    /// Validation of one fixed batch: the loss, and for text how many of the scored positions
+    /// the most likely byte got right (weighted like the loss).
     struct Score {
         var loss: Float
         var correct: Double
@@ -110,19 +152,20 @@ public final class ObjectiveSession {
 
     func evaluate(_ batch: FixedBatch) -> Score {
         let exe = executable!
-        _ = exe.int32Input(tokens).update(fromContentsOf: batch.tokens)
-        _ = exe.int32Input(targets).update(fromContentsOf: batch.targets)
-        _ = exe.floatInput(lossWeights).update(fromContentsOf: batch.weights)
+        for (id, values) in batch.ints { _ = exe.int32Input(id).update(fromContentsOf: values) }
+        for (id, values) in batch.floats { _ = exe.floatInput(id).update(fromContentsOf: values) }
         exe.forward()
+        var score = Score(loss: exe.read(loss)[0], correct: 0, scored: 0)
+        guard let text else { return score }
         let logits = exe.read(output)
         let vocab = graph[output].columns
-        var correct = 0.0, scored = 0.0
-        for (i, w) in batch.weights.enumerated() where w > 0 {
+        let targets = batch.ints[text.targets]!, weights = batch.floats[text.lossWeights]!
+        for (i, w) in weights.enumerated() where w > 0 {
             let row = logits[(i * vocab)..<((i + 1) * vocab)]
-            if row.indices.max(by: { row[$0] < row[$1] })! - i * vocab == Int(batch.targets[i]) { correct += Double(w) }
-            scored += Double(w)
+            if row.indices.max(by: { row[$0] < row[$1] })! - i * vocab == Int(targets[i]) { score.correct += Double(w) }
+            score.scored += Double(w)
         }
-        return Score(loss: exe.read(loss)[0], correct: correct, scored: scored)
+        return score
     }
 
     /// Forward and backward on the loaded batch; gradients accumulate into the shared
@@ -140,6 +183,8 @@ public final class ObjectiveSession {
         hybrid_schedule(weightShape, weightStart, weightEnd, progress)
     }
 
-    /// Positions the backbone processed per step.
-    var positionsPerStep: Int { batchSize * seqLen }
+    /// Positions the backbone processes per step (B×T tokens, or B×patches).
+    var positionsPerStep: Int { graph[output].rows }
+
+    var isText: Bool { text != nil }
 }

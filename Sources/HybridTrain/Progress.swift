@@ -48,10 +48,14 @@ public final class Progress {
     }
 
     func evaluation(_ e: Trainer.Evaluation) {
-        let parts = e.results.map {
-            "\($0.name) \(String(format: "%.4f", $0.loss)) nats = \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte, accuracy \(String(format: "%.1f", $0.accuracy * 100))%"
-        }
-        note("eval step \(e.step): " + parts.joined(separator: ", "))
+        note("eval step \(e.step): " + e.results.map(Self.describe).joined(separator: ", "))
+    }
+
+    /// "causal 1.66 nats = 2.39 bits/byte, accuracy 51.2%" for text; "denoise mse 0.123" for images.
+    public static func describe(_ r: (name: String, loss: Float, accuracy: Double?)) -> String {
+        guard let accuracy = r.accuracy else { return "\(r.name) mse \(String(format: "%.4f", r.loss))" }
+        return "\(r.name) \(String(format: "%.4f", r.loss)) nats = \(String(format: "%.3f", r.loss / Float(M_LN2))) bits/byte, "
+            + "accuracy \(String(format: "%.1f", accuracy * 100))%"
     }
 
     public func note(_ text: String) {

@@ -53,9 +53,9 @@ public struct RunSetup {
                        mlpRatio: model.mlpRatio, vocabulary: Int(HYBRID_VOCAB))
     }
 
-    /// Builds the training graphs for `batchSize`, allocates the parameters (initialized from
+    /// Builds the training graphs (each objective's batch size, or `training.batch_size`), allocates the parameters (initialized from
     /// the recipe's seed) and compiles.
-    public init(recipe: Recipe, file: String, backend: Backend, batchSize: Int? = nil, log: @escaping (String) -> Void) throws {
+    public init(recipe: Recipe, file: String, backend: Backend, log: @escaping (String) -> Void) throws {
         self.recipe = recipe
         self.backend = backend
         let instances = try Self.instances(for: recipe, file: file)
@@ -67,7 +67,7 @@ public struct RunSetup {
         sessions = try zip(recipe.objectives, instances).map { objective, instance in
             try ObjectiveSession(name: objective.name, weight: (objective.weight, objective.weightEnd, Self.kind(objective.weightSchedule)),
                                  instance: instance, parameters: parameters,
-                                 backbone: backbone, batchSize: batchSize ?? recipe.training.batchSize,
+                                 backbone: backbone, batchSize: objective.batchSize ?? recipe.training.batchSize,
                                  seqLen: recipe.model.seqLen, seed: seed, log: log)
         }
         parameters.materialize(seed: seed)

@@ -15,7 +15,7 @@ import HybridRecipe
 /// seeded with its weight: the same gradient as one backward through the weighted sum.
 public final class Trainer {
     public let setup: RunSetup
-    public let corpus: TextCorpus
+    public let data: TrainingData
     let recipeText: String
     /// The recipe file's absolute path: relative paths inside `recipeText` start from its folder.
     let recipePath: String
@@ -27,17 +27,18 @@ public final class Trainer {
 
     public struct Evaluation: Sendable {
         public var step: Int
-        /// Per objective, in recipe order: mean validation loss (nats per scored byte) and
-        /// the fraction of scored bytes predicted right (argmax).
-        public var results: [(name: String, loss: Float, accuracy: Double)]
+        /// Per objective, in recipe order: mean validation loss (text: nats per scored byte;
+        /// images: the objective's MSE) and, for text, the fraction of scored bytes predicted
+        /// right (argmax).
+        public var results: [(name: String, loss: Float, accuracy: Double?)]
     }
 
     public private(set) var evaluations: [Evaluation] = []
     public private(set) var lastCheckpoint: String?
 
-    public init(setup: RunSetup, corpus: TextCorpus, recipeText: String, recipePath: String, outputFolder: String, progress: Progress) throws {
+    public init(setup: RunSetup, data: TrainingData, recipeText: String, recipePath: String, outputFolder: String, progress: Progress) throws {
         self.setup = setup
-        self.corpus = corpus
+        self.data = data
         self.recipeText = recipeText
         self.recipePath = URL(fileURLWithPath: recipePath).standardizedFileURL.path
         self.outputFolder = outputFolder
@@ -49,7 +50,7 @@ public final class Trainer {
         var stream = RandomStream(seed: seed, stream: RandomStream.streamID("validation"))
         for session in setup.sessions {
             validationBatches.append(try (0..<setup.recipe.training.evalBatches).map { _ in
-                try session.fixedBatch(from: corpus.validation, stream: &stream)
+                try session.fixedBatch(from: data, stream: &stream)
             })
         }
     }
@@ -94,7 +95,7 @@ public final class Trainer {
     public func loadBatches(_ objectives: [Int], step: Int) throws {
         for i in objectives {
             let session = setup.sessions[i]
-            do { try session.loadBatch(from: corpus.train, progress: progress(step)) } catch {
+            do { try session.loadBatch(from: data, progress: progress(step)) } catch {
                 throw TrainError("step \(step + 1): objective \(session.name): \(error)")
             }
         }
@@ -159,12 +160,13 @@ public final class Trainer {
     }
 
     private func evaluate(step: Int) {
-        var results: [(String, Float, Double)] = []
+        var results: [(String, Float, Double?)] = []
         for (session, batches) in zip(setup.sessions, validationBatches) {
             let scores = batches.map(session.evaluate)
             let loss = scores.reduce(Float(0)) { $0 + $1.loss } / Float(batches.count)
             let scored = scores.reduce(0) { $0 + $1.scored }
-            results.append((session.name, loss, scored > 0 ? scores.reduce(0) { $0 + $1.correct } / scored : 0))
+            let accuracy = session.isText ? (scored > 0 ? scores.reduce(0) { $0 + $1.correct } / scored : 0) : nil
+            results.append((session.name, loss, accuracy))
         }
         let evaluation = Evaluation(step: step, results: results)
         evaluations.append(evaluation)

@@ -38,8 +38,7 @@ struct Bench: ParsableCommand {
                 let backend = try BackendChoice.make(loaded.device, log: { say($0) })
                 let progress = Progress(logEvery: .max, isTerminal: false, write: { _ in })
                 let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { _ in })
-                let corpus = try TextCorpus(files: loaded.data.textFiles, validationFraction: Double(loaded.data.validationFraction))
-                let trainer = try Trainer(setup: setup, corpus: corpus, recipeText: "", recipePath: recipe, outputFolder: "", progress: progress)
+                let trainer = try Trainer(setup: setup, data: try TrainingData.load(loaded.data), recipeText: "", recipePath: recipe, outputFolder: "", progress: progress)
                 let m = loaded.model
                 say("hybrid \(backend.deviceDescription) objectives=\(setup.sessions.map(\.name).joined(separator: "+")) "
                     + "d=\(m.dModel) L=\(m.layers) H=\(m.heads) T=\(m.seqLen) B=\(loaded.training.batchSize) "

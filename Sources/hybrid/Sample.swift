@@ -33,12 +33,47 @@ struct Sample: ParsableCommand {
     @Option(help: "The objective to sample with (default: the first that can).")
     var objective: String?
 
+    @Option(help: "Draw this many images with an image objective (e.g. denoise) instead of text.")
+    var images: Int?
+
+    @Option(help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps).")
+    var steps = 0
+
+    @Option(help: "Images: where to write the PNG grid.")
+    var out = "samples.png"
+
+    @Option(help: "Images: the side of the square images the model was trained on.")
+    var imageSide = 8
+
     func validate() throws {
         guard tokens > 0 else { throw ValidationError("--tokens must be at least 1, got \(tokens)") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
-        guard (prompt == nil) != (infill == nil) else { throw ValidationError("give exactly one of --prompt (continue text) or --infill (fill in [MASK]s)") }
+        guard [prompt != nil, infill != nil, images != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --prompt (continue text), --infill (fill in [MASK]s) or --images N (draw images)")
+        }
+        if let images { guard images > 0 else { throw ValidationError("--images must be at least 1, got \(images)") } }
+        guard steps >= 0 else { throw ValidationError("--steps must be ≥ 0 (0: the objective's default), got \(steps)") }
         guard prompt?.isEmpty != true, infill?.isEmpty != true else { throw ValidationError("the text must not be empty") }
+    }
+
+    private func drawImages(_ model: CheckpointModel, count: Int) throws {
+        let candidates = zip(model.recipe.objectives, model.instances).filter { $0.1.plugin.canDrawImages }
+        guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
+            let names = model.recipe.objectives.map(\.name).joined(separator: ", ")
+            throw TrainError("\(checkpoint): no objective \(objective.map { "named \($0) " } ?? "")can draw images (objectives: \(names))")
+        }
+        let sampler = try ImageSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
+                                       count: count, seqLen: model.recipe.model.seqLen)
+        try model.load()
+        try sampler.compile(on: model.backend)
+        printError("drawing \(count) images with \(config.name) from \(checkpoint) (step \(model.step))")
+        let started = ContinuousClock.now
+        let pixels = try sampler.generate(steps: steps, side: imageSide, seed: seed)
+        let elapsed = ContinuousClock.now - started
+        let columns = min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
+        try PNG.grid(images: pixels, side: imageSide, columns: columns, scale: 4, to: out)
+        say("wrote \(out): \(count) images in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }
 
     /// Bytes of `text`, each "[MASK]" one HYBRID_TOKEN_MASK.
@@ -62,6 +97,7 @@ struct Sample: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let model = try CheckpointModel(path: checkpoint)
+            if let images { return try drawImages(model, count: images) }
             let filling = infill != nil
             let candidates = zip(model.recipe.objectives, model.instances).filter {
                 filling ? $0.1.plugin.canInfill : $0.1.plugin.canContinueText

@@ -27,25 +27,21 @@ struct Train: ParsableCommand {
             let backend = try BackendChoice.make(loaded.device, log: { say($0) })
             let progress = Progress(logEvery: loaded.training.logEvery)
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { progress.note($0) })
-            let corpus = try TextCorpus(files: loaded.data.textFiles, validationFraction: Double(loaded.data.validationFraction))
+            let data = try TrainingData.load(loaded.data)
             let params = setup.parameters.count
             let objectives = loaded.objectives.map { o in
                 "\(o.name) (weight \(o.weight)" + (o.weightSchedule == .constant ? ")" : " → \(o.weightEnd), \(o.weightSchedule.rawValue))")
             }
             say("recipe \(recipe): \(objectives.joined(separator: ", ")), mixing \(loaded.mixing.rawValue)")
             say("model d=\(loaded.model.dModel) L=\(loaded.model.layers) H=\(loaded.model.heads) T=\(loaded.model.seqLen) "
-                + "B=\(loaded.training.batchSize), \(params.formatted()) parameters; data \(corpus.files.count) files, "
-                + "\(corpus.train.count.formatted()) train / \(corpus.validation.count.formatted()) validation bytes")
-            let trainer = try Trainer(setup: setup, corpus: corpus, recipeText: loaded.yamlText(), recipePath: recipe,
+                + "B=\(loaded.training.batchSize), \(params.formatted()) parameters; data: \(data.summary)")
+            let trainer = try Trainer(setup: setup, data: data, recipeText: loaded.yamlText(), recipePath: recipe,
                                       outputFolder: loaded.training.output, progress: progress)
             try trainer.run()
             if let last = trainer.evaluations.last {
-                let summary = last.results.map {
-                    "\($0.name) \(String(format: "%.3f", $0.loss / Float(M_LN2))) bits/byte, accuracy \(String(format: "%.1f", $0.accuracy * 100))%"
-                }
-                say("final validation: " + summary.joined(separator: ", "))
+                say("final validation: " + last.results.map(Progress.describe).joined(separator: ", "))
             }
-            if sampleTokens > 0, let session = setup.sessions.first(where: { $0.instance.plugin.canContinueText }) {
+            if sampleTokens > 0, let corpus = data.text, let session = setup.sessions.first(where: { $0.instance.plugin.canContinueText }) {
                 let prompt = Array(corpus.validation.prefix(samplePrompt)).map(Int32.init)
                 let sampler = try TextSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
                                               seqLen: loaded.model.seqLen, settings: .init())

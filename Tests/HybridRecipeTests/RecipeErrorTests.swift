@@ -137,7 +137,7 @@ struct RecipeErrorTests {
         #expect(message == "r.yaml:9:7: data.text[1]: no file matches this pattern (relative to \(scratch.folder)); "
                     + "expected a path or glob that matches at least one file, found \"corpus/*.md\"")
         #expect(scratch.message(minimalRecipe(replacing: "  text: [corpus/*.txt]", with: "  text: []"))
-                    == "r.yaml:7:9: data.text: expected at least one path or glob, found an empty list")
+                    == "r.yaml:7:3: data: expected text (a list of paths or globs) or images (a path), or both, found neither")
     }
 
     @Test("two objectives with one name")

@@ -196,7 +196,8 @@ typedef struct hybrid_config_value {
 
 /** What raw examples the host hands to prepare_batch. */
 typedef enum hybrid_data_kind {
-    HYBRID_DATA_TEXT = 0, /* byte windows of seq_len + window_extra bytes */
+    HYBRID_DATA_TEXT = 0,   /* byte windows of seq_len + window_extra bytes */
+    HYBRID_DATA_IMAGES = 1, /* ABI 1.1: square grey images in [-1, 1], with class labels */
 } hybrid_data_kind;
 
 typedef struct hybrid_objective_functions hybrid_objective_functions;
@@ -218,6 +219,7 @@ typedef struct hybrid_objective_descriptor {
 /** What a plugin's sample() does with the prompt (descriptor.sample_kinds, ABI 1.1). */
 #define HYBRID_SAMPLES_CONTINUATION 1u /* generates new_tokens after the prompt */
 #define HYBRID_SAMPLES_INFILL 2u       /* replaces the prompt's HYBRID_TOKEN_MASK tokens */
+#define HYBRID_SAMPLES_IMAGES 4u       /* draws request->images images (api->sampler_run) */
 
 typedef struct hybrid_host_info {
     hybrid_struct_header header; /* the host's ABI version */
@@ -269,6 +271,11 @@ typedef struct hybrid_batch_request {
     /* ── ABI 1.1 ── */
     float progress;          /* fraction of the run done, 0...1 (0 for validation batches), for
                                 objectives that schedule their own settings (hybrid_schedule) */
+    int32_t is_validation;   /* 1 for held-out batches (drawn once, scored many times): an
+                                objective may use fixed settings there, e.g. a timestep grid */
+    const float *images;     /* images: [B, image_side^2] pixels in [-1, 1], row-major */
+    const int32_t *labels;   /* images: [B] class labels */
+    int32_t image_side;
 } hybrid_batch_request;
 
 /** Host-owned buffers the plugin fills. */
@@ -277,6 +284,12 @@ typedef struct hybrid_batch {
     int32_t *tokens;         /* [B, T] model input ids, < HYBRID_VOCAB */
     int32_t *targets;        /* [B, T] ids the loss predicts, < HYBRID_BYTE_VOCAB */
     float *loss_weights;     /* [B, T] per-position weight; 0 leaves a position out */
+    /* ── ABI 1.1 ── */
+    /* The buffer of a float input the plugin created with api->input in build (text
+     * objectives may add some; image objectives have only these), and its element count;
+     * NULL for an unknown name. Call as batch->input_buffer(batch->host, "noisy", &count). */
+    float *(*input_buffer)(void *host, const char *name, int64_t *count);
+    void *host;
 } hybrid_batch;
 
 typedef enum hybrid_build_mode {
@@ -290,9 +303,9 @@ typedef struct hybrid_build_info {
     int32_t batch_size;
     int32_t seq_len;
     int32_t d_model;
-    hybrid_tensor tokens;       /* int32 [B, T] */
-    hybrid_tensor targets;      /* int32 [B, T] */
-    hybrid_tensor loss_weights; /* float [B, T] */
+    hybrid_tensor tokens;       /* int32 [B, T]; NO_TENSOR for image objectives */
+    hybrid_tensor targets;      /* int32 [B, T]; NO_TENSOR for image objectives and inference */
+    hybrid_tensor loss_weights; /* float [B, T]; NO_TENSOR for image objectives and inference */
 } hybrid_build_info;
 
 typedef struct hybrid_build_result {
@@ -307,6 +320,11 @@ typedef struct hybrid_sample_request {
     int32_t prompt_length;
     int32_t new_tokens;    /* how many to generate */
     int32_t seq_len;       /* the model's context window */
+    /* ── ABI 1.1 ── */
+    int32_t images;        /* images: how many to draw (the inference graph's batch size) */
+    int32_t steps;         /* images: sampler steps (0: the objective's default) */
+    int32_t image_side;
+    hybrid_rng *rng;       /* the sampling stream, seeded by the user */
 } hybrid_sample_request;
 
 /* ─── The host API ────────────────────────────────────────────────────────────────────── */
@@ -382,6 +400,17 @@ struct hybrid_host_api {
      * weights must not (the op fails). Rows of weight 0 are never read. */
     hybrid_tensor (*mse)(hybrid_graph *g, hybrid_tensor prediction, hybrid_tensor target,
                          hybrid_tensor weights);
+
+    /* A float input of the given shape, filled per batch by prepare_batch through
+     * batch->input_buffer, or per call by sampler_run. Names are unique within a graph. */
+    hybrid_tensor (*input)(hybrid_graph *g, const char *name, int32_t rank, const int64_t *shape);
+
+    /* Sampling (images): runs the inference graph with `count` named float inputs (each as
+     * many values as its shape holds) and copies the build's output into `output`. */
+    hybrid_status (*sampler_run)(hybrid_sampler *s, const char *const *names, const float *const *values,
+                                 int32_t count, float *output, hybrid_error *err);
+    /* Hands a finished image (image_side^2 pixels in [-1, 1]) to the user. */
+    void (*sampler_emit_image)(hybrid_sampler *s, const float *pixels);
 };
 
 /* ─── What the plugin implements ──────────────────────────────────────────────────────── */

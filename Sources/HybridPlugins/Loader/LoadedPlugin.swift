@@ -57,4 +57,5 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     public var canContinueText: Bool { sampleKinds & HYBRID_SAMPLES_CONTINUATION != 0 }
     public var canInfill: Bool { sampleKinds & HYBRID_SAMPLES_INFILL != 0 }
+    public var canDrawImages: Bool { sampleKinds & HYBRID_SAMPLES_IMAGES != 0 }
 }

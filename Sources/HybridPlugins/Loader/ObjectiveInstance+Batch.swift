@@ -1,23 +1,49 @@
 import CHybridPlugin
 
+/// Float inputs a plugin created with api->input, as the host allocated them, handed to
+/// prepare_batch through `hybrid_batch.input_buffer`.
+public final class NamedInputs {
+    let buffers: [String: UnsafeMutableBufferPointer<Float>]
+
+    public init(_ buffers: [String: UnsafeMutableBufferPointer<Float>]) {
+        self.buffers = buffers
+    }
+
+    var handle: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    /// `hybrid_batch.input_buffer`: the buffer named `name` and its length, or NULL.
+    static let lookup: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int64>?)
+        -> UnsafeMutablePointer<Float>? = { host, name, count in
+            guard let host, let name else { return nil }
+            let inputs = Unmanaged<NamedInputs>.fromOpaque(host).takeUnretainedValue()
+            guard let buffer = inputs.buffers[String(cString: name)] else { return nil }
+            count?.pointee = Int64(buffer.count)
+            return buffer.baseAddress
+        }
+}
+
 extension ObjectiveInstance {
-    /// Calls prepare_batch: B raw windows of `seqLen + windowExtra` bytes in, [B, T] tokens,
-    /// targets and loss weights out, into host-owned buffers. The outputs are first filled
-    /// with values no plugin may leave (-1, NaN), then checked, so a position the plugin
-    /// skipped or an id out of range is an error here rather than a bad index in a kernel.
+    /// Calls prepare_batch for a text objective: B raw windows of `seqLen + windowExtra`
+    /// bytes in, [B, T] tokens, targets and loss weights out, into host-owned buffers. The
+    /// outputs are first filled with values no plugin may leave (-1, NaN), then checked, so a
+    /// position the plugin skipped or an id out of range is an error here rather than a bad
+    /// index in a kernel.
     ///
     ///     text         [B, T + windowExtra]  bytes, row-major
     ///     tokens       [B, T]  out: ids in 0..<HYBRID_VOCAB
     ///     targets      [B, T]  out: ids in 0..<HYBRID_BYTE_VOCAB
     ///     lossWeights  [B, T]  out: finite, ≥ 0
     ///
-    /// `progress` is the fraction of the run done (0 for validation batches).
+    /// `progress` is the fraction of the run done (0 for validation batches); `inputs` are
+    /// any float inputs the objective added in build.
     public func prepareBatch(text: UnsafeBufferPointer<UInt8>, batchSize: Int, seqLen: Int,
                              tokens: UnsafeMutableBufferPointer<Int32>,
                              targets: UnsafeMutableBufferPointer<Int32>,
                              lossWeights: UnsafeMutableBufferPointer<Float>,
+                             inputs: NamedInputs = NamedInputs([:]),
                              api: UnsafePointer<hybrid_host_api>? = nil,
-                             rng: OpaquePointer? = nil, progress: Float = 0) throws(PluginError) {
+                             rng: OpaquePointer? = nil, progress: Float = 0,
+                             isValidation: Bool = false) throws(PluginError) {
         let count = batchSize * seqLen
         precondition(text.count == batchSize * (seqLen + plugin.windowExtra),
                      "text holds \(text.count) bytes; expected B × (T + \(plugin.windowExtra))")
@@ -26,18 +52,13 @@ extension ObjectiveInstance {
         tokens.update(repeating: -1)
         targets.update(repeating: -1)
         lossWeights.update(repeating: .nan)
-
         var request = hybrid_batch_request(
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: Int32(seqLen), text: text.baseAddress,
-            api: api, rng: rng, progress: progress)
-        var batch = hybrid_batch(
-            header: PluginABI.header(for: hybrid_batch.self),
-            tokens: tokens.baseAddress, targets: targets.baseAddress,
-            loss_weights: lossWeights.baseAddress)
-        try check(plugin.functions.pointee.prepare_batch!(state, &request, &batch,
-                                                          errorBuffer.prepared()),
-                  "prepare_batch")
+            api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
+            images: nil, labels: nil, image_side: 0)
+        try call(&request, tokens: tokens.baseAddress, targets: targets.baseAddress,
+                 lossWeights: lossWeights.baseAddress, inputs: inputs)
 
         func position(_ i: Int) -> String { "[\(i / seqLen), \(i % seqLen)]" }
         for i in 0..<count {
@@ -52,6 +73,38 @@ extension ObjectiveInstance {
             guard lossWeights[i].isFinite, lossWeights[i] >= 0 else {
                 throw failure("prepare_batch", "loss_weights\(position(i)) is \(lossWeights[i]); "
                     + "expected a finite weight ≥ 0")
+            }
+        }
+    }
+
+    /// Calls prepare_batch for an image objective: B images (side², in [-1, 1]) and their
+    /// labels in; the objective's own float inputs out, each checked to be finite.
+    public func prepareBatch(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, side: Int, batchSize: Int,
+                             inputs: NamedInputs, api: UnsafePointer<hybrid_host_api>, rng: OpaquePointer,
+                             progress: Float, isValidation: Bool) throws(PluginError) {
+        var request = hybrid_batch_request(
+            header: PluginABI.header(for: hybrid_batch_request.self),
+            batch_size: Int32(batchSize), seq_len: 0, text: nil,
+            api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
+            images: images, labels: labels, image_side: Int32(side))
+        try call(&request, tokens: nil, targets: nil, lossWeights: nil, inputs: inputs)
+    }
+
+    private func call(_ request: inout hybrid_batch_request, tokens: UnsafeMutablePointer<Int32>?,
+                      targets: UnsafeMutablePointer<Int32>?, lossWeights: UnsafeMutablePointer<Float>?,
+                      inputs: NamedInputs) throws(PluginError) {
+        for buffer in inputs.buffers.values { buffer.update(repeating: .nan) }
+        var batch = hybrid_batch(
+            header: PluginABI.header(for: hybrid_batch.self),
+            tokens: tokens, targets: targets, loss_weights: lossWeights,
+            input_buffer: NamedInputs.lookup, host: inputs.handle)
+        try check(withExtendedLifetime(inputs) {
+            plugin.functions.pointee.prepare_batch!(state, &request, &batch, errorBuffer.prepared())
+        }, "prepare_batch")
+        for (name, buffer) in inputs.buffers.sorted(by: { $0.key < $1.key }) {
+            if let bad = buffer.firstIndex(where: { !$0.isFinite }) {
+                throw failure("prepare_batch", "input \(name)[\(bad)] is \(buffer[bad]); expected a finite value "
+                    + "(every element of every input must be written)")
             }
         }
     }

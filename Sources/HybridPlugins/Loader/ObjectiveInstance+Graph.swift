@@ -68,10 +68,12 @@ extension ObjectiveInstance {
                                      output: result.output)
     }
 
-    /// Calls sample: the objective generates `newTokens` after `prompt` through the
-    /// sampler functions of `api`, which hand each token to the host as it is made.
+    /// Calls sample: a text objective continues `prompt` by `newTokens` or fills its masks; an
+    /// image objective draws `images` images in `steps` steps from `rng`. Results reach the
+    /// host through the sampler functions of `api` as they are made.
     public func sample(api: UnsafePointer<hybrid_host_api>, sampler: OpaquePointer,
-                       prompt: [Int32], newTokens: Int, seqLen: Int) throws(PluginError) {
+                       prompt: [Int32], newTokens: Int, seqLen: Int,
+                       images: Int = 0, steps: Int = 0, imageSide: Int = 0, rng: OpaquePointer? = nil) throws(PluginError) {
         guard let sample = plugin.functions.pointee.sample else {
             throw .cannotSample(path: plugin.path, name: plugin.name)
         }
@@ -79,7 +81,8 @@ extension ObjectiveInstance {
             var request = hybrid_sample_request(
                 header: PluginABI.header(for: hybrid_sample_request.self),
                 prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
-                new_tokens: Int32(newTokens), seq_len: Int32(seqLen))
+                new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
+                images: Int32(images), steps: Int32(steps), image_side: Int32(imageSide), rng: rng)
             return sample(state, api, sampler, &request, errorBuffer.prepared())
         }
         try check(status, "sample")

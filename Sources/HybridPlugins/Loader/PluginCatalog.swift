@@ -56,7 +56,7 @@ extension PluginListing: CustomStringConvertible {
             }
             lines.append(title + (plugin.summary.isEmpty ? "" : " — \(plugin.summary)"))
             lines.append("  ABI \(plugin.abiVersion), data \(plugin.dataKind.rawValue), "
-                + "window_extra \(plugin.windowExtra)" + (plugin.canContinueText ? ", continues text" : "") + (plugin.canInfill ? ", fills in masks" : ""))
+                + "window_extra \(plugin.windowExtra)" + (plugin.canContinueText ? ", continues text" : "") + (plugin.canInfill ? ", fills in masks" : "") + (plugin.canDrawImages ? ", draws images" : ""))
             for key in plugin.configKeys {
                 lines.append("    \(key.name): \(key.type.rawValue) = \(key.defaultValue)"
                     + (key.doc.isEmpty ? "" : "  # \(key.doc)"))

@@ -5,6 +5,8 @@ import HybridRecipe
 public enum PluginDataKind: String, Sendable, Equatable {
     /// Byte windows of `seq_len + window_extra` bytes.
     case text
+    /// Square grey images with labels (ABI 1.1).
+    case images
 }
 
 /// A validated plugin library: its handle, its descriptor and what the descriptor says, read
@@ -53,9 +55,13 @@ struct PluginImage: @unchecked Sendable {
         guard name.utf8.allSatisfy(Self.isNameByte) else {
             throw refuse("the name \"\(name)\" has characters outside [a-z0-9_-]")
         }
-        guard d.data_kind == HYBRID_DATA_TEXT else {
+        let dataKind: PluginDataKind
+        switch d.data_kind {
+        case HYBRID_DATA_TEXT: dataKind = .text
+        case HYBRID_DATA_IMAGES where PluginABIVersion(d.header).minor >= 1: dataKind = .images
+        default:
             throw refuse("data kind \(d.data_kind.rawValue) is unknown to this host "
-                + "(ABI \(PluginABI.host) knows \(HYBRID_DATA_TEXT.rawValue), text)")
+                + "(ABI \(PluginABI.host) knows \(HYBRID_DATA_TEXT.rawValue), text, and from 1.1 \(HYBRID_DATA_IMAGES.rawValue), images)")
         }
 
         self.realPath = realPath
@@ -66,7 +72,7 @@ struct PluginImage: @unchecked Sendable {
         self.name = name
         self.version = d.version.map { String(cString: $0) } ?? ""
         self.summary = d.description.map { String(cString: $0) } ?? ""
-        self.dataKind = .text
+        self.dataKind = dataKind
         self.windowExtra = Int(d.window_extra)
         self.configKeys = try Self.configKeys(d.config_keys, count: Int(d.config_key_count),
                                               refuse: refuse)

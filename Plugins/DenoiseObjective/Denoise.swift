@@ -1,0 +1,225 @@
+// The denoising objective (DDPM, Ho et al. 2020): every image of a batch gets a noise level t
+// and Gaussian noise ε; the model sees x_t cut into patches, plus an embedding of t, through the
+// shared backbone with bidirectional attention, and predicts ε (or v) for every patch under an
+// MSE loss. Sampling runs the ancestral sampler from pure noise down to t = 0.
+// B batch (images), S image side, p patch side, P = (S/p)² patches, F = p² values a patch,
+// d d_model, T timesteps.
+import CHybridPlugin
+import PluginSupport
+import Glibc
+
+/// The resolved config, owned by the host's instance for as long as the plugin state lives.
+struct DenoiseState {
+    var grid: PatchGrid
+    var schedule: DDPMSchedule
+    var prediction: DDPMPrediction
+    var sampleSteps: Int
+    var dModel: Int
+}
+
+let denoiseKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
+    ("patch", HYBRID_CONFIG_INT, "2", "side of the square patches an image is cut into; divides image_side"),
+    ("image_side", HYBRID_CONFIG_INT, "8", "side of the square images the data holds"),
+    ("schedule", HYBRID_CONFIG_STRING, "linear", "noise schedule: linear (betas 1e-4...0.02) or cosine (Nichol & Dhariwal)"),
+    ("prediction", HYBRID_CONFIG_STRING, "epsilon", "what the model predicts: epsilon (the noise) or v"),
+    ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
+    ("sample_steps", HYBRID_CONFIG_INT, "1000", "ancestral steps when a sample request asks for the default; equal to timesteps for now"),
+]
+
+func denoiseCreate(_ info: UnsafePointer<hybrid_create_info>?,
+                   _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let info = info?.pointee, let state, let config = info.config, info.config_count == UInt32(denoiseKeys.count)
+    else { return fail(err, "create: expected \(denoiseKeys.count) config values") }
+    let patch = Int(config[0].int_value), side = Int(config[1].int_value)
+    guard let grid = PatchGrid(side: side, patch: patch) else {
+        return fail(err, "config patch is \(patch) and image_side \(side); expected positive sides, the patch dividing the image")
+    }
+    let scheduleName = config[2].string_value.map { String(cString: $0) } ?? ""
+    guard let kind = DDPMSchedule.Kind(rawValue: scheduleName) else {
+        return fail(err, "config schedule is \"\(scheduleName)\"; expected linear or cosine")
+    }
+    let predictionName = config[3].string_value.map { String(cString: $0) } ?? ""
+    guard let prediction = DDPMPrediction(rawValue: predictionName) else {
+        return fail(err, "config prediction is \"\(predictionName)\"; expected epsilon or v")
+    }
+    let T = Int(config[4].int_value), sampleSteps = Int(config[5].int_value)
+    guard T >= 2 else { return fail(err, "config timesteps is \(T); expected at least 2") }
+    guard sampleSteps == T else {
+        return fail(err, "config sample_steps is \(sampleSteps); the ancestral sampler takes all \(T) steps (timesteps) for now")
+    }
+    let d = Int(info.d_model)
+    guard d > 0, d % 2 == 0 else {
+        return fail(err, "d_model is \(d); the sinusoidal timestep embedding needs an even d_model")
+    }
+    let owned = UnsafeMutablePointer<DenoiseState>.allocate(capacity: 1)
+    owned.initialize(to: DenoiseState(grid: grid, schedule: DDPMSchedule(kind, steps: T), prediction: prediction,
+                                      sampleSteps: sampleSteps, dModel: d))
+    state.pointee = UnsafeMutableRawPointer(owned)
+    return HYBRID_OK
+}
+
+func denoiseDestroy(_ state: UnsafeMutableRawPointer?) {
+    guard let owned = state?.assumingMemoryBound(to: DenoiseState.self) else { return }
+    owned.deinitialize(count: 1)
+    owned.deallocate()
+}
+
+/// images [B, S, S] → for each image a level t (uniform in 0..<T; on validation batches the
+/// grid t_b = (2b + 1)T / 2B, so held-out MSE covers every level evenly) and noise ε ~ N(0, I);
+/// noisy = patches of x_t [B, P, F], target = patches of ε or v [B, P, F],
+/// time = embedding(t) for each patch [B, P, d], weights = 1 [B·P].
+func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
+                         _ request: UnsafePointer<hybrid_batch_request>?,
+                         _ batch: UnsafeMutablePointer<hybrid_batch>?,
+                         _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
+          let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
+          let images = request.images
+    else { return fail(err, "prepare_batch: state, request, api or the images are NULL") }
+    guard reaches(batch.header.size, \hybrid_batch.host), batch.input_buffer != nil else {
+        return fail(err, "prepare_batch: image batches need a host with plugin ABI 1.1 (batch input buffers)")
+    }
+    let grid = s.grid, schedule = s.schedule
+    guard request.image_side == grid.side else {
+        return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
+    }
+    let B = Int(request.batch_size), S2 = grid.side * grid.side, P = grid.count, F = grid.values
+    let d = s.dModel, T = schedule.steps
+    guard let noisy = inputBuffer(batch, "noisy", expected: B * P * F, shape: "[B, P, F]", err),
+          let target = inputBuffer(batch, "target", expected: B * P * F, shape: "[B, P, F]", err),
+          let time = inputBuffer(batch, "time", expected: B * P * d, shape: "[B, P, d_model]", err),
+          let weights = inputBuffer(batch, "weights", expected: B * P, shape: "[B·P]", err)
+    else { return HYBRID_FAILED }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * S2 + d)
+    defer { scratch.deallocate() }
+    let noise = scratch, image = scratch + S2, embedding = scratch + 2 * S2
+    let rng = request.rng
+    for b in 0..<B {
+        let t = request.is_validation != 0 ? (2 * b + 1) * T / (2 * B) : Int(api.rng_next(rng) % UInt64(T))
+        let x0 = images + b * S2
+        fillNormal(noise, count: S2, api, rng)
+        schedule.noised(x0, noise, t: t, into: image, count: S2)
+        grid.patchify(image, into: noisy + b * P * F)
+        switch s.prediction {
+        case .epsilon:
+            grid.patchify(noise, into: target + b * P * F)
+        case .v:
+            schedule.vTarget(x0, noise, t: t, into: image, count: S2)
+            grid.patchify(image, into: target + b * P * F)
+        }
+        timestepEmbedding(t, dimension: d, into: embedding)
+        for k in 0..<P { (time + (b * P + k) * d).update(from: embedding, count: d) }
+        (weights + b * P).update(repeating: 1, count: P)
+    }
+    return HYBRID_OK
+}
+
+/// noisy [B, P, F] → linear "patch_in" (+ time [B, P, d] → linear "t_mlp1" → GELU → linear
+/// "t_mlp2") → backbone (bidirectional; the host adds the positions) → linear "patch_out" →
+/// prediction [B, P, F]; training adds mse(prediction, target, weights).
+func denoiseBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
+                  _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
+                  _ result: UnsafeMutablePointer<hybrid_build_result>?,
+                  _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
+          let api = api?.pointee, let info = info?.pointee, let result
+    else { return fail(err, "build: state, api, info or result is NULL") }
+    guard reaches(api.header.size, \hybrid_host_api.input), let input = api.input, let mse = api.mse else {
+        return fail(err, "build: the denoising objective needs a host with plugin ABI 1.1 (input, mse)")
+    }
+    guard Int(info.d_model) == s.dModel else {
+        return fail(err, "build: d_model is \(info.d_model); the objective was created for \(s.dModel)")
+    }
+    let B = Int64(info.batch_size), P = Int64(s.grid.count), F = Int64(s.grid.values), d = Int64(info.d_model)
+    let noisy = input(graph, "noisy", 3, [B, P, F])
+    let time = input(graph, "time", 3, [B, P, d])
+    let timeEmbedding = api.linear(graph, api.gelu(graph, api.linear(graph, time, "t_mlp1", d, 1)), "t_mlp2", d, 1)
+    let x = api.add(graph, api.linear(graph, noisy, "patch_in", d, 1), timeEmbedding)
+    let h = api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
+    let prediction = api.linear(graph, h, "patch_out", F, 1)
+    result.pointee.output = prediction
+    if info.mode == HYBRID_BUILD_TRAIN {
+        let target = input(graph, "target", 3, [B, P, F])
+        let weights = input(graph, "weights", 1, [B * P])
+        result.pointee.loss = mse(graph, prediction, target, weights)
+    }
+    return api.graph_status(graph, err)
+}
+
+/// Draws request.images images: x_{T−1} ~ N(0, I), then for t = T−1 … 0 one ancestral step
+/// on the model's prediction at (x_t, t); the last step leaves the clipped x0 prediction, in
+/// [−1, 1], which is emitted.
+func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
+                   _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
+                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
+          let api = api?.pointee, let request = request?.pointee
+    else { return fail(err, "sample: state, api or request is NULL") }
+    guard reaches(api.header.size, \hybrid_host_api.sampler_emit_image),
+          let run = api.sampler_run, let emit = api.sampler_emit_image
+    else { return fail(err, "sample: drawing images needs a host with plugin ABI 1.1 (sampler_run, sampler_emit_image)") }
+    let grid = s.grid, schedule = s.schedule, T = schedule.steps
+    guard request.image_side == grid.side else {
+        return fail(err, "sample: the request is for \(request.image_side)×\(request.image_side) images; config image_side is \(grid.side)")
+    }
+    let steps = request.steps == 0 ? s.sampleSteps : Int(request.steps)
+    guard steps == T else {
+        return fail(err, "sample: \(steps) steps asked; the ancestral sampler takes all \(T) steps (timesteps) for now")
+    }
+    let N = Int(request.images)
+    guard N > 0 else { return fail(err, "sample: \(N) images asked; expected at least 1") }
+    let d = s.dModel, count = N * grid.side * grid.side, timeCount = N * grid.count * d
+    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 5 * count + timeCount + d)
+    defer { memory.deallocate() }
+    // x [N, S, S]; noisy, output [N, P, F]; predicted, noise [N, S, S]; time [N, P, d]; embedding [d].
+    let x = memory, noisy = x + count, output = noisy + count, predicted = output + count
+    let noise = predicted + count, time = noise + count, embedding = time + timeCount
+    let rng = request.rng
+    let values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)]
+    fillNormal(x, count: count, api, rng)
+    for t in stride(from: T - 1, through: 0, by: -1) {
+        grid.patchify(x, into: noisy, images: N)
+        timestepEmbedding(t, dimension: d, into: embedding)
+        for k in 0..<(N * grid.count) { (time + k * d).update(from: embedding, count: d) }
+        let status = run(sampler, sampleInputNames, values, Int32(values.count), output, err)
+        guard status == HYBRID_OK else { return status }
+        grid.unpatchify(output, into: predicted, images: N)
+        fillNormal(noise, count: count, api, rng)
+        schedule.ancestralStep(x, modelOutput: predicted, t: t, noise: noise, prediction: s.prediction, count: count)
+    }
+    for b in 0..<N { emit(sampler, x + b * grid.side * grid.side) }
+    return HYBRID_OK
+}
+
+/// The inputs sampler_run fills, in the order of its values.
+private nonisolated(unsafe) let sampleInputNames: [UnsafePointer<CChar>?] = [permanent("noisy"), permanent("time")]
+
+/// The host's buffer for input `name`, checked to hold `expected` values; nil after writing
+/// the error.
+func inputBuffer(_ batch: hybrid_batch, _ name: String, expected: Int, shape: String,
+                 _ err: UnsafeMutablePointer<hybrid_error>?) -> UnsafeMutablePointer<Float>? {
+    var count: Int64 = 0
+    guard let buffer = batch.input_buffer(batch.host, name, &count) else {
+        _ = fail(err, "prepare_batch: the host has no input \"\(name)\" (build makes it)")
+        return nil
+    }
+    guard count == Int64(expected) else {
+        _ = fail(err, "prepare_batch: input \"\(name)\" holds \(count) values; expected \(expected) (\(shape))")
+        return nil
+    }
+    return buffer
+}
+
+/// `count` draws from N(0, 1) off the host's stream (Box–Muller, both values of a pair used).
+func fillNormal(_ values: UnsafeMutablePointer<Float>, count: Int, _ api: hybrid_host_api, _ rng: OpaquePointer?) {
+    let uniform = api.rng_uniform!
+    var i = 0
+    while i < count {
+        let radius = (-2 * log(1 - Double(uniform(rng)))).squareRoot()   // 1 − u ∈ (0, 1]: log is finite
+        let angle = 2 * Double.pi * Double(uniform(rng))
+        values[i] = Float(radius * cos(angle))
+        if i + 1 < count { values[i + 1] = Float(radius * sin(angle)) }
+        i += 2
+    }
+}

@@ -1,0 +1,83 @@
+import CZlib
+import Foundation
+
+/// 8-bit greyscale PNG files, for looking at images a model makes.
+///
+/// Shapes: N images, S side, P = S*S pixels an image, W×H the picture.
+public enum PNG {
+    /// Writes `images` [N, P], values in [-1, 1], as one picture: a grid of `columns` cells a
+    /// row (fewer when N is smaller), each image enlarged `scale`×, with a 1-pixel mid-grey gap
+    /// between cells, which also fills the unused cells of the last row. Values are clamped to
+    /// [-1, 1] (NaN draws as -1) and mapped to 0...255. The file is replaced atomically.
+    public static func grid(images: [Float], side: Int, columns: Int, scale: Int, to path: String) throws {
+        let area = side * side
+        precondition(side > 0 && columns > 0 && scale > 0, "side, columns and scale must be positive")
+        precondition(!images.isEmpty && images.count % area == 0,
+                     "\(images.count) values are not a whole, positive number of \(side)x\(side) images")
+        let n = images.count / area
+        let cols = min(columns, n), rows = (n + cols - 1) / cols
+        let cell = side * scale, step = cell + 1
+        let width = cols * step - 1, height = rows * step - 1
+        var grey = [UInt8](repeating: 128, count: width * height)
+        images.withUnsafeBufferPointer { src in
+            grey.withUnsafeMutableBufferPointer { out in
+                for i in 0..<n {
+                    let x0 = (i % cols) * step, y0 = (i / cols) * step
+                    for py in 0..<side {
+                        for px in 0..<side {
+                            let level = Self.level(src[i * area + py * side + px])
+                            for dy in 0..<scale {
+                                let row = (y0 + py * scale + dy) * width + x0 + px * scale
+                                for dx in 0..<scale { out[row + dx] = level }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try AtomicFile.write(Data(encode(width: width, height: height, grey: grey)), to: path)
+    }
+
+    /// The bytes of a PNG of `grey` [H, W] row-major: signature, IHDR (8-bit greyscale, not
+    /// interlaced), one IDAT of zlib-compressed scanlines (each filter 0, None), IEND.
+    public static func encode(width: Int, height: Int, grey: [UInt8]) -> [UInt8] {
+        precondition(width > 0 && height > 0 && width <= Int(Int32.max) && height <= Int(Int32.max),
+                     "a PNG is 1 to 2^31-1 pixels on a side, not \(width)x\(height)")
+        precondition(grey.count == width * height, "\(grey.count) grey levels for a \(width)x\(height) picture")
+        var scanlines: [UInt8] = []
+        scanlines.reserveCapacity(height * (width + 1))
+        for y in 0..<height {
+            scanlines.append(0)
+            scanlines.append(contentsOf: grey[(y * width)..<((y + 1) * width)])
+        }
+        var compressed = [UInt8](repeating: 0, count: Int(compressBound(uLong(scanlines.count))))
+        var size = uLong(compressed.count)
+        let status = compress2(&compressed, &size, scanlines, uLong(scanlines.count), Z_BEST_COMPRESSION)
+        precondition(status == Z_OK, "zlib compress2 failed with status \(status)")
+
+        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        // Width, height, bit depth 8, colour type 0 (grey), compression, filter, interlace.
+        appendChunk("IHDR", bigEndian(width) + bigEndian(height) + [8, 0, 0, 0, 0], to: &png)
+        appendChunk("IDAT", Array(compressed[..<Int(size)]), to: &png)
+        appendChunk("IEND", [], to: &png)
+        return png
+    }
+
+    /// [-1, 1] → 0...255, rounded; outside values clamped, NaN as -1.
+    @inline(__always)
+    private static func level(_ value: Float) -> UInt8 {
+        UInt8(((Float.minimum(Float.maximum(value, -1), 1) + 1) * 127.5).rounded())
+    }
+
+    private static func bigEndian(_ value: Int) -> [UInt8] {
+        (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) }
+    }
+
+    /// Length, type, data, and the CRC-32 of type and data.
+    private static func appendChunk(_ type: String, _ data: [UInt8], to png: inout [UInt8]) {
+        let body = Array(type.utf8) + data
+        png += bigEndian(data.count)
+        png += body
+        png += bigEndian(Int(crc32(0, body, uInt(body.count))))
+    }
+}

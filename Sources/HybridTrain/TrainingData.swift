@@ -1,0 +1,38 @@
+import HybridRecipe
+
+/// What a run trains and validates on: text split into train and held-out bytes, and images
+/// split the same way; each objective reads the kind its plugin declares.
+public struct TrainingData {
+    public var text: TextCorpus?
+    public var images: (train: ImageSet, validation: ImageSet)?
+
+    public init(text: TextCorpus?, images: (train: ImageSet, validation: ImageSet)?) {
+        self.text = text
+        self.images = images
+    }
+
+    /// Reads what a recipe's `data:` names.
+    public static func load(_ data: DataConfig) throws -> TrainingData {
+        // The decimal the recipe wrote (0.1), not its nearest Float (0.100000001…), so that
+        // 1,500 images split 1,350 / 150.
+        let fraction = Double("\(data.validationFraction)") ?? Double(data.validationFraction)
+        let text = data.textFiles.isEmpty ? nil : try TextCorpus(files: data.textFiles, validationFraction: fraction)
+        let images = try data.images.map { try ImageSet.load(path: $0.absolute).split(validationFraction: fraction) }
+        return TrainingData(text: text, images: images)
+    }
+
+    /// One line for the run log.
+    public var summary: String {
+        var parts: [String] = []
+        if let text {
+            parts.append("\(text.files.count) text files, \(text.train.count.formatted()) train / \(text.validation.count.formatted()) validation bytes")
+        }
+        if let images {
+            parts.append("\(images.train.count.formatted()) train / \(images.validation.count.formatted()) validation images")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// One side of the split.
+    public enum Part { case train, validation }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// The denoising objective end to end: digits in, falling MSE, a PNG grid of samples out.
+@Suite(.serialized) struct DenoiseTests {
+    static func recipe(in dir: String, objectives: String, data: String) throws -> String {
+        let text = """
+        device: cpu
+        model: {d_model: 32, layers: 1, heads: 2, seq_len: 32}
+        data:
+        \(data)
+        objectives:
+        \(objectives)
+        optimizer: {lr: 3.0e-3}
+        schedule: {warmup_steps: 5}
+        training: {steps: 40, batch_size: 32, eval_every: 20, eval_batches: 2, log_every: 10, output: \(dir)/run}
+        """
+        let path = dir + "/r.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func trainsOnDigitsAndDrawsAGrid() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 50, sample_steps: 50}\n",
+                                     data: "  images: \(CLI.root)/data/digits.csv.gz")
+        let r = try CLI.run(["train", recipe])
+        #expect(r.status == 0, "\(r.all)")
+        let evals = r.stdout.split(separator: "\n").filter { $0.hasPrefix("eval step") }
+        func mse(_ line: Substring) -> Double? { line.components(separatedBy: "denoise mse ").last.flatMap { Double($0.prefix(6)) } }
+        let first = try #require(evals.first.flatMap(mse)), last = try #require(evals.last.flatMap(mse))
+        #expect(last < first * 0.8, "validation MSE did not fall: \(first) -> \(last)")
+        #expect(r.stdout.contains("1,350 train / 150 validation images"), "\(r.stdout)")
+
+        let png = "\(dir)/grid.png"
+        let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000040.safetensors", "--images", "6", "--out", png])
+        #expect(s.status == 0, "\(s.all)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(bytes.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+        func be32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        // 6 images: 3 columns x 2 rows of 8x8 pixels at scale 4, 1-pixel gaps.
+        #expect(be32(16) == 3 * 32 + 2 && be32(20) == 2 * 32 + 1, "IHDR \(be32(16))x\(be32(20))")
+    }
+
+    @Test func anImageObjectiveWithoutImagesIsRefused() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n",
+                                     data: "  text: [\"\(CLI.root)/data/shakespeare/*.txt\"]")
+        let r = try CLI.run(["train", recipe])
+        #expect(r.status != 0 && r.stderr.contains("objective denoise reads images, but the recipe's data has no images"), "\(r.all)")
+    }
+
+    @Test func badImageDataNamesFileLineAndColumn() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let row = Array(repeating: "0", count: 64).joined(separator: ",") + ",3"
+        try "\(row)\n\(row.replacingOccurrences(of: "0,0,0,", with: "0,99,0,", options: [], range: nil))\n".write(toFile: "\(dir)/bad.csv", atomically: true, encoding: .utf8)
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n", data: "  images: \(dir)/bad.csv")
+        let r = try CLI.run(["train", recipe])
+        #expect(r.status != 0 && r.stderr.contains("bad.csv:2:3: pixel 2 is \"99\"; expected an integer in 0...16"), "\(r.all)")
+    }
+}
