@@ -36,22 +36,12 @@ func causalPrepareBatch(_ state: UnsafeMutableRawPointer?,
     return HYBRID_OK
 }
 
-/// tokens → token_embedding → backbone (causal) → linear "head" → logits [B, T, 256];
-/// training adds cross_entropy(logits, targets, loss_weights).
+/// The shared byte model under a causal mask.
 func causalBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
                  _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
                  _ result: UnsafeMutablePointer<hybrid_build_result>?,
                  _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
-    guard let api = api?.pointee, let info = info?.pointee, let result
-    else { return fail(err, "build: api, info or result is NULL") }
-    let x = api.token_embedding(graph, info.tokens)
-    let h = api.backbone(graph, x, HYBRID_MASK_CAUSAL, 0)
-    let logits = api.linear(graph, h, "head", Int64(HYBRID_BYTE_VOCAB), 0)
-    result.pointee.output = logits
-    if info.mode == HYBRID_BUILD_TRAIN {
-        result.pointee.loss = api.cross_entropy(graph, logits, info.targets, info.loss_weights)
-    }
-    return api.graph_status(graph, err)
+    buildByteModel(api, graph, info, result, err, mask: HYBRID_MASK_CAUSAL)
 }
 
 /// Generates request.new_tokens bytes, one forward pass each over the last seq_len tokens.

@@ -10,10 +10,7 @@ public func hybridObjectiveEntry(
     _ descriptor: UnsafeMutablePointer<UnsafePointer<hybrid_objective_descriptor>?>?,
     _ err: UnsafeMutablePointer<hybrid_error>?
 ) -> hybrid_status {
-    guard let host, let descriptor else { return fail(err, "the host passed NULL to the entry") }
-    if let refusal = refuseHost(host, err) { return refusal }
-    descriptor.pointee = UnsafePointer(causalDescriptor)
-    return HYBRID_OK
+    serveEntry(host, descriptor, err, descriptor: causalDescriptor)
 }
 
 private nonisolated(unsafe) let causalFunctions: UnsafeMutablePointer<hybrid_objective_functions> =

@@ -59,3 +59,34 @@ public func configKeys(_ keys: [(name: String, type: hybrid_config_type, default
 public func reaches<Struct, Field>(_ size: UInt32, _ field: KeyPath<Struct, Field>) -> Bool {
     Int(size) >= MemoryLayout<Struct>.offset(of: field)! + MemoryLayout<Field>.size
 }
+
+/// The body of every Swift plugin's `hybrid_objective_entry`: checks the host's ABI major,
+/// then hands out `descriptor`.
+public func serveEntry(_ host: UnsafePointer<hybrid_host_info>?,
+                       _ out: UnsafeMutablePointer<UnsafePointer<hybrid_objective_descriptor>?>?,
+                       _ err: UnsafeMutablePointer<hybrid_error>?,
+                       descriptor: UnsafePointer<hybrid_objective_descriptor>) -> hybrid_status {
+    guard let host, let out else { return fail(err, "the host passed NULL to the entry") }
+    if let refusal = refuseHost(host, err) { return refusal }
+    out.pointee = descriptor
+    return HYBRID_OK
+}
+
+/// The byte model every text objective builds: tokens → the shared token embedding → the
+/// backbone under `mask` → the shared byte head "head" → logits [B, T, 256]; training adds
+/// the cross-entropy under the batch's loss weights. The objectives differ in their mask and
+/// in how prepare_batch corrupts and weighs, not here.
+public func buildByteModel(_ api: UnsafePointer<hybrid_host_api>?, _ graph: OpaquePointer?,
+                           _ info: UnsafePointer<hybrid_build_info>?, _ result: UnsafeMutablePointer<hybrid_build_result>?,
+                           _ err: UnsafeMutablePointer<hybrid_error>?, mask: hybrid_mask_kind, prefix: Int32 = 0) -> hybrid_status {
+    guard let api = api?.pointee, let info = info?.pointee, let result
+    else { return fail(err, "build: api, info or result is NULL") }
+    let x = api.token_embedding(graph, info.tokens)
+    let h = api.backbone(graph, x, mask, prefix)
+    let logits = api.linear(graph, h, "head", Int64(HYBRID_BYTE_VOCAB), 0)
+    result.pointee.output = logits
+    if info.mode == HYBRID_BUILD_TRAIN {
+        result.pointee.loss = api.cross_entropy(graph, logits, info.targets, info.loss_weights)
+    }
+    return api.graph_status(graph, err)
+}
