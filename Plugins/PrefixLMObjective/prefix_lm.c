@@ -86,6 +86,7 @@ static const hybrid_objective_descriptor descriptor = {
     "prefix language modeling: bidirectional over a prefix, causal after it (plain C)",
     keys, sizeof keys / sizeof keys[0],
     HYBRID_DATA_TEXT, 1, &functions,
+    0, /* sample_kinds (ABI 1.1): none */
 };
 
 hybrid_status hybrid_objective_entry(const hybrid_host_info *host,

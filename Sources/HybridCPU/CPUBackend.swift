@@ -42,7 +42,6 @@ final class CPUExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
     private let arena: UnsafeMutablePointer<Float>
-    private var inputs: [UnsafeMutableRawPointer] = []
     /// Float view of each tensor's storage (nil for tensors never placed: unused ones).
     private var pointers: [UnsafeMutablePointer<Float>?]
     /// Per attention node: the key range of every row.
@@ -71,7 +70,6 @@ final class CPUExecutable: Executable {
             case .input:
                 let raw = UnsafeMutableRawPointer.allocate(byteCount: max(t.count, 1) * 4, alignment: 64)
                 raw.initializeMemory(as: Int32.self, repeating: 0, count: max(t.count, 1))
-                inputs.append(raw)
                 // Float inputs are read through this pointer; int32 inputs through `ids(_:)`.
                 pointers[id] = t.dtype == .float32 ? raw.assumingMemoryBound(to: Float.self) : nil
                 inputPointers[id] = raw
@@ -97,7 +95,7 @@ final class CPUExecutable: Executable {
     deinit {
         arena.deallocate()
         scratch.deallocate()
-        inputs.forEach { $0.deallocate() }
+        inputPointers.values.forEach { $0.deallocate() }
         keyRanges.values.forEach { $0.start.deallocate(); $0.end.deallocate() }
     }
 

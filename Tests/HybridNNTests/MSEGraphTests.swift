@@ -48,19 +48,7 @@ import Testing
     func everyParameterMatchesFiniteDifferences(learnedTarget: Bool) throws {
         let m = try Self.build(learnedTarget: learnedTarget, seed: 11)
         let store = m.graph.parameters
-        let values = store.values!
-        let n = store.count
-        store.zeroGradients()
-        m.executable.forward()
-        m.executable.backward(seed: 1)
-        let analytic = Array(UnsafeBufferPointer(start: store.gradients!, count: n))
-        let point = Array(UnsafeBufferPointer(start: values, count: n))
-        let check = checkGradient(at: point, analytic: analytic, step: 1e-2) { x in
-            values.update(from: x, count: n)
-            m.executable.forward()
-            return Double(m.executable.read(m.loss)[0])
-        }
-        values.update(from: point, count: n)
+        let (check, analytic) = checkParameterGradients(m.executable, loss: m.loss, step: 1e-2)
         #expect(check.normalizedError < 5e-3, "learned target \(learnedTarget): \(check)")
         for p in store.parameters {
             let norm = (0..<p.count).reduce(0.0) { $0 + Double(abs(analytic[p.offset + $1])) }

@@ -42,23 +42,10 @@ import Testing
     func everyParameterMatchesFiniteDifferences(mask: AttentionMask) throws {
         let m = try Self.build(mask: mask, seed: 7)
         let store = m.graph.parameters
-        let values = store.values!
-        let n = store.count
-        store.zeroGradients()
-        m.executable.forward()
-        m.executable.backward(seed: 1)
-        let analytic = Array(UnsafeBufferPointer(start: store.gradients!, count: n))
-        let point = Array(UnsafeBufferPointer(start: values, count: n))
         // A few coordinates of every parameter tensor.
-        let indices = store.parameters.flatMap { p in
-            stride(from: 0, to: p.count, by: max(1, p.count / 4)).map { p.offset + $0 }
+        let (check, analytic) = checkParameterGradients(m.executable, loss: m.loss, step: 3e-3) { store in
+            store.parameters.flatMap { p in stride(from: 0, to: p.count, by: max(1, p.count / 4)).map { p.offset + $0 } }
         }
-        let check = checkGradient(at: point, analytic: analytic, step: 3e-3, indices: indices) { x in
-            values.update(from: x, count: n)
-            m.executable.forward()
-            return Double(m.executable.read(m.loss)[0])
-        }
-        values.update(from: point, count: n)
         #expect(check.normalizedError < 5e-3, "\(mask): \(check)")
         // Every parameter tensor received some gradient (nothing disconnected).
         for p in store.parameters where p.name != "tok_emb.weight" && p.name != "pos_emb.weight" {
