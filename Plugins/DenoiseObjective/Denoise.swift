@@ -2,8 +2,12 @@
 // and Gaussian noise ε; the model sees x_t cut into patches, plus an embedding of t, through the
 // shared backbone with bidirectional attention, and predicts ε (or v) for every patch under an
 // MSE loss. Sampling runs the ancestral sampler from pure noise down to t = 0.
+// Class-conditional (config classes > 0): a label token goes in front of the patches — a
+// caption before its image, attended as in Transfusion (the label causal, the image block
+// bidirectional) — and is replaced by a null label with probability label_drop in training,
+// so one model samples with and without the label and classifier-free guidance mixes the two.
 // B batch (images), S image side, p patch side, P = (S/p)² patches, F = p² values a patch,
-// d d_model, T timesteps.
+// L = P (+ 1 with a label token) positions, C classes, d d_model, T timesteps.
 import CHybridPlugin
 import PluginSupport
 import Glibc
@@ -15,6 +19,23 @@ struct DenoiseState {
     var prediction: DDPMPrediction
     var sampleSteps: Int
     var dModel: Int
+    /// C; 0 for an unconditional model (no label token).
+    var classes: Int
+    var labelDrop: Float
+
+    /// Positions in front of the patches: the label token, if any.
+    var leading: Int { classes > 0 ? 1 : 0 }
+    /// L.
+    var length: Int { leading + grid.count }
+    /// Width of the one-hot label input: the C classes and the null label (index C).
+    var labelWidth: Int { classes + 1 }
+
+    /// one-hot [N, L, C + 1]: row 0 of image b holds labels[b], or the null label where labels
+    /// is nil; patch rows stay zero, so the label embedding touches only the label token.
+    func writeLabels(_ labels: (Int) -> Int, into oneHot: UnsafeMutablePointer<Float>, images N: Int) {
+        oneHot.update(repeating: 0, count: N * length * labelWidth)
+        for b in 0..<N { oneHot[b * length * labelWidth + labels(b)] = 1 }
+    }
 }
 
 let denoiseKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
@@ -24,6 +45,8 @@ let denoiseKeys: [(name: String, type: hybrid_config_type, defaultValue: String,
     ("prediction", HYBRID_CONFIG_STRING, "epsilon", "what the model predicts: epsilon (the noise) or v"),
     ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
     ("sample_steps", HYBRID_CONFIG_INT, "1000", "ancestral steps when a sample request asks for the default; equal to timesteps for now"),
+    ("classes", HYBRID_CONFIG_INT, "0", "class labels (10 for digits): a label token in front of the patches, for class-conditional sampling; 0 trains unconditionally"),
+    ("label_drop", HYBRID_CONFIG_FLOAT, "0.1", "with classes: the chance a training label is replaced by the null label, for classifier-free guidance"),
 ]
 
 func denoiseCreate(_ info: UnsafePointer<hybrid_create_info>?,
@@ -48,13 +71,16 @@ func denoiseCreate(_ info: UnsafePointer<hybrid_create_info>?,
     guard sampleSteps == T else {
         return fail(err, "config sample_steps is \(sampleSteps); the ancestral sampler takes all \(T) steps (timesteps) for now")
     }
+    let classes = Int(config[6].int_value), labelDrop = config[7].float_value
+    guard classes >= 0 else { return fail(err, "config classes is \(classes); expected 0 (unconditional) or more") }
+    guard (0...1).contains(labelDrop) else { return fail(err, "config label_drop is \(labelDrop); expected a probability in 0...1") }
     let d = Int(info.d_model)
     guard d > 0, d % 2 == 0 else {
         return fail(err, "d_model is \(d); the sinusoidal timestep embedding needs an even d_model")
     }
     let owned = UnsafeMutablePointer<DenoiseState>.allocate(capacity: 1)
     owned.initialize(to: DenoiseState(grid: grid, schedule: DDPMSchedule(kind, steps: T), prediction: prediction,
-                                      sampleSteps: sampleSteps, dModel: d))
+                                      sampleSteps: sampleSteps, dModel: d, classes: classes, labelDrop: Float(labelDrop)))
     state.pointee = UnsafeMutableRawPointer(owned)
     return HYBRID_OK
 }
@@ -67,16 +93,18 @@ func denoiseDestroy(_ state: UnsafeMutableRawPointer?) {
 
 /// images [B, S, S] → for each image a level t (uniform in 0..<T; on validation batches the
 /// grid t_b = (2b + 1)T / 2B, so held-out MSE covers every level evenly) and noise ε ~ N(0, I);
-/// noisy = patches of x_t [B, P, F], target = patches of ε or v [B, P, F],
-/// time = embedding(t) for each patch [B, P, d], weights = 1 [B·P].
+/// noisy = patches of x_t [B, L, F], target = patches of ε or v [B, L, F],
+/// time = embedding(t) for each position [B, L, d], weights [B·L] (1 on patches, 0 on the
+/// label token); with classes, label = one-hot [B, L, C + 1] (the null label with probability
+/// label_drop on training batches; never on validation ones).
 func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
                          _ request: UnsafePointer<hybrid_batch_request>?,
                          _ batch: UnsafeMutablePointer<hybrid_batch>?,
                          _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
     guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
           let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
-          let images = request.images
-    else { return fail(err, "prepare_batch: state, request, api or the images are NULL") }
+          let images = request.images, let labels = request.labels
+    else { return fail(err, "prepare_batch: state, request, api, the images or their labels are NULL") }
     guard reaches(batch.header.size, \hybrid_batch.host), batch.input_buffer != nil else {
         return fail(err, "prepare_batch: image batches need a host with plugin ABI 1.1 (batch input buffers)")
     }
@@ -84,13 +112,22 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
     guard request.image_side == grid.side else {
         return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
     }
-    let B = Int(request.batch_size), S2 = grid.side * grid.side, P = grid.count, F = grid.values
-    let d = s.dModel, T = schedule.steps
-    guard let noisy = inputBuffer(batch, "noisy", expected: B * P * F, shape: "[B, P, F]", err),
-          let target = inputBuffer(batch, "target", expected: B * P * F, shape: "[B, P, F]", err),
-          let time = inputBuffer(batch, "time", expected: B * P * d, shape: "[B, P, d_model]", err),
-          let weights = inputBuffer(batch, "weights", expected: B * P, shape: "[B·P]", err)
+    let B = Int(request.batch_size), S2 = grid.side * grid.side, L = s.length, F = grid.values
+    let d = s.dModel, T = schedule.steps, C = s.classes
+    guard let noisy = inputBuffer(batch, "noisy", expected: B * L * F, shape: "[B, L, F]", err),
+          let target = inputBuffer(batch, "target", expected: B * L * F, shape: "[B, L, F]", err),
+          let time = inputBuffer(batch, "time", expected: B * L * d, shape: "[B, L, d_model]", err),
+          let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
     else { return HYBRID_FAILED }
+    if C > 0 {
+        guard let oneHot = inputBuffer(batch, "label", expected: B * L * s.labelWidth, shape: "[B, L, classes + 1]", err)
+        else { return HYBRID_FAILED }
+        for b in 0..<B where !(0..<Int32(C)).contains(labels[b]) {
+            return fail(err, "prepare_batch: an image is labelled \(labels[b]); config classes is \(C), so labels are 0...\(C - 1)")
+        }
+        let drop = request.is_validation == 0 ? s.labelDrop : 0
+        s.writeLabels({ b in drop > 0 && api.rng_uniform(request.rng) < drop ? C : Int(labels[b]) }, into: oneHot, images: B)
+    }
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * S2 + d)
     defer { scratch.deallocate() }
     let noise = scratch, image = scratch + S2, embedding = scratch + 2 * S2
@@ -98,26 +135,31 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
     for b in 0..<B {
         let t = request.is_validation != 0 ? (2 * b + 1) * T / (2 * B) : Int(api.rng_next(rng) % UInt64(T))
         let x0 = images + b * S2
+        let noisyRows = noisy + b * L * F, targetRows = target + b * L * F
+        noisyRows.update(repeating: 0, count: s.leading * F)
+        targetRows.update(repeating: 0, count: s.leading * F)
         fillNormal(noise, count: S2, api, rng)
         schedule.noised(x0, noise, t: t, into: image, count: S2)
-        grid.patchify(image, into: noisy + b * P * F)
+        grid.patchify(image, into: noisyRows, leading: s.leading)
         switch s.prediction {
         case .epsilon:
-            grid.patchify(noise, into: target + b * P * F)
+            grid.patchify(noise, into: targetRows, leading: s.leading)
         case .v:
             schedule.vTarget(x0, noise, t: t, into: image, count: S2)
-            grid.patchify(image, into: target + b * P * F)
+            grid.patchify(image, into: targetRows, leading: s.leading)
         }
         timestepEmbedding(t, dimension: d, into: embedding)
-        for k in 0..<P { (time + (b * P + k) * d).update(from: embedding, count: d) }
-        (weights + b * P).update(repeating: 1, count: P)
+        for k in 0..<L { (time + (b * L + k) * d).update(from: embedding, count: d) }
+        (weights + b * L).update(repeating: 0, count: s.leading)
+        (weights + b * L + s.leading).update(repeating: 1, count: grid.count)
     }
     return HYBRID_OK
 }
 
-/// noisy [B, P, F] → linear "patch_in" (+ time [B, P, d] → linear "t_mlp1" → GELU → linear
-/// "t_mlp2") → backbone (bidirectional; the host adds the positions) → linear "patch_out" →
-/// prediction [B, P, F]; training adds mse(prediction, target, weights).
+/// noisy [B, L, F] → linear "patch_in" (+ time [B, L, d] → linear "t_mlp1" → GELU → linear
+/// "t_mlp2") (+ label [B, L, C + 1] → linear "label_emb", no bias) → backbone (the host adds
+/// the positions; bidirectional, or with a label token the Transfusion tail-block mask) →
+/// linear "patch_out" → prediction [B, L, F]; training adds mse(prediction, target, weights).
 func denoiseBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
                   _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
                   _ result: UnsafeMutablePointer<hybrid_build_result>?,
@@ -128,20 +170,28 @@ func denoiseBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid
     guard reaches(api.header.size, \hybrid_host_api.input), let input = api.input, let mse = api.mse else {
         return fail(err, "build: the denoising objective needs a host with plugin ABI 1.1 (input, mse)")
     }
+    guard s.classes == 0 || api.header.abi_minor >= 2 else {
+        return fail(err, "build: config classes needs a host with plugin ABI 1.2 (the tail-block mask); this host has 1.\(api.header.abi_minor)")
+    }
     guard Int(info.d_model) == s.dModel else {
         return fail(err, "build: d_model is \(info.d_model); the objective was created for \(s.dModel)")
     }
-    let B = Int64(info.batch_size), P = Int64(s.grid.count), F = Int64(s.grid.values), d = Int64(info.d_model)
-    let noisy = input(graph, "noisy", 3, [B, P, F])
-    let time = input(graph, "time", 3, [B, P, d])
+    let B = Int64(info.batch_size), L = Int64(s.length), F = Int64(s.grid.values), d = Int64(info.d_model)
+    let noisy = input(graph, "noisy", 3, [B, L, F])
+    let time = input(graph, "time", 3, [B, L, d])
     let timeEmbedding = api.linear(graph, api.gelu(graph, api.linear(graph, time, "t_mlp1", d, 1)), "t_mlp2", d, 1)
-    let x = api.add(graph, api.linear(graph, noisy, "patch_in", d, 1), timeEmbedding)
-    let h = api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
+    var x = api.add(graph, api.linear(graph, noisy, "patch_in", d, 1), timeEmbedding)
+    if s.classes > 0 {
+        let label = input(graph, "label", 3, [B, L, Int64(s.labelWidth)])
+        x = api.add(graph, x, api.linear(graph, label, "label_emb", d, 0))
+    }
+    let h = s.classes > 0 ? api.backbone(graph, x, HYBRID_MASK_TAIL_BLOCK, Int32(s.leading))
+                          : api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
     let prediction = api.linear(graph, h, "patch_out", F, 1)
     result.pointee.output = prediction
     if info.mode == HYBRID_BUILD_TRAIN {
-        let target = input(graph, "target", 3, [B, P, F])
-        let weights = input(graph, "weights", 1, [B * P])
+        let target = input(graph, "target", 3, [B, L, F])
+        let weights = input(graph, "weights", 1, [B * L])
         result.pointee.loss = mse(graph, prediction, target, weights)
     }
     return api.graph_status(graph, err)
@@ -149,7 +199,8 @@ func denoiseBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid
 
 /// Draws request.images images: x_{T−1} ~ N(0, I), then for t = T−1 … 0 one ancestral step
 /// on the model's prediction at (x_t, t); the last step leaves the clipped x0 prediction, in
-/// [−1, 1], which is emitted.
+/// [−1, 1], which is emitted. With request labels (ABI 1.2) the model sees them; a guidance
+/// w ≠ 1 runs it twice a step, with and without, and steps on uncond + w (cond − uncond).
 func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
                    _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
                    _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
@@ -169,22 +220,48 @@ func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybri
     }
     let N = Int(request.images)
     guard N > 0 else { return fail(err, "sample: \(N) images asked; expected at least 1") }
-    let d = s.dModel, count = N * grid.side * grid.side, timeCount = N * grid.count * d
-    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 5 * count + timeCount + d)
+    let hasLabelFields = reaches(request.header.size, \hybrid_sample_request.guidance)
+    let labels = hasLabelFields ? request.labels : nil
+    let guidance = hasLabelFields ? request.guidance : 1
+    if let labels {
+        guard s.classes > 0 else { return fail(err, "sample: labels asked, but this model was trained without them (config classes 0)") }
+        for b in 0..<N where !(0..<Int32(s.classes)).contains(labels[b]) {
+            return fail(err, "sample: label \(labels[b]) asked; the model knows classes 0...\(s.classes - 1)")
+        }
+        guard guidance.isFinite, guidance >= 0 else { return fail(err, "sample: guidance is \(guidance); expected a finite scale ≥ 0") }
+    }
+    let guided = labels != nil && guidance != 1
+    let d = s.dModel, L = s.length, F = grid.values, count = N * grid.side * grid.side
+    let rows = N * L * F, timeCount = N * L * d, labelCount = s.classes > 0 ? N * L * s.labelWidth : 0
+    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * count + 3 * rows + timeCount + 2 * labelCount + d)
     defer { memory.deallocate() }
-    // x [N, S, S]; noisy, output [N, P, F]; predicted, noise [N, S, S]; time [N, P, d]; embedding [d].
-    let x = memory, noisy = x + count, output = noisy + count, predicted = output + count
-    let noise = predicted + count, time = noise + count, embedding = time + timeCount
+    // x, predicted, noise [N, S, S]; noisy, output, unguided [N, L, F]; time [N, L, d];
+    // label, nullLabel [N, L, C + 1]; embedding [d].
+    let x = memory, predicted = x + count, noise = predicted + count
+    let noisy = noise + count, output = noisy + rows, unguided = output + rows
+    let time = unguided + rows, label = time + timeCount, nullLabel = label + labelCount, embedding = nullLabel + labelCount
+    noisy.update(repeating: 0, count: rows)   // the label rows stay zero
+    if s.classes > 0 {
+        s.writeLabels({ b in labels.map { Int($0[b]) } ?? s.classes }, into: label, images: N)
+        s.writeLabels({ _ in s.classes }, into: nullLabel, images: N)
+    }
+    let names = s.classes > 0 ? sampleInputNamesWithLabel : sampleInputNames
+    let conditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(label)]
+    let unconditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(nullLabel)]
     let rng = request.rng
-    let values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)]
     fillNormal(x, count: count, api, rng)
     for t in stride(from: T - 1, through: 0, by: -1) {
-        grid.patchify(x, into: noisy, images: N)
+        grid.patchify(x, into: noisy, images: N, leading: s.leading)
         timestepEmbedding(t, dimension: d, into: embedding)
-        for k in 0..<(N * grid.count) { (time + k * d).update(from: embedding, count: d) }
-        let status = run(sampler, sampleInputNames, values, Int32(values.count), output, err)
+        for k in 0..<(N * L) { (time + k * d).update(from: embedding, count: d) }
+        var status = run(sampler, names, conditional, Int32(names.count), output, err)
         guard status == HYBRID_OK else { return status }
-        grid.unpatchify(output, into: predicted, images: N)
+        if guided {
+            status = run(sampler, names, unconditional, Int32(names.count), unguided, err)
+            guard status == HYBRID_OK else { return status }
+            for i in 0..<rows { output[i] = unguided[i] + guidance * (output[i] - unguided[i]) }
+        }
+        grid.unpatchify(output, into: predicted, images: N, leading: s.leading)
         fillNormal(noise, count: count, api, rng)
         schedule.ancestralStep(x, modelOutput: predicted, t: t, noise: noise, prediction: s.prediction, count: count)
     }
@@ -194,6 +271,7 @@ func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybri
 
 /// The inputs sampler_run fills, in the order of its values.
 private nonisolated(unsafe) let sampleInputNames: [UnsafePointer<CChar>?] = [permanent("noisy"), permanent("time")]
+private nonisolated(unsafe) let sampleInputNamesWithLabel: [UnsafePointer<CChar>?] = sampleInputNames + [permanent("label")]
 
 /// The host's buffer for input `name`, checked to hold `expected` values; nil after writing
 /// the error.

@@ -23,11 +23,13 @@ public struct PatchGrid: Sendable, Equatable {
     /// F.
     public var values: Int { patch * patch }
 
-    /// images [N, S, S] → patches [N, P, F].
-    public func patchify(_ images: UnsafePointer<Float>, into patches: UnsafeMutablePointer<Float>, images N: Int = 1) {
+    /// images [N, S, S] → patches [N, leading + P, F], each image's patches after `leading`
+    /// rows that are left as they are (e.g. a label token in front of the image).
+    public func patchify(_ images: UnsafePointer<Float>, into patches: UnsafeMutablePointer<Float>, images N: Int = 1,
+                         leading: Int = 0) {
         let S = side, p = patch, n = perRow
         for b in 0..<N {
-            let image = images + b * S * S, out = patches + b * S * S
+            let image = images + b * S * S, out = patches + (b * (leading + count) + leading) * p * p
             for i in 0..<n {
                 for j in 0..<n {
                     let cell = out + (i * n + j) * p * p, corner = image + i * p * S + j * p
@@ -39,11 +41,12 @@ public struct PatchGrid: Sendable, Equatable {
         }
     }
 
-    /// patches [N, P, F] → images [N, S, S]; undoes `patchify`.
-    public func unpatchify(_ patches: UnsafePointer<Float>, into images: UnsafeMutablePointer<Float>, images N: Int = 1) {
+    /// patches [N, leading + P, F] → images [N, S, S]; undoes `patchify`.
+    public func unpatchify(_ patches: UnsafePointer<Float>, into images: UnsafeMutablePointer<Float>, images N: Int = 1,
+                           leading: Int = 0) {
         let S = side, p = patch, n = perRow
         for b in 0..<N {
-            let source = patches + b * S * S, image = images + b * S * S
+            let source = patches + (b * (leading + count) + leading) * p * p, image = images + b * S * S
             for i in 0..<n {
                 for j in 0..<n {
                     let cell = source + (i * n + j) * p * p, corner = image + i * p * S + j * p

@@ -8,6 +8,9 @@ public enum AttentionMask: Sendable, Equatable {
     case bidirectional
     /// Rows before `length` see the whole prefix; later rows are causal.
     case prefix(length: Int)
+    /// Rows before `start` are causal; rows from `start` on (a block at the end, e.g. an image
+    /// after its caption, as in Transfusion) see every position.
+    case tailBlock(start: Int)
 
     /// The visible keys of row `t` in a sequence of `length` positions.
     public func keyRange(row t: Int, length: Int) -> Range<Int> {
@@ -15,6 +18,7 @@ public enum AttentionMask: Sendable, Equatable {
         case .causal: return 0..<(t + 1)
         case .bidirectional: return 0..<length
         case .prefix(let p): return 0..<(t < p ? min(p, length) : t + 1)
+        case .tailBlock(let start): return 0..<(t < start ? t + 1 : length)
         }
     }
 }

@@ -62,6 +62,7 @@ public enum HostAPI {
                 case HYBRID_MASK_CAUSAL: kind = .causal
                 case HYBRID_MASK_BIDIRECTIONAL: kind = .bidirectional
                 case HYBRID_MASK_PREFIX: kind = .prefix(length: Int(prefix))
+                case HYBRID_MASK_TAIL_BLOCK: kind = .tailBlock(start: Int(prefix))
                 default: throw GraphError("unknown mask kind \(mask.rawValue)")
                 }
                 return try c.backbone(c.graph, c.tensor(x), mask: kind)

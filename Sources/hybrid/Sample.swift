@@ -45,6 +45,12 @@ struct Sample: ParsableCommand {
     @Option(help: "Images: the side of the square images the model was trained on.")
     var imageSide = 8
 
+    @Option(help: ArgumentHelp("Images: class labels to draw, cycled over the images: one (7), a list (1,4,7) or a range (0-9). Needs a model trained with labels (denoise config classes).", valueName: "labels"))
+    var label: String?
+
+    @Option(help: "Images: classifier-free guidance scale w with --label (1: plain conditional; larger: more like the label).")
+    var guidance: Float = 1
+
     func validate() throws {
         guard tokens > 0 else { throw ValidationError("--tokens must be at least 1, got \(tokens)") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
@@ -55,6 +61,25 @@ struct Sample: ParsableCommand {
         if let images { guard images > 0 else { throw ValidationError("--images must be at least 1, got \(images)") } }
         guard steps >= 0 else { throw ValidationError("--steps must be ≥ 0 (0: the objective's default), got \(steps)") }
         guard prompt?.isEmpty != true, infill?.isEmpty != true else { throw ValidationError("the text must not be empty") }
+        guard guidance.isFinite, guidance >= 0 else { throw ValidationError("--guidance must be a finite scale ≥ 0, got \(guidance)") }
+        if label != nil || guidance != 1 {
+            guard images != nil else { throw ValidationError("--label and --guidance apply to images (--images N)") }
+            guard label != nil else { throw ValidationError("--guidance needs --label (the class to guide towards)") }
+        }
+        if let label { _ = try Self.labels(label) }
+    }
+
+    /// "7" → [7], "1,4,7" → [1, 4, 7], "0-9" → [0, 1, …, 9] (items of a list may be ranges).
+    static func labels(_ text: String) throws -> [Int32] {
+        var labels: [Int32] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = item.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int32($0) }
+            guard bounds.allSatisfy({ $0 != nil && $0! >= 0 }), let low = bounds.first!, let high = bounds.last!, low <= high else {
+                throw ValidationError("--label \"\(text)\": \"\(item)\" is not a class number (7) or an ascending range (0-9)")
+            }
+            labels += Array(low...high)
+        }
+        return labels
     }
 
     private func drawImages(_ model: CheckpointModel, count: Int) throws {
@@ -69,9 +94,12 @@ struct Sample: ParsableCommand {
         try sampler.compile(on: model.backend)
         printError("drawing \(count) images with \(config.name) from \(checkpoint) (step \(model.step))")
         let started = ContinuousClock.now
-        let pixels = try sampler.generate(steps: steps, side: imageSide, seed: seed)
+        let labels = try label.map { list in try Self.labels(list) }.map { list in (0..<count).map { list[$0 % list.count] } }
+        let pixels = try sampler.generate(steps: steps, side: imageSide, seed: seed, labels: labels, guidance: guidance)
         let elapsed = ContinuousClock.now - started
-        let columns = min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
+        // A cycled label list sets the columns, so each column holds one class.
+        let cycle = try label.map { try Self.labels($0).count } ?? 0
+        let columns = cycle > 1 && cycle <= count ? cycle : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
         try PNG.grid(images: pixels, side: imageSide, columns: columns, scale: 4, to: out)
         say("wrote \(out): \(count) images in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }

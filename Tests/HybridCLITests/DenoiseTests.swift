@@ -43,6 +43,39 @@ import Testing
         #expect(be32(16) == 3 * 32 + 2 && be32(20) == 2 * 32 + 1, "IHDR \(be32(16))x\(be32(20))")
     }
 
+    @Test func classConditionalSamplingWithGuidance() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20, classes: 10, label_drop: 0.2}\n",
+                                     data: "  images: \(CLI.root)/data/digits.csv.gz")
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=20"])
+        #expect(r.status == 0, "\(r.all)")
+        let checkpoint = "\(dir)/run/checkpoint-000020.safetensors", png = "\(dir)/grid.png"
+        let s = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "20", "--label", "0-9", "--guidance", "2", "--out", png])
+        #expect(s.status == 0, "\(s.all)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        func be32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        // One column per label: 10 columns x 2 rows.
+        #expect(be32(16) == 10 * 32 + 9 && be32(20) == 2 * 32 + 1, "IHDR \(be32(16))x\(be32(20))")
+
+        let unknown = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "12", "--out", png])
+        #expect(unknown.status != 0 && unknown.stderr.contains("label 12 asked; the model knows classes 0...9"), "\(unknown.all)")
+        let badList = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "9-3", "--out", png])
+        #expect(badList.status != 0 && badList.stderr.contains("\"9-3\" is not a class number (7) or an ascending range (0-9)"), "\(badList.all)")
+    }
+
+    @Test func labelsOnAnUnconditionalModelAreRefused() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20}\n",
+                                     data: "  images: \(CLI.root)/data/digits.csv.gz")
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=2", "--set", "training.eval_every=2"])
+        #expect(r.status == 0, "\(r.all)")
+        let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "2", "--label", "3",
+                             "--out", "\(dir)/grid.png"])
+        #expect(s.status != 0 && s.stderr.contains("labels asked, but this model was trained without them (config classes 0)"), "\(s.all)")
+    }
+
     @Test func anImageObjectiveWithoutImagesIsRefused() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -35,6 +35,18 @@ struct PatchesTests {
         }
     }
 
+    @Test("leading rows (a label token) are skipped and left as they are")
+    func leadingRows() {
+        let grid = PatchGrid(side: 4, patch: 2)!
+        let images = (0..<32).map(Float.init)   // two 4×4 images
+        var patches = [Float](repeating: -7, count: 2 * 5 * 4), back = [Float](repeating: 0, count: 32)
+        grid.patchify(images, into: &patches, images: 2, leading: 1)
+        #expect(Array(patches[0..<4]) == [-7, -7, -7, -7] && Array(patches[20..<24]) == [-7, -7, -7, -7])
+        #expect(Array(patches[4..<8]) == [0, 1, 4, 5] && Array(patches[24..<28]) == [16, 17, 20, 21])
+        grid.unpatchify(patches, into: &back, images: 2, leading: 1)
+        #expect(back == images)
+    }
+
     @Test("a patch side that does not divide the image is refused")
     func refusal() {
         #expect(PatchGrid(side: 8, patch: 3) == nil)

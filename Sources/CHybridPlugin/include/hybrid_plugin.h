@@ -105,7 +105,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 1
+#define HYBRID_ABI_MINOR 2
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -241,6 +241,9 @@ typedef enum hybrid_mask_kind {
     HYBRID_MASK_CAUSAL = 0,        /* position t sees 0...t */
     HYBRID_MASK_BIDIRECTIONAL = 1, /* every position sees every position */
     HYBRID_MASK_PREFIX = 2,        /* positions < prefix see the prefix; later ones are causal */
+    HYBRID_MASK_TAIL_BLOCK = 3,    /* ABI 1.2: positions < prefix are causal; positions >= prefix
+                                      (a block at the end, e.g. an image after its caption, as in
+                                      Transfusion) see every position */
 } hybrid_mask_kind;
 
 typedef enum hybrid_init {
@@ -325,6 +328,10 @@ typedef struct hybrid_sample_request {
     int32_t steps;         /* images: sampler steps (0: the objective's default) */
     int32_t image_side;
     hybrid_rng *rng;       /* the sampling stream, seeded by the user */
+    /* ── ABI 1.2 ── */
+    const int32_t *labels; /* images: [images] class labels to draw, or NULL (unconditional) */
+    float guidance;        /* images: classifier-free guidance scale w (1: plain conditional):
+                              output = uncond + w (cond - uncond) */
 } hybrid_sample_request;
 
 /* ─── The host API ────────────────────────────────────────────────────────────────────── */

@@ -69,22 +69,34 @@ extension ObjectiveInstance {
     }
 
     /// Calls sample: a text objective continues `prompt` by `newTokens` or fills its masks; an
-    /// image objective draws `images` images in `steps` steps from `rng`. Results reach the
-    /// host through the sampler functions of `api` as they are made.
+    /// image objective draws `images` images in `steps` steps from `rng`, of the given class
+    /// `labels` (one per image; nil: unconditional) under classifier-free `guidance`. Results
+    /// reach the host through the sampler functions of `api` as they are made.
     public func sample(api: UnsafePointer<hybrid_host_api>, sampler: OpaquePointer,
                        prompt: [Int32], newTokens: Int, seqLen: Int,
-                       images: Int = 0, steps: Int = 0, imageSide: Int = 0, rng: OpaquePointer? = nil) throws(PluginError) {
+                       images: Int = 0, steps: Int = 0, imageSide: Int = 0, rng: OpaquePointer? = nil,
+                       labels: [Int32]? = nil, guidance: Float = 1) throws(PluginError) {
         guard let sample = plugin.functions.pointee.sample else {
             throw .cannotSample(path: plugin.path, name: plugin.name)
         }
+        precondition(labels.map { $0.count == images } ?? true, "sample: \(labels?.count ?? 0) labels for \(images) images")
         let status = prompt.withUnsafeBufferPointer { prompt in
-            var request = hybrid_sample_request(
-                header: PluginABI.header(for: hybrid_sample_request.self),
-                prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
-                new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
-                images: Int32(images), steps: Int32(steps), image_side: Int32(imageSide), rng: rng)
-            return sample(state, api, sampler, &request, errorBuffer.prepared())
+            withOptionalBuffer(labels) { labels in
+                var request = hybrid_sample_request(
+                    header: PluginABI.header(for: hybrid_sample_request.self),
+                    prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
+                    new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
+                    images: Int32(images), steps: Int32(steps), image_side: Int32(imageSide), rng: rng,
+                    labels: labels, guidance: guidance)
+                return sample(state, api, sampler, &request, errorBuffer.prepared())
+            }
         }
         try check(status, "sample")
     }
+}
+
+/// Calls body with the array's storage, or with nil for a nil array.
+private func withOptionalBuffer<R>(_ values: [Int32]?, _ body: (UnsafePointer<Int32>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
