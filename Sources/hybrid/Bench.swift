@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
         @Flag(help: "Also print the time spent in each op, forward and backward, over the timed steps.")
         var profile = false
 
+        @Flag(help: "Also time each objective alone, interleaved with the mixture's steps, and compare the mixture with the weighted sum of the single-objective step times.")
+        var mixture = false
+
         func validate() throws {
             guard steps >= 10 else { throw ValidationError("--steps must be at least 10 for a stable median, got \(steps)") }
             guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
@@ -45,19 +48,28 @@ struct Bench: ParsableCommand {
                     + "params=\(setup.parameters.count.formatted())")
                 var times: [Double] = []
                 var rates: [Double] = []
+                let sessionCount = setup.sessions.count
+                var alone = [[Double]](repeating: [], count: mixture ? sessionCount : 0)
                 var watch = CPUWatch()
                 let opProfile = OpProfile()
+                /// One timed step of `objectives`: seconds and positions.
+                func timed(_ step: Int, _ objectives: [Int]) throws -> (seconds: Double, positions: Int) {
+                    try trainer.loadBatches(objectives, step: step)
+                    let t0 = ContinuousClock.now
+                    let positions = try trainer.computeStep(step, objectives: objectives).positions
+                    let elapsed = ContinuousClock.now - t0
+                    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, positions)
+                }
                 for step in 0..<(warmup + steps) {
                     if step == warmup {
                         watch.start()
                         if profile { for s in setup.sessions { s.executable?.profile = opProfile } }
                     }
-                    let objectives = trainer.pickObjectives(step: step)
-                    try trainer.loadBatches(objectives, step: step)
-                    let t0 = ContinuousClock.now
-                    let positions = try trainer.computeStep(step, objectives: objectives).positions
-                    let elapsed = ContinuousClock.now - t0
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                    for i in alone.indices {
+                        let seconds = try timed(step, [i]).seconds
+                        if step >= warmup { alone[i].append(seconds) }
+                    }
+                    let (seconds, positions) = try timed(step, trainer.pickObjectives(step: step))
                     if step >= warmup {
                         times.append(seconds)
                         rates.append(Double(positions) / seconds)
@@ -76,6 +88,23 @@ struct Bench: ParsableCommand {
                     "B": loaded.training.batchSize, "median_step_ms": (median * 1e5).rounded() / 100, "tokens_per_s": tokens.rounded(),
                     "peak_rss_mib": rss.rounded(), "other_load_cores": (otherLoad * 100).rounded() / 100, "timed_steps": steps,
                 ]
+                if mixture {
+                    // Under sum every objective runs each step; under sample one, drawn with
+                    // the weights as probabilities: the expected step is Σ share_i · t_i.
+                    let weights = trainer.weights(0), live = weights.reduce(0) { $0 + max($1, 0) }
+                    let mean = { (v: [Double]) in v.reduce(0, +) / Double(v.count) }
+                    var expected = 0.0
+                    say("objective        share   median ms/step alone")
+                    for (i, session) in setup.sessions.enumerated() {
+                        let share = loaded.mixing == .sum ? (weights[i] > 0 ? 1 : 0) : Double(max(weights[i], 0) / live)
+                        expected += share * mean(alone[i])
+                        say(session.name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                            + String(format: "%6.2f   %9.2f", share, Self.median(alone[i]) * 1e3))
+                    }
+                    let actual = mean(times)
+                    say(String(format: "mixture (%@): mean %.2f ms per step; weighted sum of the objectives alone %.2f ms; ratio %.3f",
+                               loaded.mixing.rawValue, actual * 1e3, expected * 1e3, actual / expected))
+                }
                 if profile {
                     let total = opProfile.entries.values.reduce(0) { $0 + $1.seconds }
                     say("op                        ms/step   share")

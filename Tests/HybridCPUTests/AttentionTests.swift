@@ -36,6 +36,19 @@ struct KeyWindows: CustomTestStringConvertible, Sendable {
         return Self(name: "prefix-LM, row 0 masked", start: .init(repeating: 0, count: T), end: end)
     }
 
+    /// Causal, with rows 0..<64 (the whole first block of the kernel's row blocks) masked out.
+    static func causalWithMaskedBlock(_ T: Int) -> Self {
+        var end = (0..<T).map { Int32($0 + 1) }
+        for t in 0..<min(64, T) { end[t] = 0 }
+        return Self(name: "causal, rows 0..<64 masked", start: .init(repeating: 0, count: T), end: end)
+    }
+
+    /// Transfusion: rows before `start` causal, the block from `start` on sees every row.
+    static func tailBlock(_ T: Int, start: Int) -> Self {
+        Self(name: "tail block from \(start)", start: .init(repeating: 0, count: T),
+             end: (0..<T).map { Int32($0 < start ? $0 + 1 : T) })
+    }
+
     static func all(_ T: Int) -> [Self] {
         [causal(T), bidirectional(T), windowWithMaskedRow(T), prefixWithMaskedRow(T, prefix: 3)]
     }
@@ -108,7 +121,8 @@ struct AttentionTests {
         #expect(!result.out.contains { $0.isNaN } && !result.probs.contains { $0.isNaN })
     }
 
-    @Test("two-core forward matches naive attention", arguments: [KeyWindows.causal(70), .windowWithMaskedRow(70)])
+    @Test("two-core forward over several row blocks matches naive attention",
+          arguments: [KeyWindows.causal(70), .windowWithMaskedRow(70), .causalWithMaskedBlock(70), .tailBlock(70, start: 40)])
     func largeReference(mask: KeyWindows) {
         let s = Self.large
         var rng = SeededRNG(seed: 72)
@@ -135,13 +149,14 @@ struct AttentionTests {
         }
     }
 
-    @Test("two-core backward matches finite differences at sampled coordinates and accumulates")
-    func largeGradients() {
-        let s = Self.large, mask = KeyWindows.windowWithMaskedRow(70)
+    @Test("two-core backward over several row blocks matches finite differences at sampled coordinates and accumulates",
+          arguments: [KeyWindows.windowWithMaskedRow(70), .causalWithMaskedBlock(70), .tailBlock(70, start: 40)])
+    func largeGradients(mask: KeyWindows) {
+        let s = Self.large
         var rng = SeededRNG(seed: 74)
         let qkv = rng.normal(count: s.B * s.T * 3 * s.C), r = rng.uniform(count: s.B * s.T * s.C)
         let once = Self.backward(r, qkv, mask, s, into: .init(repeating: 0, count: qkv.count))
-        let sample = (0..<24).map { _ in Int(rng.next() % UInt64(qkv.count)) }
+        let sample = (0..<48).map { _ in Int(rng.next() % UInt64(qkv.count)) }
         let check = gradientCheck(qkv, once, r: r, indices: sample) { Self.forward($0, mask, s).out }
         #expect(check.normalizedError < 5e-3, "\(check)")
         let twice = Self.backward(r, qkv, mask, s, into: once)

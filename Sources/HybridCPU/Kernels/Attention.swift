@@ -11,9 +11,12 @@
 //   backward: dP = dO·Vᵀ,  dV += Pᵀ·dO
 //             dS = P ∘ (dP − rowsum(P ∘ dP))
 //             dQ += scale · dS·K,  dK += scale · dSᵀ·Q
-// Every product is one sgemm per (b,h), issued from the calling thread with lda = 3C so Q, K, V
-// and their gradients are read and written in place; the softmax loops between the products
-// run over all B*H*T rows split across the cores.
+// The products run per (b,h) and per block of R query rows, over only the keys some row of the
+// block sees (the union of their windows): a causal mask skips the blocks above the diagonal,
+// about (1 − (R/T + 1)/2) of the work. Score entries outside a row's own window are never read
+// (softmax writes 0 there). Each product is one sgemm issued from the calling thread with
+// lda = 3C, so Q, K, V and their gradients are read and written in place; the softmax loops
+// between the products run over all B*H*T rows split across the cores.
 
 public enum Attention {
     /// out[B,T,C] = attention(qkv[B,T,3C]); writes probs[B,H,T,T], saved for the backward.
@@ -25,12 +28,16 @@ public enum Attention {
         let scale = 1 / Float(D).squareRoot()
         guard B > 0, T > 0, D > 0 else { return }
 
-        // Scores: probs[b,h] = scale · Q·Kᵀ.
+        let blocks = RowBlocks(T: T, keyStart: keyStart, keyEnd: keyEnd)
+        // Scores: probs[b,h] = scale · Q·Kᵀ, where some row of the block looks.
         for b in 0..<B {
             for h in 0..<H {
-                let q = qkv + b * T * C3 + h * D
-                sgemm(transA: false, transB: true, M: T, N: T, K: D,
-                      alpha: scale, A: q, lda: C3, B: q + C, ldb: C3, beta: 0, C: probs + (b * H + h) * TT, ldc: T)
+                let q = qkv + b * T * C3 + h * D, p = probs + (b * H + h) * TT
+                for (rows, keys) in blocks.spans where !keys.isEmpty {
+                    sgemm(transA: false, transB: true, M: rows.count, N: keys.count, K: D,
+                          alpha: scale, A: q + rows.lowerBound * C3, lda: C3, B: q + C + keys.lowerBound * C3, ldb: C3,
+                          beta: 0, C: p + rows.lowerBound * T + keys.lowerBound, ldc: T)
+                }
             }
         }
 
@@ -48,12 +55,19 @@ public enum Attention {
             }
         }
 
-        // out[b,:,h] = P·V.
+        // out[b,:,h] = P·V (P is 0 outside the block's keys).
         for b in 0..<B {
             for h in 0..<H {
-                let v = qkv + b * T * C3 + 2 * C + h * D
-                sgemm(transA: false, transB: false, M: T, N: D, K: T,
-                      alpha: 1, A: probs + (b * H + h) * TT, lda: T, B: v, ldb: C3, beta: 0, C: out + b * T * C + h * D, ldc: C)
+                let v = qkv + b * T * C3 + 2 * C + h * D, p = probs + (b * H + h) * TT, o = out + b * T * C + h * D
+                for (rows, keys) in blocks.spans {
+                    guard !keys.isEmpty else {   // every row of the block fully masked: output 0
+                        for t in rows { (o + t * C).update(repeating: 0, count: D) }
+                        continue
+                    }
+                    sgemm(transA: false, transB: false, M: rows.count, N: D, K: keys.count,
+                          alpha: 1, A: p + rows.lowerBound * T + keys.lowerBound, lda: T, B: v + keys.lowerBound * C3, ldb: C3,
+                          beta: 0, C: o + rows.lowerBound * C, ldc: C)
+                }
             }
         }
     }
@@ -69,16 +83,20 @@ public enum Attention {
         let scale = 1 / Float(D).squareRoot()
         guard B > 0, T > 0, D > 0 else { return }
 
-        // dP = dO·Vᵀ into scratch; dV += Pᵀ·dO.
+        let blocks = RowBlocks(T: T, keyStart: keyStart, keyEnd: keyEnd)
+        // dP = dO·Vᵀ into scratch; dV += Pᵀ·dO; both over the block's keys.
         for b in 0..<B {
             for h in 0..<H {
                 let dO = dout + b * T * C + h * D
                 let vOffset = b * T * C3 + 2 * C + h * D
-                let p = probs + (b * H + h) * TT
-                sgemm(transA: false, transB: true, M: T, N: T, K: D,
-                      alpha: 1, A: dO, lda: C, B: qkv + vOffset, ldb: C3, beta: 0, C: scratch + (b * H + h) * TT, ldc: T)
-                sgemm(transA: true, transB: false, M: T, N: D, K: T,
-                      alpha: 1, A: p, lda: T, B: dO, ldb: C, beta: 1, C: dqkv + vOffset, ldc: C3)
+                let p = probs + (b * H + h) * TT, dP = scratch + (b * H + h) * TT
+                for (rows, keys) in blocks.spans where !keys.isEmpty {
+                    let r0 = rows.lowerBound, k0 = keys.lowerBound
+                    sgemm(transA: false, transB: true, M: rows.count, N: keys.count, K: D,
+                          alpha: 1, A: dO + r0 * C, lda: C, B: qkv + vOffset + k0 * C3, ldb: C3, beta: 0, C: dP + r0 * T + k0, ldc: T)
+                    sgemm(transA: true, transB: false, M: keys.count, N: D, K: rows.count,
+                          alpha: 1, A: p + r0 * T + k0, lda: T, B: dO + r0 * C, ldb: C, beta: 1, C: dqkv + vOffset + k0 * C3, ldc: C3)
+                }
             }
         }
 
@@ -99,15 +117,38 @@ public enum Attention {
             }
         }
 
-        // dQ += scale · dS·K;  dK += scale · dSᵀ·Q.
+        // dQ += scale · dS·K;  dK += scale · dSᵀ·Q; over the block's keys.
         for b in 0..<B {
             for h in 0..<H {
                 let qOffset = b * T * C3 + h * D
                 let ds = scratch + (b * H + h) * TT
-                sgemm(transA: false, transB: false, M: T, N: D, K: T,
-                      alpha: scale, A: ds, lda: T, B: qkv + qOffset + C, ldb: C3, beta: 1, C: dqkv + qOffset, ldc: C3)
-                sgemm(transA: true, transB: false, M: T, N: D, K: T,
-                      alpha: scale, A: ds, lda: T, B: qkv + qOffset, ldb: C3, beta: 1, C: dqkv + qOffset + C, ldc: C3)
+                for (rows, keys) in blocks.spans where !keys.isEmpty {
+                    let r0 = rows.lowerBound, k0 = keys.lowerBound
+                    sgemm(transA: false, transB: false, M: rows.count, N: D, K: keys.count,
+                          alpha: scale, A: ds + r0 * T + k0, lda: T, B: qkv + qOffset + C + k0 * C3, ldb: C3,
+                          beta: 1, C: dqkv + qOffset + r0 * C3, ldc: C3)
+                    sgemm(transA: true, transB: false, M: keys.count, N: D, K: rows.count,
+                          alpha: scale, A: ds + r0 * T + k0, lda: T, B: qkv + qOffset + r0 * C3, ldb: C3,
+                          beta: 1, C: dqkv + qOffset + C + k0 * C3, ldc: C3)
+                }
+            }
+        }
+    }
+
+    /// Query rows in blocks of R, each with the union of its rows' key windows.
+    struct RowBlocks {
+        static let R = 64
+        var spans: [(rows: Range<Int>, keys: Range<Int>)] = []
+
+        init(T: Int, keyStart: UnsafePointer<Int32>, keyEnd: UnsafePointer<Int32>) {
+            for r0 in stride(from: 0, to: T, by: Self.R) {
+                let rows = r0..<min(T, r0 + Self.R)
+                var low = T, high = 0
+                for t in rows {
+                    let (start, end) = window(t: t, T: T, keyStart: keyStart, keyEnd: keyEnd)
+                    if start < end { low = min(low, start); high = max(high, end) }
+                }
+                spans.append((rows, low < high ? low..<high : 0..<0))
             }
         }
     }
