@@ -44,7 +44,7 @@ let denoiseKeys: [(name: String, type: hybrid_config_type, defaultValue: String,
     ("schedule", HYBRID_CONFIG_STRING, "linear", "noise schedule: linear (betas 1e-4...0.02) or cosine (Nichol & Dhariwal)"),
     ("prediction", HYBRID_CONFIG_STRING, "epsilon", "what the model predicts: epsilon (the noise) or v"),
     ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
-    ("sample_steps", HYBRID_CONFIG_INT, "1000", "ancestral steps when a sample request asks for the default; equal to timesteps for now"),
+    ("sample_steps", HYBRID_CONFIG_INT, "1000", "sampler steps when a request asks for the default: timesteps runs ancestral DDPM, fewer run DDIM (a distilled student's own count)"),
     ("classes", HYBRID_CONFIG_INT, "0", "class labels (10 for digits): a label token in front of the patches, for class-conditional sampling; 0 trains unconditionally"),
     ("label_drop", HYBRID_CONFIG_FLOAT, "0.1", "with classes: the chance a training label is replaced by the null label, for classifier-free guidance"),
 ]
@@ -68,8 +68,8 @@ func denoiseCreate(_ info: UnsafePointer<hybrid_create_info>?,
     }
     let T = Int(config[4].int_value), sampleSteps = Int(config[5].int_value)
     guard T >= 2 else { return fail(err, "config timesteps is \(T); expected at least 2") }
-    guard sampleSteps == T else {
-        return fail(err, "config sample_steps is \(sampleSteps); the ancestral sampler takes all \(T) steps (timesteps) for now")
+    guard (1...T).contains(sampleSteps) else {
+        return fail(err, "config sample_steps is \(sampleSteps); expected 1...\(T) (timesteps)")
     }
     let classes = Int(config[6].int_value), labelDrop = config[7].float_value
     guard classes >= 0 else { return fail(err, "config classes is \(classes); expected 0 (unconditional) or more") }
@@ -197,10 +197,12 @@ func denoiseBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid
     return api.graph_status(graph, err)
 }
 
-/// Draws request.images images: x_{T−1} ~ N(0, I), then for t = T−1 … 0 one ancestral step
-/// on the model's prediction at (x_t, t); the last step leaves the clipped x0 prediction, in
-/// [−1, 1], which is emitted. With request labels (ABI 1.2) the model sees them; a guidance
-/// w ≠ 1 runs it twice a step, with and without, and steps on uncond + w (cond − uncond).
+/// Draws request.images images: x_{T−1} ~ N(0, I), then one sampler step per level on the
+/// model's prediction at (x_t, t) — ancestral DDPM through all T levels, or DDIM (ABI 1.2)
+/// through N trailing levels — down to the clipped x0 prediction, in [−1, 1], which is emitted.
+/// The default sampler is DDPM at N = T and DDIM below. With request labels (ABI 1.2) the model
+/// sees them; a guidance w ≠ 1 runs it twice a step, with and without, and steps on
+/// uncond + w (cond − uncond).
 func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
                    _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
                    _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
@@ -215,14 +217,23 @@ func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybri
         return fail(err, "sample: the request is for \(request.image_side)×\(request.image_side) images; config image_side is \(grid.side)")
     }
     let steps = request.steps == 0 ? s.sampleSteps : Int(request.steps)
-    guard steps == T else {
-        return fail(err, "sample: \(steps) steps asked; the ancestral sampler takes all \(T) steps (timesteps) for now")
+    guard (1...T).contains(steps) else { return fail(err, "sample: \(steps) steps asked; expected 1...\(T) (timesteps)") }
+    let hasNewFields = reaches(request.header.size, \hybrid_sample_request.eta)
+    let asked = hasNewFields ? request.sampler : HYBRID_SAMPLER_DEFAULT
+    let ddim = asked == HYBRID_SAMPLER_DDIM || (asked == HYBRID_SAMPLER_DEFAULT && steps < T)
+    guard ddim || asked == HYBRID_SAMPLER_DEFAULT || asked == HYBRID_SAMPLER_DDPM else {
+        return fail(err, "sample: unknown sampler \(asked.rawValue); expected DDPM or DDIM")
     }
+    guard ddim || steps == T else {
+        return fail(err, "sample: the ancestral DDPM sampler takes all \(T) steps; \(steps) asked (DDIM takes any number)")
+    }
+    let eta = ddim ? Double(request.eta) : 1
+    guard eta.isFinite, eta >= 0 else { return fail(err, "sample: eta is \(eta); expected a finite value ≥ 0") }
+    let levels = ddim ? schedule.trailingTimesteps(steps) : Array((0..<T).reversed())
     let N = Int(request.images)
     guard N > 0 else { return fail(err, "sample: \(N) images asked; expected at least 1") }
-    let hasLabelFields = reaches(request.header.size, \hybrid_sample_request.guidance)
-    let labels = hasLabelFields ? request.labels : nil
-    let guidance = hasLabelFields ? request.guidance : 1
+    let labels = hasNewFields ? request.labels : nil
+    let guidance = hasNewFields ? request.guidance : 1
     if let labels {
         guard s.classes > 0 else { return fail(err, "sample: labels asked, but this model was trained without them (config classes 0)") }
         for b in 0..<N where !(0..<Int32(s.classes)).contains(labels[b]) {
@@ -250,7 +261,7 @@ func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybri
     let unconditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(nullLabel)]
     let rng = request.rng
     fillNormal(x, count: count, api, rng)
-    for t in stride(from: T - 1, through: 0, by: -1) {
+    for (i, t) in levels.enumerated() {
         grid.patchify(x, into: noisy, images: N, leading: s.leading)
         timestepEmbedding(t, dimension: d, into: embedding)
         for k in 0..<(N * L) { (time + k * d).update(from: embedding, count: d) }
@@ -262,8 +273,13 @@ func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybri
             for i in 0..<rows { output[i] = unguided[i] + guidance * (output[i] - unguided[i]) }
         }
         grid.unpatchify(output, into: predicted, images: N, leading: s.leading)
-        fillNormal(noise, count: count, api, rng)
-        schedule.ancestralStep(x, modelOutput: predicted, t: t, noise: noise, prediction: s.prediction, count: count)
+        if eta > 0 { fillNormal(noise, count: count, api, rng) }
+        if ddim {
+            schedule.ddimStep(x, modelOutput: predicted, t: t, previous: i + 1 < levels.count ? levels[i + 1] : -1,
+                              eta: eta, noise: noise, prediction: s.prediction, count: count)
+        } else {
+            schedule.ancestralStep(x, modelOutput: predicted, t: t, noise: noise, prediction: s.prediction, count: count)
+        }
     }
     for b in 0..<N { emit(sampler, x + b * grid.side * grid.side) }
     return HYBRID_OK

@@ -117,6 +117,40 @@ public struct DDPMSchedule: Sendable {
         }
     }
 
+    /// N timesteps for an N-step sampler with "trailing" spacing (Lin et al. 2024, diffusers'
+    /// `timestep_spacing="trailing"`): round(T, T − T/N, …, T/N) − 1, so the first step starts
+    /// at t = T − 1, pure noise, and the last lands near t = 0. N in 1...T.
+    public func trailingTimesteps(_ N: Int) -> [Int] {
+        precondition((1...steps).contains(N), "trailingTimesteps: \(N) steps; expected 1...\(steps)")
+        let ratio = Double(steps) / Double(N)
+        return (0..<N).map { i in Int((Double(steps) - Double(i) * ratio).rounded(.toNearestOrEven)) - 1 }
+    }
+
+    /// One DDIM step (Song, Meng & Ermon 2021), in place, from level t to level `previous`
+    /// (−1: to x0): with x0̂ the model's x0 clipped to [−1, 1] and ε̂ = (x_t − √ᾱ_t x0̂)/√(1 − ᾱ_t),
+    ///   σ = η √((1 − ᾱ_s)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_s),
+    ///   x_s = √ᾱ_s x0̂ + √(1 − ᾱ_s − σ²) ε̂ + σ · noise.
+    /// η = 0 is deterministic (noise is not read); η = 1 with s = t − 1 is the ancestral DDPM step.
+    /// x, modelOutput, noise: [count]; noise may be nil when η = 0.
+    public func ddimStep(_ x: UnsafeMutablePointer<Float>, modelOutput: UnsafePointer<Float>, t: Int, previous s: Int,
+                         eta: Double, noise: UnsafePointer<Float>?, prediction: DDPMPrediction, count: Int) {
+        precondition(s < t && s >= -1, "ddimStep: from \(t) to \(s); expected −1 ≤ s < t")
+        precondition(eta == 0 || noise != nil, "ddimStep: η = \(eta) needs noise")
+        let c = coefficients(t, prediction)
+        let at = alphaBar[t], as_ = s >= 0 ? alphaBar[s] : 1
+        let sigma = eta * ((1 - as_) / (1 - at)).squareRoot() * max(0, 1 - at / as_).squareRoot()
+        let toEpsilon = 1 / (1 - at).squareRoot(), rootAt = at.squareRoot()
+        let x0Weight = as_.squareRoot(), epsilonWeight = max(0, 1 - as_ - sigma * sigma).squareRoot()
+        for i in 0..<count {
+            let xt = Double(x[i])
+            let x0 = min(max(c.x0FromXt * xt + c.x0FromOutput * Double(modelOutput[i]), -1), 1)
+            let epsilon = (xt - rootAt * x0) * toEpsilon
+            var next = x0Weight * x0 + epsilonWeight * epsilon
+            if sigma > 0, let noise { next += sigma * Double(noise[i]) }
+            x[i] = Float(next)
+        }
+    }
+
     /// x0 and ε as linear combinations of x_t and the model output (see `predictions`).
     private func coefficients(_ t: Int, _ prediction: DDPMPrediction)
         -> (x0FromXt: Double, x0FromOutput: Double, epsilonFromXt: Double, epsilonFromOutput: Double) {

@@ -35,10 +35,12 @@ public final class ImageSampler {
         executable = try backend.compile(graph)
     }
 
-    /// Draws the images: `steps` sampler steps (0: the objective's default), the noise from
-    /// `seed`, of the class `labels` (one per image; nil: unconditional) under classifier-free
-    /// `guidance`. Returns [count, side²] pixels in [-1, 1].
-    public func generate(steps: Int, side: Int, seed: UInt64, labels: [Int32]? = nil, guidance: Float = 1) throws -> [Float] {
+    /// Draws the images `request` asks for (its count is this sampler's), the noise from `seed`.
+    /// Returns [count, side²] pixels in [-1, 1].
+    public func generate(_ request: ImageRequest, seed: UInt64) throws -> [Float] {
+        var request = request
+        request.count = count
+        let side = request.side
         guard let exe = executable else { preconditionFailure("compile the sampler before generating") }
         let (graph, namedInputs, output) = (self.graph, self.namedInputs, self.output)
         var images: [Float] = []
@@ -59,8 +61,7 @@ public final class ImageSampler {
         defer { rng.deallocate() }
         rng.initialize(to: RandomStream(seed: seed, stream: RandomStream.streamID("sample-images")))
         try instance.sample(api: HostAPI.table, sampler: context.handle, prompt: [], newTokens: 0, seqLen: 0,
-                            images: count, steps: steps, imageSide: side, rng: OpaquePointer(rng),
-                            labels: labels, guidance: guidance)
+                            images: request, rng: OpaquePointer(rng))
         guard images.count == count * side * side else {
             throw TrainError("\(instance.plugin.name) emitted \(images.count / max(side * side, 1)) images; \(count) were asked for")
         }

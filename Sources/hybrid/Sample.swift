@@ -3,6 +3,7 @@ import CHybridPlugin
 import Foundation
 import HybridCore
 import HybridNN
+import HybridPlugins
 import HybridRecipe
 import HybridTrain
 
@@ -36,8 +37,14 @@ struct Sample: ParsableCommand {
     @Option(help: "Draw this many images with an image objective (e.g. denoise) instead of text.")
     var images: Int?
 
-    @Option(help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps).")
+    @Option(help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps, or a distilled student's count).")
     var steps = 0
+
+    @Option(help: "Images: ddpm (ancestral, all training levels) or ddim (any step count, trailing spacing); default: ddpm at the full count, ddim below.")
+    var sampler: ImageSamplerKind?
+
+    @Option(help: "Images, DDIM: noise scale η (0: deterministic).")
+    var eta: Float = 0
 
     @Option(help: "Images: where to write the PNG grid.")
     var out = "samples.png"
@@ -61,6 +68,8 @@ struct Sample: ParsableCommand {
         if let images { guard images > 0 else { throw ValidationError("--images must be at least 1, got \(images)") } }
         guard steps >= 0 else { throw ValidationError("--steps must be ≥ 0 (0: the objective's default), got \(steps)") }
         guard prompt?.isEmpty != true, infill?.isEmpty != true else { throw ValidationError("the text must not be empty") }
+        guard eta.isFinite, eta >= 0 else { throw ValidationError("--eta must be a finite value ≥ 0, got \(eta)") }
+        if sampler != nil || eta != 0 { guard images != nil else { throw ValidationError("--sampler and --eta apply to images (--images N)") } }
         guard guidance.isFinite, guidance >= 0 else { throw ValidationError("--guidance must be a finite scale ≥ 0, got \(guidance)") }
         if label != nil || guidance != 1 {
             guard images != nil else { throw ValidationError("--label and --guidance apply to images (--images N)") }
@@ -95,7 +104,9 @@ struct Sample: ParsableCommand {
         printError("drawing \(count) images with \(config.name) from \(checkpoint) (step \(model.step))")
         let started = ContinuousClock.now
         let labels = try label.map { list in try Self.labels(list) }.map { list in (0..<count).map { list[$0 % list.count] } }
-        let pixels = try sampler.generate(steps: steps, side: imageSide, seed: seed, labels: labels, guidance: guidance)
+        let request = ImageRequest(steps: steps, side: imageSide, labels: labels, guidance: guidance,
+                                   sampler: self.sampler?.abiValue ?? HYBRID_SAMPLER_DEFAULT, eta: eta)
+        let pixels = try sampler.generate(request, seed: seed)
         let elapsed = ContinuousClock.now - started
         // A cycled label list sets the columns, so each column holds one class.
         let cycle = try label.map { try Self.labels($0).count } ?? 0
@@ -159,4 +170,11 @@ struct Sample: ParsableCommand {
             say("")
         }
     }
+}
+
+/// `--sampler`: the image samplers of the plugin ABI.
+enum ImageSamplerKind: String, ExpressibleByArgument, CaseIterable {
+    case ddpm, ddim
+
+    var abiValue: hybrid_image_sampler { self == .ddpm ? HYBRID_SAMPLER_DDPM : HYBRID_SAMPLER_DDIM }
 }

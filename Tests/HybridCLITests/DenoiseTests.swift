@@ -58,6 +58,15 @@ import Testing
         // One column per label: 10 columns x 2 rows.
         #expect(be32(16) == 10 * 32 + 9 && be32(20) == 2 * 32 + 1, "IHDR \(be32(16))x\(be32(20))")
 
+        // DDIM in 4 steps with η = 0 is deterministic given the seed's starting noise: two runs,
+        // one grid. The ancestral sampler refuses 4 steps.
+        let ddim = ["sample", "--checkpoint", checkpoint, "--images", "4", "--sampler", "ddim", "--steps", "4", "--label", "3"]
+        let a = try CLI.run(ddim + ["--out", "\(dir)/a.png"]), b = try CLI.run(ddim + ["--out", "\(dir)/b.png"])
+        #expect(a.status == 0 && b.status == 0, "\(a.all)\(b.all)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.png")) == Data(contentsOf: URL(fileURLWithPath: "\(dir)/b.png")))
+        let ddpm = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--sampler", "ddpm", "--steps", "4", "--out", png])
+        #expect(ddpm.status != 0 && ddpm.stderr.contains("the ancestral DDPM sampler takes all 20 steps; 4 asked"), "\(ddpm.all)")
+
         let unknown = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "12", "--out", png])
         #expect(unknown.status != 0 && unknown.stderr.contains("label 12 asked; the model knows classes 0...9"), "\(unknown.all)")
         let badList = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "9-3", "--out", png])

@@ -139,6 +139,60 @@ struct DDPMTests {
         #expect(x == x0Hat.map { min(max($0, -1), 1) })
     }
 
+    @Test("trailing timesteps start at pure noise and space evenly")
+    func trailing() {
+        let schedule = DDPMSchedule(.linear)
+        #expect(schedule.trailingTimesteps(4) == [999, 749, 499, 249])
+        #expect(schedule.trailingTimesteps(1) == [999])
+        #expect(schedule.trailingTimesteps(3) == [999, 666, 332])    // round(1000 − 333.3 i) − 1
+        #expect(schedule.trailingTimesteps(1000) == Array((0..<1000).reversed()))
+    }
+
+    @Test("DDIM with η = 1 one level down is the ancestral DDPM step", arguments: DDPMSchedule.Kind.allCases, DDPMPrediction.allCases)
+    func ddimReducesToDDPM(kind: DDPMSchedule.Kind, prediction: DDPMPrediction) {
+        let schedule = DDPMSchedule(kind)
+        let n = 2000
+        var rng = SeededRNG(seed: 9)
+        let xt = rng.normal(count: n), output = rng.normal(count: n, std: 2), z = rng.normal(count: n)
+        for t in [1, 5, 100, 500, 998] {
+            var ddpm = xt, ddim = xt
+            schedule.ancestralStep(&ddpm, modelOutput: output, t: t, noise: z, prediction: prediction, count: n)
+            schedule.ddimStep(&ddim, modelOutput: output, t: t, previous: t - 1, eta: 1, noise: z, prediction: prediction, count: n)
+            #expect(maxAbsDifference(ddim, ddpm) < 2e-5, "t = \(t)")
+        }
+    }
+
+    @Test("DDIM with η = 0 is deterministic and, on exact predictions, follows x0's own path to x0", arguments: DDPMPrediction.allCases)
+    func ddimDeterministic(prediction: DDPMPrediction) {
+        // Linear: ε-prediction's x0 at the first level magnifies x_t's Float rounding by
+        // 1/√ᾱ_{T−1} (157 here, thousands under cosine), the 1e-4 budget below.
+        let schedule = DDPMSchedule(.linear)
+        let n = 1000
+        var rng = SeededRNG(seed: 13)
+        let x0 = rng.uniform(count: n, scale: 0.9), epsilon = rng.normal(count: n)
+        let steps = schedule.trailingTimesteps(8)
+        var x = [Float](repeating: 0, count: n), output = x
+        schedule.noised(x0, epsilon, t: steps[0], into: &x, count: n)
+        for (i, t) in steps.enumerated() {
+            // The exact model: the ε (or v) that x (on x0's path with this ε) was made of.
+            switch prediction {
+            case .epsilon: output = epsilon
+            case .v: schedule.vTarget(x0, epsilon, t: t, into: &output, count: n)
+            }
+            let s = i + 1 < steps.count ? steps[i + 1] : -1
+            var again = x
+            schedule.ddimStep(&x, modelOutput: output, t: t, previous: s, eta: 0, noise: nil, prediction: prediction, count: n)
+            schedule.ddimStep(&again, modelOutput: output, t: t, previous: s, eta: 0, noise: nil, prediction: prediction, count: n)
+            #expect(x == again, "deterministic at t = \(t)")
+            if s >= 0 {
+                var onPath = x
+                schedule.noised(x0, epsilon, t: s, into: &onPath, count: n)
+                #expect(maxAbsDifference(x, onPath) < 1e-4, "x_\(s) is √ᾱ x0 + √(1 − ᾱ) ε")
+            }
+        }
+        #expect(maxAbsDifference(x, x0) < 1e-4, "lands on x0")
+    }
+
     @Test("the timestep embedding is [sin(t f_i)…, cos(t f_i)…] with f_i = 10000^(−i/half)")
     func timestepEmbeddingLayout() {
         let d = 16, half = 8

@@ -317,6 +317,13 @@ typedef struct hybrid_build_result {
     hybrid_tensor output; /* e.g. logits [B, T, 256] */
 } hybrid_build_result;
 
+/** Image samplers a request may ask for (ABI 1.2). */
+typedef enum hybrid_image_sampler {
+    HYBRID_SAMPLER_DEFAULT = 0, /* the objective's own choice for the step count */
+    HYBRID_SAMPLER_DDPM = 1,    /* ancestral, one step per training level */
+    HYBRID_SAMPLER_DDIM = 2,    /* any number of steps, eta-controlled noise */
+} hybrid_image_sampler;
+
 typedef struct hybrid_sample_request {
     hybrid_struct_header header;
     const int32_t *prompt; /* prompt token ids */
@@ -332,6 +339,8 @@ typedef struct hybrid_sample_request {
     const int32_t *labels; /* images: [images] class labels to draw, or NULL (unconditional) */
     float guidance;        /* images: classifier-free guidance scale w (1: plain conditional):
                               output = uncond + w (cond - uncond) */
+    hybrid_image_sampler sampler; /* images: which sampler (DEFAULT: the objective's own) */
+    float eta;             /* images, DDIM: noise scale (0: deterministic, 1: DDPM-like) */
 } hybrid_sample_request;
 
 /* ─── The host API ────────────────────────────────────────────────────────────────────── */

@@ -69,29 +69,51 @@ extension ObjectiveInstance {
     }
 
     /// Calls sample: a text objective continues `prompt` by `newTokens` or fills its masks; an
-    /// image objective draws `images` images in `steps` steps from `rng`, of the given class
-    /// `labels` (one per image; nil: unconditional) under classifier-free `guidance`. Results
-    /// reach the host through the sampler functions of `api` as they are made.
+    /// image objective draws `images.count` images as `images` asks, from `rng`. Results reach
+    /// the host through the sampler functions of `api` as they are made.
     public func sample(api: UnsafePointer<hybrid_host_api>, sampler: OpaquePointer,
                        prompt: [Int32], newTokens: Int, seqLen: Int,
-                       images: Int = 0, steps: Int = 0, imageSide: Int = 0, rng: OpaquePointer? = nil,
-                       labels: [Int32]? = nil, guidance: Float = 1) throws(PluginError) {
+                       images: ImageRequest = ImageRequest(), rng: OpaquePointer? = nil) throws(PluginError) {
         guard let sample = plugin.functions.pointee.sample else {
             throw .cannotSample(path: plugin.path, name: plugin.name)
         }
-        precondition(labels.map { $0.count == images } ?? true, "sample: \(labels?.count ?? 0) labels for \(images) images")
+        precondition(images.labels.map { $0.count == images.count } ?? true,
+                     "sample: \(images.labels?.count ?? 0) labels for \(images.count) images")
         let status = prompt.withUnsafeBufferPointer { prompt in
-            withOptionalBuffer(labels) { labels in
+            withOptionalBuffer(images.labels) { labels in
                 var request = hybrid_sample_request(
                     header: PluginABI.header(for: hybrid_sample_request.self),
                     prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
                     new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
-                    images: Int32(images), steps: Int32(steps), image_side: Int32(imageSide), rng: rng,
-                    labels: labels, guidance: guidance)
+                    images: Int32(images.count), steps: Int32(images.steps), image_side: Int32(images.side), rng: rng,
+                    labels: labels, guidance: images.guidance, sampler: images.sampler, eta: images.eta)
                 return sample(state, api, sampler, &request, errorBuffer.prepared())
             }
         }
         try check(status, "sample")
+    }
+}
+
+/// What an image objective's sample() is asked to draw.
+public struct ImageRequest: Sendable {
+    /// How many images; 0 for text sampling.
+    public var count = 0
+    /// Sampler steps; 0: the objective's default.
+    public var steps = 0
+    /// The side of the square images.
+    public var side = 0
+    /// One class label per image; nil: unconditional.
+    public var labels: [Int32]?
+    /// Classifier-free guidance scale (1: plain conditional).
+    public var guidance: Float = 1
+    public var sampler = HYBRID_SAMPLER_DEFAULT
+    /// DDIM's noise scale (0: deterministic).
+    public var eta: Float = 0
+
+    public init(count: Int = 0, steps: Int = 0, side: Int = 0, labels: [Int32]? = nil, guidance: Float = 1,
+                sampler: hybrid_image_sampler = HYBRID_SAMPLER_DEFAULT, eta: Float = 0) {
+        (self.count, self.steps, self.side, self.labels, self.guidance, self.sampler, self.eta)
+            = (count, steps, side, labels, guidance, sampler, eta)
     }
 }
 
