@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "hybrid-objective-causal", type: .dynamic, targets: ["CausalObjective"]),
         .library(name: "hybrid-objective-masked", type: .dynamic, targets: ["MaskedObjective"]),
         .library(name: "hybrid-objective-denoise", type: .dynamic, targets: ["DenoiseObjective"]),
+        .library(name: "hybrid-objective-distill", type: .dynamic, targets: ["DistillObjective"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,13 +40,14 @@ let package = Package(
         .target(name: "CausalObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/CausalObjective"),
         .target(name: "MaskedObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/MaskedObjective"),
         .target(name: "DenoiseObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DenoiseObjective"),
+        .target(name: "DistillObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DistillObjective"),
 
         // Tests.
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
         .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
-        .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridTestSupport"]),
+        .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport"]),
         .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport", "HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),

@@ -1,94 +1,30 @@
 // The denoising objective (DDPM, Ho et al. 2020): every image of a batch gets a noise level t
-// and Gaussian noise ε; the model sees x_t cut into patches, plus an embedding of t, through the
-// shared backbone with bidirectional attention, and predicts ε (or v) for every patch under an
-// MSE loss. Sampling runs the ancestral sampler from pure noise down to t = 0.
-// Class-conditional (config classes > 0): a label token goes in front of the patches — a
-// caption before its image, attended as in Transfusion (the label causal, the image block
-// bidirectional) — and is replaced by a null label with probability label_drop in training,
-// so one model samples with and without the label and classifier-free guidance mixes the two.
-// B batch (images), S image side, p patch side, P = (S/p)² patches, F = p² values a patch,
-// L = P (+ 1 with a label token) positions, C classes, d d_model, T timesteps.
+// and Gaussian noise ε; the model (ImageDiffusion: patches, a timestep MLP, the shared
+// backbone, a patch head) sees x_t and predicts ε (or v) for every patch under an MSE loss.
+// Class-conditional with config classes > 0, the label replaced by the null label with
+// probability label_drop in training, so one model samples with and without it (classifier-free
+// guidance). Sampling runs ancestral DDPM through all T levels or DDIM in fewer.
+// B batch (images), S image side, P patches, F values a patch, L positions, d d_model, T timesteps.
 import CHybridPlugin
 import PluginSupport
 import Glibc
 
-/// The resolved config, owned by the host's instance for as long as the plugin state lives.
-struct DenoiseState {
-    var grid: PatchGrid
-    var schedule: DDPMSchedule
-    var prediction: DDPMPrediction
-    var sampleSteps: Int
-    var dModel: Int
-    /// C; 0 for an unconditional model (no label token).
-    var classes: Int
-    var labelDrop: Float
-
-    /// Positions in front of the patches: the label token, if any.
-    var leading: Int { classes > 0 ? 1 : 0 }
-    /// L.
-    var length: Int { leading + grid.count }
-    /// Width of the one-hot label input: the C classes and the null label (index C).
-    var labelWidth: Int { classes + 1 }
-
-    /// one-hot [N, L, C + 1]: row 0 of image b holds labels[b], or the null label where labels
-    /// is nil; patch rows stay zero, so the label embedding touches only the label token.
-    func writeLabels(_ labels: (Int) -> Int, into oneHot: UnsafeMutablePointer<Float>, images N: Int) {
-        oneHot.update(repeating: 0, count: N * length * labelWidth)
-        for b in 0..<N { oneHot[b * length * labelWidth + labels(b)] = 1 }
-    }
-}
-
-let denoiseKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
-    ("patch", HYBRID_CONFIG_INT, "2", "side of the square patches an image is cut into; divides image_side"),
-    ("image_side", HYBRID_CONFIG_INT, "8", "side of the square images the data holds"),
-    ("schedule", HYBRID_CONFIG_STRING, "linear", "noise schedule: linear (betas 1e-4...0.02) or cosine (Nichol & Dhariwal)"),
-    ("prediction", HYBRID_CONFIG_STRING, "epsilon", "what the model predicts: epsilon (the noise) or v"),
-    ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
-    ("sample_steps", HYBRID_CONFIG_INT, "1000", "sampler steps when a request asks for the default: timesteps runs ancestral DDPM, fewer run DDIM (a distilled student's own count)"),
-    ("classes", HYBRID_CONFIG_INT, "0", "class labels (10 for digits): a label token in front of the patches, for class-conditional sampling; 0 trains unconditionally"),
-    ("label_drop", HYBRID_CONFIG_FLOAT, "0.1", "with classes: the chance a training label is replaced by the null label, for classifier-free guidance"),
+let denoiseKeys = ImageDiffusion.configKeys + [
+    ("sample_steps", HYBRID_CONFIG_INT, "1000", "sampler steps when a request asks for the default: timesteps runs ancestral DDPM, fewer run DDIM"),
 ]
 
 func denoiseCreate(_ info: UnsafePointer<hybrid_create_info>?,
                    _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                    _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
-    guard let info = info?.pointee, let state, let config = info.config, info.config_count == UInt32(denoiseKeys.count)
+    guard let info = info?.pointee, let state, info.config != nil, info.config_count == UInt32(denoiseKeys.count)
     else { return fail(err, "create: expected \(denoiseKeys.count) config values") }
-    let patch = Int(config[0].int_value), side = Int(config[1].int_value)
-    guard let grid = PatchGrid(side: side, patch: patch) else {
-        return fail(err, "config patch is \(patch) and image_side \(side); expected positive sides, the patch dividing the image")
-    }
-    let scheduleName = config[2].string_value.map { String(cString: $0) } ?? ""
-    guard let kind = DDPMSchedule.Kind(rawValue: scheduleName) else {
-        return fail(err, "config schedule is \"\(scheduleName)\"; expected linear or cosine")
-    }
-    let predictionName = config[3].string_value.map { String(cString: $0) } ?? ""
-    guard let prediction = DDPMPrediction(rawValue: predictionName) else {
-        return fail(err, "config prediction is \"\(predictionName)\"; expected epsilon or v")
-    }
-    let T = Int(config[4].int_value), sampleSteps = Int(config[5].int_value)
-    guard T >= 2 else { return fail(err, "config timesteps is \(T); expected at least 2") }
-    guard (1...T).contains(sampleSteps) else {
-        return fail(err, "config sample_steps is \(sampleSteps); expected 1...\(T) (timesteps)")
-    }
-    let classes = Int(config[6].int_value), labelDrop = config[7].float_value
-    guard classes >= 0 else { return fail(err, "config classes is \(classes); expected 0 (unconditional) or more") }
-    guard (0...1).contains(labelDrop) else { return fail(err, "config label_drop is \(labelDrop); expected a probability in 0...1") }
-    let d = Int(info.d_model)
-    guard d > 0, d % 2 == 0 else {
-        return fail(err, "d_model is \(d); the sinusoidal timestep embedding needs an even d_model")
-    }
-    let owned = UnsafeMutablePointer<DenoiseState>.allocate(capacity: 1)
-    owned.initialize(to: DenoiseState(grid: grid, schedule: DDPMSchedule(kind, steps: T), prediction: prediction,
-                                      sampleSteps: sampleSteps, dModel: d, classes: classes, labelDrop: Float(labelDrop)))
-    state.pointee = UnsafeMutableRawPointer(owned)
+    guard let model = ImageDiffusion(info, sampleSteps: ConfigValues(info).int("sample_steps"), err) else { return HYBRID_FAILED }
+    state.pointee = UnsafeMutableRawPointer(permanent(model))
     return HYBRID_OK
 }
 
 func denoiseDestroy(_ state: UnsafeMutableRawPointer?) {
-    guard let owned = state?.assumingMemoryBound(to: DenoiseState.self) else { return }
-    owned.deinitialize(count: 1)
-    owned.deallocate()
+    freeState(state, as: ImageDiffusion.self)
 }
 
 /// images [B, S, S] → for each image a level t (uniform in 0..<T; on validation batches the
@@ -101,7 +37,7 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
                          _ request: UnsafePointer<hybrid_batch_request>?,
                          _ batch: UnsafeMutablePointer<hybrid_batch>?,
                          _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
-    guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
+    guard let s = state?.assumingMemoryBound(to: ImageDiffusion.self).pointee,
           let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
           let images = request.images, let labels = request.labels
     else { return fail(err, "prepare_batch: state, request, api, the images or their labels are NULL") }
@@ -156,164 +92,17 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
     return HYBRID_OK
 }
 
-/// noisy [B, L, F] → linear "patch_in" (+ time [B, L, d] → linear "t_mlp1" → GELU → linear
-/// "t_mlp2") (+ label [B, L, C + 1] → linear "label_emb", no bias) → backbone (the host adds
-/// the positions; bidirectional, or with a label token the Transfusion tail-block mask) →
-/// linear "patch_out" → prediction [B, L, F]; training adds mse(prediction, target, weights).
 func denoiseBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
                   _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
                   _ result: UnsafeMutablePointer<hybrid_build_result>?,
                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
-    guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
-          let api = api?.pointee, let info = info?.pointee, let result
-    else { return fail(err, "build: state, api, info or result is NULL") }
-    guard reaches(api.header.size, \hybrid_host_api.input), let input = api.input, let mse = api.mse else {
-        return fail(err, "build: the denoising objective needs a host with plugin ABI 1.1 (input, mse)")
-    }
-    guard s.classes == 0 || api.header.abi_minor >= 2 else {
-        return fail(err, "build: config classes needs a host with plugin ABI 1.2 (the tail-block mask); this host has 1.\(api.header.abi_minor)")
-    }
-    guard Int(info.d_model) == s.dModel else {
-        return fail(err, "build: d_model is \(info.d_model); the objective was created for \(s.dModel)")
-    }
-    let B = Int64(info.batch_size), L = Int64(s.length), F = Int64(s.grid.values), d = Int64(info.d_model)
-    let noisy = input(graph, "noisy", 3, [B, L, F])
-    let time = input(graph, "time", 3, [B, L, d])
-    let timeEmbedding = api.linear(graph, api.gelu(graph, api.linear(graph, time, "t_mlp1", d, 1)), "t_mlp2", d, 1)
-    var x = api.add(graph, api.linear(graph, noisy, "patch_in", d, 1), timeEmbedding)
-    if s.classes > 0 {
-        let label = input(graph, "label", 3, [B, L, Int64(s.labelWidth)])
-        x = api.add(graph, x, api.linear(graph, label, "label_emb", d, 0))
-    }
-    let h = s.classes > 0 ? api.backbone(graph, x, HYBRID_MASK_TAIL_BLOCK, Int32(s.leading))
-                          : api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
-    let prediction = api.linear(graph, h, "patch_out", F, 1)
-    result.pointee.output = prediction
-    if info.mode == HYBRID_BUILD_TRAIN {
-        let target = input(graph, "target", 3, [B, L, F])
-        let weights = input(graph, "weights", 1, [B * L])
-        result.pointee.loss = mse(graph, prediction, target, weights)
-    }
-    return api.graph_status(graph, err)
+    guard let model = state?.assumingMemoryBound(to: ImageDiffusion.self).pointee else { return fail(err, "build: state is NULL") }
+    return model.build(api, graph, info, result, err)
 }
 
-/// Draws request.images images: x_{T−1} ~ N(0, I), then one sampler step per level on the
-/// model's prediction at (x_t, t) — ancestral DDPM through all T levels, or DDIM (ABI 1.2)
-/// through N trailing levels — down to the clipped x0 prediction, in [−1, 1], which is emitted.
-/// The default sampler is DDPM at N = T and DDIM below. With request labels (ABI 1.2) the model
-/// sees them; a guidance w ≠ 1 runs it twice a step, with and without, and steps on
-/// uncond + w (cond − uncond).
 func denoiseSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
                    _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
                    _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
-    guard let s = state?.assumingMemoryBound(to: DenoiseState.self).pointee,
-          let api = api?.pointee, let request = request?.pointee
-    else { return fail(err, "sample: state, api or request is NULL") }
-    guard reaches(api.header.size, \hybrid_host_api.sampler_emit_image),
-          let run = api.sampler_run, let emit = api.sampler_emit_image
-    else { return fail(err, "sample: drawing images needs a host with plugin ABI 1.1 (sampler_run, sampler_emit_image)") }
-    let grid = s.grid, schedule = s.schedule, T = schedule.steps
-    guard request.image_side == grid.side else {
-        return fail(err, "sample: the request is for \(request.image_side)×\(request.image_side) images; config image_side is \(grid.side)")
-    }
-    let steps = request.steps == 0 ? s.sampleSteps : Int(request.steps)
-    guard (1...T).contains(steps) else { return fail(err, "sample: \(steps) steps asked; expected 1...\(T) (timesteps)") }
-    let hasNewFields = reaches(request.header.size, \hybrid_sample_request.eta)
-    let asked = hasNewFields ? request.sampler : HYBRID_SAMPLER_DEFAULT
-    let ddim = asked == HYBRID_SAMPLER_DDIM || (asked == HYBRID_SAMPLER_DEFAULT && steps < T)
-    guard ddim || asked == HYBRID_SAMPLER_DEFAULT || asked == HYBRID_SAMPLER_DDPM else {
-        return fail(err, "sample: unknown sampler \(asked.rawValue); expected DDPM or DDIM")
-    }
-    guard ddim || steps == T else {
-        return fail(err, "sample: the ancestral DDPM sampler takes all \(T) steps; \(steps) asked (DDIM takes any number)")
-    }
-    let eta = ddim ? Double(request.eta) : 1
-    guard eta.isFinite, eta >= 0 else { return fail(err, "sample: eta is \(eta); expected a finite value ≥ 0") }
-    let levels = ddim ? schedule.trailingTimesteps(steps) : Array((0..<T).reversed())
-    let N = Int(request.images)
-    guard N > 0 else { return fail(err, "sample: \(N) images asked; expected at least 1") }
-    let labels = hasNewFields ? request.labels : nil
-    let guidance = hasNewFields ? request.guidance : 1
-    if let labels {
-        guard s.classes > 0 else { return fail(err, "sample: labels asked, but this model was trained without them (config classes 0)") }
-        for b in 0..<N where !(0..<Int32(s.classes)).contains(labels[b]) {
-            return fail(err, "sample: label \(labels[b]) asked; the model knows classes 0...\(s.classes - 1)")
-        }
-        guard guidance.isFinite, guidance >= 0 else { return fail(err, "sample: guidance is \(guidance); expected a finite scale ≥ 0") }
-    }
-    let guided = labels != nil && guidance != 1
-    let d = s.dModel, L = s.length, F = grid.values, count = N * grid.side * grid.side
-    let rows = N * L * F, timeCount = N * L * d, labelCount = s.classes > 0 ? N * L * s.labelWidth : 0
-    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * count + 3 * rows + timeCount + 2 * labelCount + d)
-    defer { memory.deallocate() }
-    // x, predicted, noise [N, S, S]; noisy, output, unguided [N, L, F]; time [N, L, d];
-    // label, nullLabel [N, L, C + 1]; embedding [d].
-    let x = memory, predicted = x + count, noise = predicted + count
-    let noisy = noise + count, output = noisy + rows, unguided = output + rows
-    let time = unguided + rows, label = time + timeCount, nullLabel = label + labelCount, embedding = nullLabel + labelCount
-    noisy.update(repeating: 0, count: rows)   // the label rows stay zero
-    if s.classes > 0 {
-        s.writeLabels({ b in labels.map { Int($0[b]) } ?? s.classes }, into: label, images: N)
-        s.writeLabels({ _ in s.classes }, into: nullLabel, images: N)
-    }
-    let names = s.classes > 0 ? sampleInputNamesWithLabel : sampleInputNames
-    let conditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(label)]
-    let unconditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(nullLabel)]
-    let rng = request.rng
-    fillNormal(x, count: count, api, rng)
-    for (i, t) in levels.enumerated() {
-        grid.patchify(x, into: noisy, images: N, leading: s.leading)
-        timestepEmbedding(t, dimension: d, into: embedding)
-        for k in 0..<(N * L) { (time + k * d).update(from: embedding, count: d) }
-        var status = run(sampler, names, conditional, Int32(names.count), output, err)
-        guard status == HYBRID_OK else { return status }
-        if guided {
-            status = run(sampler, names, unconditional, Int32(names.count), unguided, err)
-            guard status == HYBRID_OK else { return status }
-            for i in 0..<rows { output[i] = unguided[i] + guidance * (output[i] - unguided[i]) }
-        }
-        grid.unpatchify(output, into: predicted, images: N, leading: s.leading)
-        if eta > 0 { fillNormal(noise, count: count, api, rng) }
-        if ddim {
-            schedule.ddimStep(x, modelOutput: predicted, t: t, previous: i + 1 < levels.count ? levels[i + 1] : -1,
-                              eta: eta, noise: noise, prediction: s.prediction, count: count)
-        } else {
-            schedule.ancestralStep(x, modelOutput: predicted, t: t, noise: noise, prediction: s.prediction, count: count)
-        }
-    }
-    for b in 0..<N { emit(sampler, x + b * grid.side * grid.side) }
-    return HYBRID_OK
-}
-
-/// The inputs sampler_run fills, in the order of its values.
-private nonisolated(unsafe) let sampleInputNames: [UnsafePointer<CChar>?] = [permanent("noisy"), permanent("time")]
-private nonisolated(unsafe) let sampleInputNamesWithLabel: [UnsafePointer<CChar>?] = sampleInputNames + [permanent("label")]
-
-/// The host's buffer for input `name`, checked to hold `expected` values; nil after writing
-/// the error.
-func inputBuffer(_ batch: hybrid_batch, _ name: String, expected: Int, shape: String,
-                 _ err: UnsafeMutablePointer<hybrid_error>?) -> UnsafeMutablePointer<Float>? {
-    var count: Int64 = 0
-    guard let buffer = batch.input_buffer(batch.host, name, &count) else {
-        _ = fail(err, "prepare_batch: the host has no input \"\(name)\" (build makes it)")
-        return nil
-    }
-    guard count == Int64(expected) else {
-        _ = fail(err, "prepare_batch: input \"\(name)\" holds \(count) values; expected \(expected) (\(shape))")
-        return nil
-    }
-    return buffer
-}
-
-/// `count` draws from N(0, 1) off the host's stream (Box–Muller, both values of a pair used).
-func fillNormal(_ values: UnsafeMutablePointer<Float>, count: Int, _ api: hybrid_host_api, _ rng: OpaquePointer?) {
-    let uniform = api.rng_uniform!
-    var i = 0
-    while i < count {
-        let radius = (-2 * log(1 - Double(uniform(rng)))).squareRoot()   // 1 − u ∈ (0, 1]: log is finite
-        let angle = 2 * Double.pi * Double(uniform(rng))
-        values[i] = Float(radius * cos(angle))
-        if i + 1 < count { values[i + 1] = Float(radius * sin(angle)) }
-        i += 2
-    }
+    guard let model = state?.assumingMemoryBound(to: ImageDiffusion.self).pointee else { return fail(err, "sample: state is NULL") }
+    return model.sample(api, sampler, request, err)
 }

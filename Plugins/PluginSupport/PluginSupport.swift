@@ -44,6 +44,13 @@ public func permanent<T>(_ values: [T]) -> UnsafePointer<T> {
     return UnsafePointer(pointer)
 }
 
+/// destroy's counterpart of a state create made with `permanent`.
+public func freeState<T>(_ state: UnsafeMutableRawPointer?, as type: T.Type) {
+    guard let owned = state?.assumingMemoryBound(to: T.self) else { return }
+    owned.deinitialize(count: 1)
+    owned.deallocate()
+}
+
 /// A NUL-terminated copy of `string` that is never freed.
 public func permanent(_ string: String) -> UnsafePointer<CChar> {
     permanent(Array(string.utf8CString))

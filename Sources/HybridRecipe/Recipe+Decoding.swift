@@ -177,7 +177,7 @@ private struct RecipeReader {
     }
 
     private func readObjective(_ node: YAMLNode, _ path: String) -> ObjectiveConfig? {
-        let keys = ["plugin", "name", "weight", "weight_end", "weight_schedule", "batch_size", "config"]
+        let keys = ["plugin", "name", "weight", "weight_end", "weight_schedule", "batch_size", "teacher", "config"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let plugin = f.string("plugin", expected: "a plugin name or a path to a plugin library")
         let name = f.node("name") == nil
@@ -187,13 +187,16 @@ private struct RecipeReader {
         let weightEnd = f.float("weight_end", .nonNegative, default: weight ?? 1)
         let weightSchedule: ScheduleShape? = f.choice("weight_schedule", default: .constant)
         let batchSize = f.node("batch_size") == nil ? .some(nil) : f.int("batch_size", .positive, default: nil).map(Optional.some)
+        let teacher = f.read("teacher", default: Optional<RecipePath>.none, expected: "a checkpoint (.safetensors)") { node, path in
+            readFile(node, path, expected: "a checkpoint (.safetensors)")
+        }
         let config = f.read("config", default: YAMLNode(.mapping([]), mark: f.mark), expected: "a mapping") { node, path in
             decoder.entries(node, path).map { YAMLNode(.mapping($0), mark: node.mark) }
         }
-        guard let plugin, let name, let weight, let weightEnd, let weightSchedule, let batchSize, let config else { return nil }
+        guard let plugin, let name, let weight, let weightEnd, let weightSchedule, let batchSize, let teacher, let config else { return nil }
         return ObjectiveConfig(plugin: plugin, pluginPath: plugin.contains("/") ? absolute(plugin) : nil, name: name,
                                weight: weight, weightEnd: weightEnd, weightSchedule: weightSchedule,
-                               batchSize: batchSize, config: config)
+                               batchSize: batchSize, teacher: teacher, config: config)
     }
 
     private func readOptimizer(_ node: YAMLNode, _ path: String) -> OptimizerConfig? {
@@ -233,7 +236,7 @@ private struct RecipeReader {
 
     private func readTraining(_ node: YAMLNode, _ path: String) -> TrainingConfig? {
         let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "checkpoint_every",
-                    "output"]
+                    "output", "init_from"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let steps = f.int("steps", .positive)
         let batchSize = f.int("batch_size", .positive)
@@ -243,11 +246,14 @@ private struct RecipeReader {
         let logEvery = f.int("log_every", .positive, default: 10)
         let checkpointEvery = f.int("checkpoint_every", .nonNegative, default: 0)
         let output = f.string("output", expected: "a folder path", default: "runs/\(stem)")
+        let initFrom = f.read("init_from", default: Optional<RecipePath>.none, expected: "a checkpoint (.safetensors)") { node, path in
+            readFile(node, path, expected: "a checkpoint (.safetensors)")
+        }
         guard let steps, let batchSize, let seed, let evalEvery, let evalBatches, let logEvery, let checkpointEvery,
-              let output else { return nil }
+              let output, let initFrom else { return nil }
         return TrainingConfig(steps: steps, batchSize: batchSize, seed: seed, evalEvery: evalEvery,
                               evalBatches: evalBatches, logEvery: logEvery, checkpointEvery: checkpointEvery,
-                              output: output)
+                              output: output, initFrom: initFrom)
     }
 
     /// `path` made absolute against the recipe's folder.

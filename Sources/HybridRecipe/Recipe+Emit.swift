@@ -27,7 +27,8 @@ extension Recipe {
                     ("weight", .number(objective.weight)),
                     ("weight_end", .number(objective.weightEnd)),
                     ("weight_schedule", .plain(objective.weightSchedule.rawValue)),
-                ] + (objective.batchSize.map { [("batch_size", .number($0))] } ?? []) + [
+                ] + (objective.batchSize.map { [("batch_size", .number($0))] } ?? [])
+                  + (objective.teacher.map { [("teacher", .string($0.written))] } ?? []) + [
                     ("config", objective.config),
                 ])
             })),
@@ -54,7 +55,7 @@ extension Recipe {
                 ("log_every", .number(training.logEvery)),
                 ("checkpoint_every", .number(training.checkpointEvery)),
                 ("output", .string(training.output)),
-            ])),
+            ] + (training.initFrom.map { [("init_from", .string($0.written))] } ?? []))),
         ]))
     }
 }

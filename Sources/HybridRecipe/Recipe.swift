@@ -102,19 +102,23 @@ public struct ObjectiveConfig: Equatable, Sendable {
     public var weightSchedule: ScheduleShape
     /// Examples per step for this objective; nil: `training.batch_size`.
     public var batchSize: Int?
+    /// A frozen model the objective runs while preparing batches (a distillation teacher),
+    /// built by the objective itself over this checkpoint's weights.
+    public var teacher: RecipePath?
     /// The objective's `config:` mapping as written (empty when absent), checked later against
     /// the keys the plugin declares with `resolvePluginConfig`. Its mark points at the config
     /// (or, when absent, at the objective).
     public var config: YAMLNode
 
     public init(plugin: String, pluginPath: String?, name: String, weight: Float, weightEnd: Float? = nil,
-                weightSchedule: ScheduleShape = .constant, batchSize: Int? = nil, config: YAMLNode) {
+                weightSchedule: ScheduleShape = .constant, batchSize: Int? = nil, teacher: RecipePath? = nil, config: YAMLNode) {
         self.plugin = plugin
         self.pluginPath = pluginPath
         self.name = name
         self.weight = weight
         self.weightEnd = weightEnd ?? weight
         self.weightSchedule = weightSchedule
+        self.teacher = teacher
         self.batchSize = batchSize
         self.config = config
     }
@@ -180,9 +184,12 @@ public struct TrainingConfig: Equatable, Sendable {
     public var checkpointEvery: Int
     /// The run's folder, relative to the current directory (default `runs/<recipe file stem>`).
     public var output: String
+    /// A checkpoint whose weights replace the initial ones, by name (fine-tuning, a student
+    /// starting as its teacher).
+    public var initFrom: RecipePath?
 
     public init(steps: Int, batchSize: Int, seed: Int, evalEvery: Int, evalBatches: Int, logEvery: Int,
-                checkpointEvery: Int, output: String) {
+                checkpointEvery: Int, output: String, initFrom: RecipePath? = nil) {
         self.steps = steps
         self.batchSize = batchSize
         self.seed = seed
@@ -191,5 +198,6 @@ public struct TrainingConfig: Equatable, Sendable {
         self.logEvery = logEvery
         self.checkpointEvery = checkpointEvery
         self.output = output
+        self.initFrom = initFrom
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// Writes a file so that readers see either the old contents or the new, never a mix:
 /// temporary file in the same folder, fsync, rename over the target, fsync of the folder.
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temp = "\(folder)/.\(url.lastPathComponent).\(getpid()).tmp"

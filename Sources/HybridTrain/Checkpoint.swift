@@ -98,12 +98,18 @@ public enum Checkpoint {
         return Contents(metadata: metadata, tensors: tensors, bytes: bytes, dataStart: dataStart)
     }
 
-    /// Copies every parameter of `store` from the checkpoint; the names and shapes must match.
-    public static func load(_ contents: Contents, into store: ParameterStore, path: String) throws {
+    /// Copies every parameter of `store` from the checkpoint; the shapes must match, and the
+    /// names too unless `requireAll` is false. Returns the parameters the checkpoint lacks
+    /// (left as they were).
+    @discardableResult
+    public static func load(_ contents: Contents, into store: ParameterStore, path: String, requireAll: Bool = true) throws -> [String] {
         guard let values = store.values else { throw TrainError("parameters must be allocated before loading") }
+        var missing: [String] = []
         for p in store.parameters {
             guard let t = contents.tensors[p.name] else {
-                throw TrainError("\(path): has no tensor \(p.name); it was written by a different model")
+                guard !requireAll else { throw TrainError("\(path): has no tensor \(p.name); it was written by a different model") }
+                missing.append(p.name)
+                continue
             }
             guard t.shape == p.shape else {
                 throw TrainError("\(path): tensor \(p.name) has shape \(t.shape), the model expects \(p.shape)")
@@ -114,5 +120,6 @@ public enum Checkpoint {
                     from: raw.baseAddress! + contents.dataStart + t.range.lowerBound, byteCount: p.count * 4)
             }
         }
+        return missing
     }
 }

@@ -35,6 +35,9 @@ public final class ObjectiveSession {
     private var imageSide = 0
     /// The stream handed to the plugin's prepare_batch (stable address for the C side).
     private let rng: UnsafeMutablePointer<RandomStream>
+    /// The frozen teacher prepare_batch may run (a recipe `teacher:`): the objective's own
+    /// inference graph over the teacher checkpoint's weights, in a store of its own.
+    private var teacher: (model: InferenceGraph, context: SamplerContext)?
 
     public init(name: String, weight: (start: Float, end: Float, shape: hybrid_schedule_kind), instance: ObjectiveInstance, parameters: ParameterStore,
                 backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, log: @escaping (String) -> Void) throws {
@@ -74,6 +77,17 @@ public final class ObjectiveSession {
         let exe = try backend.compile(graph)
         executable = exe
         inputs = NamedInputs(namedInputs.mapValues { exe.floatInput($0) })
+    }
+
+    /// Builds the objective's inference graph over the weights of the checkpoint at `path` —
+    /// every parameter it names must be there with its shape — frozen, for prepare_batch.
+    func attachTeacher(checkpoint path: String, backbone: Backbone, backend: Backend) throws {
+        let store = ParameterStore()
+        let model = try InferenceGraph(instance: instance, parameters: store, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
+        store.materialize(seed: 0)
+        try Checkpoint.load(Checkpoint.read(path), into: store, path: path)
+        try model.compile(on: backend)
+        teacher = (model, SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in }))
     }
 
     /// Draws a fresh batch and lets the plugin turn it into inputs; `progress` is the
@@ -138,7 +152,8 @@ public final class ObjectiveSession {
             }
         } else {
             try instance.prepareBatch(images: pixels, labels: labels, side: imageSide, batchSize: batchSize, inputs: inputs,
-                                      api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation)
+                                      api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation,
+                                      teacher: teacher?.context.handle)
         }
     }
 

@@ -71,6 +71,19 @@ public struct RunSetup {
                                  seqLen: recipe.model.seqLen, seed: seed, log: log)
         }
         parameters.materialize(seed: seed)
+        if let initFrom = recipe.training.initFrom {
+            let kept = try Checkpoint.load(Checkpoint.read(initFrom.absolute), into: parameters, path: initFrom.absolute, requireAll: false)
+            log("initialised from \(initFrom.written)" + (kept.isEmpty ? ""
+                : "; \(kept.count) parameters it lacks keep their initial values: \(kept.joined(separator: ", "))"))
+        }
         for s in sessions { try s.compile(on: backend) }
+        for (objective, session) in zip(recipe.objectives, sessions) {
+            guard let teacher = objective.teacher else { continue }
+            guard session.instance.plugin.dataKind == .images else {
+                throw TrainError("objective \(objective.name) has a teacher, which only image objectives can run for now")
+            }
+            try session.attachTeacher(checkpoint: teacher.absolute, backbone: backbone, backend: backend)
+            log("objective \(objective.name): teacher \(teacher.written) (frozen)")
+        }
     }
 }

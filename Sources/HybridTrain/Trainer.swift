@@ -36,6 +36,9 @@ public final class Trainer {
     public private(set) var evaluations: [Evaluation] = []
     public private(set) var lastCheckpoint: String?
 
+    /// More checkpoint metadata (e.g. a distilled student's step count).
+    public var extraMetadata: [String: String] = [:]
+
     public init(setup: RunSetup, data: TrainingData, recipeText: String, recipePath: String, outputFolder: String, progress: Progress) throws {
         self.setup = setup
         self.data = data
@@ -175,7 +178,8 @@ public final class Trainer {
 
     private func checkpoint(step: Int) throws {
         let path = "\(outputFolder)/checkpoint-\(String(format: "%06d", step)).safetensors"
-        try Checkpoint.write(setup.parameters, metadata: ["recipe": recipeText, "recipe_path": recipePath, "step": String(step)], to: path)
+        let metadata = ["recipe": recipeText, "recipe_path": recipePath, "step": String(step)].merging(extraMetadata) { a, _ in a }
+        try Checkpoint.write(setup.parameters, metadata: metadata, to: path)
         try AtomicFile.write(Data(recipeText.utf8), to: "\(outputFolder)/recipe.yaml")
         lastCheckpoint = path
         progress.note("checkpoint \(path)")

@@ -34,7 +34,10 @@ struct CheckpointModel {
         backend = try BackendChoice.make(recipe.device, log: { printError($0) })
     }
 
+    /// Allocates the parameters the graphs built so far declared and fills them from the
+    /// checkpoint; later graphs over the same parameters need no second load.
     func load() throws {
+        guard parameters.values == nil else { return }
         parameters.materialize(seed: 0)
         try Checkpoint.load(contents, into: parameters, path: path)
     }

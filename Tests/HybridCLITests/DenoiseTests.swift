@@ -85,6 +85,42 @@ import Testing
         #expect(s.status != 0 && s.stderr.contains("labels asked, but this model was trained without them (config classes 0)"), "\(s.all)")
     }
 
+    @Test func progressiveDistillationHalvesTheSteps() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let digits = "  images: \(CLI.root)/data/digits.csv.gz"
+        let teacherRecipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20, prediction: v, schedule: cosine}\n",
+                                            data: digits)
+        let t = try CLI.run(["train", teacherRecipe, "--set", "training.steps=10", "--set", "training.eval_every=10"])
+        #expect(t.status == 0, "\(t.all)")
+        let noTeacher = try CLI.run(["distill", teacherRecipe])
+        #expect(noTeacher.status != 0 && noTeacher.stderr.contains("no objective has a teacher"), "\(noTeacher.all)")
+        let distill = "  - plugin: distill\n    teacher: \(dir)/run/checkpoint-000010.safetensors\n"
+            + "    config: {timesteps: 20, prediction: v, schedule: cosine, teacher_steps: 4, teacher_prediction: v}\n"
+        let recipe = try Self.recipe(in: dir, objectives: distill, data: digits)
+        let r = try CLI.run(["distill", recipe, "--set", "training.steps=15", "--set", "training.eval_every=15",
+                             "--set", "training.output=\(dir)/students"])
+        #expect(r.status == 0, "\(r.all)")
+        // Each stage starts as its teacher and lowers its own distillation loss.
+        let evals = r.stdout.split(separator: "\n").filter { $0.hasPrefix("eval step") }
+        func mse(_ line: Substring) -> Double? { line.components(separatedBy: "distill mse ").last.flatMap { Double($0.prefix(6)) } }
+        #expect(evals.count == 4, "\(r.stdout)")
+        for stage in stride(from: 0, to: evals.count - 1, by: 2) {
+            let first = try #require(mse(evals[stage])), last = try #require(mse(evals[stage + 1]))
+            #expect(last < first, "stage \(stage / 2 + 1): \(first) -> \(last)")
+        }
+        // The students record their step counts, and sample with them by default.
+        for steps in [2, 1] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/students/student-\(steps).safetensors"))
+            let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            let header = try #require(try JSONSerialization.jsonObject(with: bytes[8..<(8 + headerLength)]) as? [String: Any])
+            let metadata = try #require(header["__metadata__"] as? [String: String])
+            #expect(metadata["student_steps"] == String(steps))
+        }
+        let s = try CLI.run(["sample", "--checkpoint", "\(dir)/students/student-1.safetensors", "--images", "3", "--out", "\(dir)/s.png"])
+        #expect(s.status == 0, "\(s.all)")
+    }
+
     @Test func anImageObjectiveWithoutImagesIsRefused() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -279,6 +279,10 @@ typedef struct hybrid_batch_request {
     const float *images;     /* images: [B, image_side^2] pixels in [-1, 1], row-major */
     const int32_t *labels;   /* images: [B] class labels */
     int32_t image_side;
+    /* ── ABI 1.2 ── */
+    hybrid_sampler *teacher; /* the objective's frozen teacher (a recipe `teacher:` checkpoint,
+                                built by this objective's own build in inference mode at batch
+                                size B), run with api->sampler_run; NULL when there is none */
 } hybrid_batch_request;
 
 /** Host-owned buffers the plugin fills. */

@@ -1,0 +1,159 @@
+// Progressive distillation (Salimans & Ho 2022), one stage: a student that samples in N/2 DDIM
+// steps learns to match two DDIM steps (η = 0) of its frozen teacher, which samples in N. For an
+// image x0, noise ε and a student level t (trailing spacing; teacher levels t, t', t''):
+//   x_t = α_t x0 + σ_t ε                       (α = √ᾱ, σ = √(1 − ᾱ))
+//   x_t'  = DDIM(teacher(x_t, t), t → t'),  x_t'' = DDIM(teacher(x_t', t'), t' → t'')
+//   x̃0 = (x_t'' − (σ_t''/σ_t) x_t) / (α_t'' − (σ_t''/σ_t) α_t)   (one step t → t'' lands there;
+//                                                                   at t'' = −1, x̃0 = x_t'')
+//   target ṽ = (α_t x_t − x̃0) / σ_t            (the v-parameterisation: x0 = α_t x_t − σ_t v)
+//   loss = Σ w_t ‖v̂ − ṽ‖² / Σ w_t,  w_t = max(α_t², σ_t²)
+// since ‖x̂0 − x̃0‖² = σ_t² ‖v̂ − ṽ‖², the weight is truncated SNR, max(SNR_t, 1), in x-space.
+// The teacher runs through the host (request->teacher: this objective's own inference graph over
+// the teacher checkpoint's weights), so the student and the teacher share ImageDiffusion.
+// B batch, S image side, L positions, F values a patch, d d_model.
+import CHybridPlugin
+import PluginSupport
+import Glibc
+
+struct DistillState {
+    /// The student; samples in teacherSteps / 2 by default.
+    var model: ImageDiffusion
+    var teacherSteps: Int
+    var teacherPrediction: DDPMPrediction
+}
+
+let distillKeys = ImageDiffusion.configKeys.map { key in
+    key.name == "prediction" ? (key.name, key.type, "v", "what the student predicts: v (as in progressive distillation) or epsilon") : key
+} + [
+    ("teacher_steps", HYBRID_CONFIG_INT, "8", "the teacher's DDIM steps N; the student learns to take N/2 (even, at most timesteps)"),
+    ("teacher_prediction", HYBRID_CONFIG_STRING, "v", "what the teacher checkpoint predicts: epsilon or v"),
+]
+
+func distillCreate(_ info: UnsafePointer<hybrid_create_info>?,
+                   _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let info = info?.pointee, let state, info.config != nil, info.config_count == UInt32(distillKeys.count)
+    else { return fail(err, "create: expected \(distillKeys.count) config values") }
+    let config = ConfigValues(info)
+    let N = config.int("teacher_steps")
+    guard N >= 2, N % 2 == 0 else { return fail(err, "config teacher_steps is \(N); expected an even count ≥ 2") }
+    guard let model = ImageDiffusion(info, sampleSteps: N / 2, err) else { return HYBRID_FAILED }
+    guard N <= model.schedule.steps else {
+        return fail(err, "config teacher_steps is \(N); expected at most timesteps (\(model.schedule.steps))")
+    }
+    guard let teacherPrediction = DDPMPrediction(rawValue: config.string("teacher_prediction")) else {
+        return fail(err, "config teacher_prediction is \"\(config.string("teacher_prediction"))\"; expected epsilon or v")
+    }
+    state.pointee = UnsafeMutableRawPointer(permanent(DistillState(model: model, teacherSteps: N, teacherPrediction: teacherPrediction)))
+    return HYBRID_OK
+}
+
+func distillDestroy(_ state: UnsafeMutableRawPointer?) {
+    freeState(state, as: DistillState.self)
+}
+
+/// images [B, S, S] → noisy = patches of x_t, time = embedding(t), label (with classes),
+/// target = patches of ṽ [B, L, F] and weights w_t on every patch row [B·L]. Student levels are
+/// uniform on training batches and cycle through all N/2 on validation ones.
+func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
+                         _ request: UnsafePointer<hybrid_batch_request>?,
+                         _ batch: UnsafeMutablePointer<hybrid_batch>?,
+                         _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: DistillState.self).pointee,
+          let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
+          let images = request.images, let labels = request.labels
+    else { return fail(err, "prepare_batch: state, request, api, the images or their labels are NULL") }
+    guard reaches(request.header.size, \hybrid_batch_request.teacher), let teacher = request.teacher,
+          let run = api.sampler_run
+    else { return fail(err, "prepare_batch: distillation needs a teacher: give the objective a teacher checkpoint in the recipe (teacher: FILE)") }
+    let m = s.model, grid = m.grid, schedule = m.schedule
+    guard request.image_side == grid.side else {
+        return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
+    }
+    let B = Int(request.batch_size), S2 = grid.side * grid.side, L = m.length, F = grid.values, d = m.dModel, C = m.classes
+    guard let noisy = inputBuffer(batch, "noisy", expected: B * L * F, shape: "[B, L, F]", err),
+          let target = inputBuffer(batch, "target", expected: B * L * F, shape: "[B, L, F]", err),
+          let time = inputBuffer(batch, "time", expected: B * L * d, shape: "[B, L, d_model]", err),
+          let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
+    else { return HYBRID_FAILED }
+    let names = m.inputNames
+    var values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)]
+    if C > 0 {
+        guard let oneHot = inputBuffer(batch, "label", expected: B * L * m.labelWidth, shape: "[B, L, classes + 1]", err)
+        else { return HYBRID_FAILED }
+        for b in 0..<B where !(0..<Int32(C)).contains(labels[b]) {
+            return fail(err, "prepare_batch: an image is labelled \(labels[b]); config classes is \(C), so labels are 0...\(C - 1)")
+        }
+        let drop = request.is_validation == 0 ? m.labelDrop : 0
+        m.writeLabels({ b in drop > 0 && api.rng_uniform(request.rng) < drop ? C : Int(labels[b]) }, into: oneHot, images: B)
+        values.append(UnsafePointer(oneHot))
+    }
+    let levels = schedule.trailingTimesteps(s.teacherSteps), studentSteps = s.teacherSteps / 2
+    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * B * S2 + B * L * F + d)
+    defer { memory.deallocate() }
+    // xt, x (the teacher's walk), noise [B, S, S]; output [B, L, F]; embedding [d].
+    let xt = memory, x = xt + B * S2, noise = x + B * S2, output = noise + B * S2, embedding = output + B * L * F
+    var path = [[Int]](repeating: [], count: B)   // each image's levels t, t', t'' (−1: x0)
+    for b in 0..<B {
+        let i = request.is_validation != 0 ? b % studentSteps : Int(api.rng_next(request.rng) % UInt64(studentSteps))
+        path[b] = [levels[2 * i], levels[2 * i + 1], 2 * i + 2 < levels.count ? levels[2 * i + 2] : -1]
+        fillNormal(noise + b * S2, count: S2, api, request.rng)
+        schedule.noised(images + b * S2, noise + b * S2, t: path[b][0], into: xt + b * S2, count: S2)
+    }
+    x.update(from: xt, count: B * S2)
+    /// Writes the model's inputs for x at each image's level path[b][k].
+    func setInputs(_ k: Int) {
+        noisy.update(repeating: 0, count: B * L * F)
+        grid.patchify(x, into: noisy, images: B, leading: m.leading)
+        for b in 0..<B {
+            timestepEmbedding(path[b][k], dimension: d, into: embedding)
+            for j in 0..<L { (time + (b * L + j) * d).update(from: embedding, count: d) }
+        }
+    }
+    // Two teacher DDIM steps, t → t' → t''.
+    for k in 0..<2 {
+        setInputs(k)
+        let status = run(teacher, names, values, Int32(names.count), output, err)
+        guard status == HYBRID_OK else { return status }
+        grid.unpatchify(output, into: noise, images: B, leading: m.leading)   // noise now holds the teacher's output
+        for b in 0..<B {
+            schedule.ddimStep(x + b * S2, modelOutput: noise + b * S2, t: path[b][k], previous: path[b][k + 1], eta: 0,
+                              noise: nil, prediction: s.teacherPrediction, count: S2)
+        }
+    }
+    // The student's target at (x_t, t): x holds x_t'' and becomes ṽ, image by image.
+    for b in 0..<B {
+        let t = path[b][0], end = path[b][2]
+        let at = schedule.alphaBar[t].squareRoot(), st = (1 - schedule.alphaBar[t]).squareRoot()
+        let ae = end >= 0 ? schedule.alphaBar[end].squareRoot() : 1, se = end >= 0 ? (1 - schedule.alphaBar[end]).squareRoot() : 0
+        let ratio = se / st
+        let image = x + b * S2, start = xt + b * S2
+        for j in 0..<S2 {
+            let x0 = (Double(image[j]) - ratio * Double(start[j])) / (ae - ratio * at)
+            image[j] = Float((at * Double(start[j]) - x0) / st)
+        }
+        (weights + b * L).update(repeating: 0, count: m.leading)
+        (weights + b * L + m.leading).update(repeating: Float(max(at * at, st * st)), count: grid.count)
+    }
+    target.update(repeating: 0, count: B * L * F)
+    grid.patchify(x, into: target, images: B, leading: m.leading)
+    // The student's input: x_t at t.
+    x.update(from: xt, count: B * S2)
+    setInputs(0)
+    return HYBRID_OK
+}
+
+func distillBuild(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
+                  _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
+                  _ result: UnsafeMutablePointer<hybrid_build_result>?,
+                  _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: DistillState.self).pointee else { return fail(err, "build: state is NULL") }
+    return s.model.build(api, graph, info, result, err)
+}
+
+func distillSample(_ state: UnsafeMutableRawPointer?, _ api: UnsafePointer<hybrid_host_api>?,
+                   _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
+                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    guard let s = state?.assumingMemoryBound(to: DistillState.self).pointee else { return fail(err, "sample: state is NULL") }
+    return s.model.sample(api, sampler, request, err)
+}

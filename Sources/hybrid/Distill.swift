@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import HybridPlugins
+import HybridRecipe
+import HybridTrain
+
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Progressive distillation: stage after stage, a student initialised from its teacher learns to take half the teacher's DDIM steps; each stage's student teaches the next.",
+        discussion: """
+        The recipe's objective with a `teacher:` checkpoint (the distill plugin) sets the first stage: its \
+        config teacher_steps N. Stage k trains a student for N/2^k steps, starting from its teacher's weights, \
+        and writes OUTPUT/student-<steps>.safetensors (metadata student_steps), until --until steps.
+        """)
+
+    @Argument(help: "The recipe (YAML): an objective with a teacher, e.g. recipes/distill-digits.yaml.")
+    var recipe: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value (every stage).", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(help: "The step count of the last student.")
+    var until = 1
+
+    func validate() throws {
+        guard until >= 1 else { throw ValidationError("--until must be at least 1, got \(until)") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let first = try Recipe.load(path: recipe, overrides: overrides)
+            guard let index = first.objectives.firstIndex(where: { $0.teacher != nil }), let firstTeacher = first.objectives[index].teacher else {
+                throw TrainError("\(recipe): no objective has a teacher (objectives[i].teacher: a checkpoint to distil)")
+            }
+            let instance = try RunSetup.instances(for: first, file: recipe)[index]
+            guard let steps = instance.plugin.configKeys.firstIndex(where: { $0.name == "teacher_steps" }),
+                  case .int(var teacherSteps) = instance.config[steps] else {
+                throw TrainError("\(recipe): objective \(first.objectives[index].name) (plugin \(instance.plugin.name)) has no teacher_steps setting to halve")
+            }
+            guard until < teacherSteps, teacherSteps % until == 0, (teacherSteps / until).nonzeroBitCount == 1 else {
+                throw TrainError("--until \(until): the students halve \(teacherSteps) teacher steps, so expected \(teacherSteps / 2), \(teacherSteps / 4), … down to 1")
+            }
+            let output = first.training.output
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            var teacher = firstTeacher.absolute
+            while teacherSteps > until {
+                let studentSteps = teacherSteps / 2
+                let stage = overrides + [
+                    "objectives[\(index)].teacher=\(teacher)", "objectives[\(index)].config.teacher_steps=\(teacherSteps)",
+                    "training.init_from=\(teacher)", "training.output=\(output)/stage-\(studentSteps)",
+                ]
+                say("stage: \(teacherSteps) → \(studentSteps) steps, teacher \(teacher)")
+                let loaded = try Recipe.load(path: recipe, overrides: stage)
+                let backend = try BackendChoice.make(loaded.device, log: { say($0) })
+                let progress = Progress(logEvery: loaded.training.logEvery)
+                let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { progress.note($0) })
+                let trainer = try Trainer(setup: setup, data: try TrainingData.load(loaded.data), recipeText: loaded.yamlText(),
+                                          recipePath: recipe, outputFolder: loaded.training.output, progress: progress)
+                trainer.extraMetadata = ["student_steps": String(studentSteps)]
+                try trainer.run()
+                guard let last = trainer.lastCheckpoint else { throw TrainError("stage \(studentSteps): no checkpoint was written") }
+                let student = "\(output)/student-\(studentSteps).safetensors"
+                try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: last)), to: student)
+                say("student \(student): \(studentSteps) steps, validation " + (trainer.evaluations.last.map { $0.results.map(Progress.describe).joined(separator: ", ") } ?? "-"))
+                teacher = URL(fileURLWithPath: student).standardizedFileURL.path
+                teacherSteps = studentSteps
+            }
+        }
+    }
+}
