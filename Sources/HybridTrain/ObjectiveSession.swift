@@ -85,7 +85,12 @@ public final class ObjectiveSession {
         let store = ParameterStore()
         let model = try InferenceGraph(instance: instance, parameters: store, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
         store.materialize(seed: 0)
-        try Checkpoint.load(Checkpoint.read(path), into: store, path: path)
+        do {
+            try Checkpoint.load(Checkpoint.read(path), into: store, path: path)
+        } catch {
+            throw TrainError("objective \(name): its teacher cannot run: \(error) (a teacher is a checkpoint of the same model: "
+                + "the same backbone, and the heads this objective builds, e.g. a denoising model for distill)")
+        }
         try model.compile(on: backend)
         teacher = (model, SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in }))
     }

@@ -38,7 +38,7 @@ struct Sample: ParsableCommand {
     var images: Int?
 
     @Option(help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps, or a distilled student's count).")
-    var steps = 0
+    var steps: Int?
 
     @Option(help: "Images: ddpm (ancestral, all training levels) or ddim (any step count, trailing spacing); default: ddpm at the full count, ddim below.")
     var sampler: ImageSamplerKind?
@@ -66,7 +66,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("give exactly one of --prompt (continue text), --infill (fill in [MASK]s) or --images N (draw images)")
         }
         if let images { guard images > 0 else { throw ValidationError("--images must be at least 1, got \(images)") } }
-        guard steps >= 0 else { throw ValidationError("--steps must be ≥ 0 (0: the objective's default), got \(steps)") }
+        if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps) (leave it out for the objective's default)") } }
         guard prompt?.isEmpty != true, infill?.isEmpty != true else { throw ValidationError("the text must not be empty") }
         guard eta.isFinite, eta >= 0 else { throw ValidationError("--eta must be a finite value ≥ 0, got \(eta)") }
         if sampler != nil || eta != 0 { guard images != nil else { throw ValidationError("--sampler and --eta apply to images (--images N)") } }
@@ -104,7 +104,7 @@ struct Sample: ParsableCommand {
         printError("drawing \(count) images with \(config.name) from \(checkpoint) (step \(model.step))")
         let started = ContinuousClock.now
         let labels = try label.map { list in try Self.labels(list) }.map { list in (0..<count).map { list[$0 % list.count] } }
-        let request = ImageRequest(steps: steps, side: imageSide, labels: labels, guidance: guidance,
+        let request = ImageRequest(steps: steps ?? 0, side: imageSide, labels: labels, guidance: guidance,
                                    sampler: self.sampler?.abiValue ?? HYBRID_SAMPLER_DEFAULT, eta: eta)
         let pixels = try sampler.generate(request, seed: seed)
         let elapsed = ContinuousClock.now - started

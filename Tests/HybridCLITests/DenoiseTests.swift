@@ -121,6 +121,27 @@ import Testing
         #expect(s.status == 0, "\(s.all)")
     }
 
+    @Test func badDistillationInputIsRefused() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A text model is no teacher for an image student.
+        let causal = try Self.recipe(in: dir, objectives: "  - plugin: causal\n", data: "  text: [\"\(CLI.root)/data/shakespeare/*.txt\"]")
+        let c = try CLI.run(["train", causal, "--set", "training.steps=2", "--set", "training.eval_every=2", "--sample-tokens", "0"])
+        #expect(c.status == 0, "\(c.all)")
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: distill\n    teacher: \(dir)/run/checkpoint-000002.safetensors\n"
+                                     + "    config: {timesteps: 20, teacher_steps: 4}\n", data: "  images: \(CLI.root)/data/digits.csv.gz")
+        let r = try CLI.run(["distill", recipe])
+        #expect(r.status != 0 && r.stderr.contains("objective distill: its teacher cannot run")
+                && r.stderr.contains("has no tensor t_mlp1.weight"), "\(r.all)")
+        // Students halve the teacher's steps: 3 is not on the way from 4.
+        let until = try CLI.run(["distill", recipe, "--until", "3"])
+        #expect(until.status != 0 && until.stderr.contains("--until 3: the students halve 4 teacher steps, so expected 2, 1"), "\(until.all)")
+        let odd = try CLI.run(["distill", recipe, "--set", "objectives[0].config.teacher_steps=5"])
+        #expect(odd.status != 0 && odd.stderr.contains("config teacher_steps is 5; expected an even count ≥ 2"), "\(odd.all)")
+        let zero = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "2", "--steps", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--steps must be at least 1, got 0"), "\(zero.all)")
+    }
+
     @Test func anImageObjectiveWithoutImagesIsRefused() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -61,7 +61,7 @@ struct RecipeErrorTests {
 
     @Test("an unknown key suggests the key meant", arguments: [
         ("  d_model: 64", "  d_modle: 64", "r.yaml:2:3: model.d_modle: unknown key; expected one of d_model, layers, heads, seq_len, mlp_ratio, dropout; did you mean `d_model`?"),
-        ("  steps: 10", "  steps: 10\n  warmup: 5", "r.yaml:12:3: training.warmup: unknown key; expected one of steps, batch_size, seed, eval_every, eval_batches, log_every, checkpoint_every, output"),
+        ("  steps: 10", "  steps: 10\n  warmup: 5", "r.yaml:12:3: training.warmup: unknown key; expected one of steps, batch_size, seed, eval_every, eval_batches, log_every, checkpoint_every, output, init_from"),
         ("training:", "trainnig:", "r.yaml:10:1: trainnig: unknown key; expected one of device, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training; did you mean `training`?"),
     ])
     func unknownKey(old: String, new: String, expected: String) {
@@ -138,6 +138,16 @@ struct RecipeErrorTests {
                     + "expected a path or glob that matches at least one file, found \"corpus/*.md\"")
         #expect(scratch.message(minimalRecipe(replacing: "  text: [corpus/*.txt]", with: "  text: []"))
                     == "r.yaml:7:3: data: expected text (a list of paths or globs) or images (a path), or both, found neither")
+    }
+
+    @Test("a missing teacher or init_from checkpoint is named with its place")
+    func missingCheckpoints() {
+        let scratch = Scratch()
+        #expect(scratch.message(minimalRecipe(replacing: "  - plugin: causal", with: "  - plugin: causal\n    teacher: t.safetensors"))
+                    == "r.yaml:10:14: objectives[0].teacher: no such file (relative to \(scratch.folder)); "
+                    + "expected a checkpoint (.safetensors), found \"t.safetensors\"")
+        #expect(scratch.message(minimalRecipe(replacing: "  batch_size: 4", with: "  batch_size: 4\n  init_from: [a]"))
+                    == "r.yaml:13:14: training.init_from: expected a checkpoint (.safetensors), found a list")
     }
 
     @Test("two objectives with one name")
