@@ -39,8 +39,8 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
                          _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
     guard let s = state?.assumingMemoryBound(to: ImageDiffusion.self).pointee,
           let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
-          let images = request.images, let labels = request.labels
-    else { return fail(err, "prepare_batch: state, request, api, the images or their labels are NULL") }
+          let images = request.images
+    else { return fail(err, "prepare_batch: state, request, api or the images are NULL") }
     guard reaches(batch.header.size, \hybrid_batch.host), batch.input_buffer != nil else {
         return fail(err, "prepare_batch: image batches need a host with plugin ABI 1.1 (batch input buffers)")
     }
@@ -49,21 +49,9 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
         return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
     }
     let B = Int(request.batch_size), S2 = grid.side * grid.side, L = s.length, F = grid.values
-    let d = s.dModel, T = schedule.steps, C = s.classes
-    guard let noisy = inputBuffer(batch, "noisy", expected: B * L * F, shape: "[B, L, F]", err),
-          let target = inputBuffer(batch, "target", expected: B * L * F, shape: "[B, L, F]", err),
-          let time = inputBuffer(batch, "time", expected: B * L * d, shape: "[B, L, d_model]", err),
-          let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
-    else { return HYBRID_FAILED }
-    if C > 0 {
-        guard let oneHot = inputBuffer(batch, "label", expected: B * L * s.labelWidth, shape: "[B, L, classes + 1]", err)
-        else { return HYBRID_FAILED }
-        for b in 0..<B where !(0..<Int32(C)).contains(labels[b]) {
-            return fail(err, "prepare_batch: an image is labelled \(labels[b]); config classes is \(C), so labels are 0...\(C - 1)")
-        }
-        let drop = request.is_validation == 0 ? s.labelDrop : 0
-        s.writeLabels({ b in drop > 0 && api.rng_uniform(request.rng) < drop ? C : Int(labels[b]) }, into: oneHot, images: B)
-    }
+    let d = s.dModel, T = schedule.steps
+    guard let inputs = s.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
+    let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * S2 + d)
     defer { scratch.deallocate() }
     let noise = scratch, image = scratch + S2, embedding = scratch + 2 * S2

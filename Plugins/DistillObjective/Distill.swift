@@ -61,8 +61,8 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
                          _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
     guard let s = state?.assumingMemoryBound(to: DistillState.self).pointee,
           let request = request?.pointee, let batch = batch?.pointee, let api = request.api?.pointee,
-          let images = request.images, let labels = request.labels
-    else { return fail(err, "prepare_batch: state, request, api, the images or their labels are NULL") }
+          let images = request.images
+    else { return fail(err, "prepare_batch: state, request, api or the images are NULL") }
     guard reaches(request.header.size, \hybrid_batch_request.teacher), let teacher = request.teacher,
           let run = api.sampler_run
     else { return fail(err, "prepare_batch: distillation needs a teacher: give the objective a teacher checkpoint in the recipe (teacher: FILE)") }
@@ -70,24 +70,11 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
     guard request.image_side == grid.side else {
         return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
     }
-    let B = Int(request.batch_size), S2 = grid.side * grid.side, L = m.length, F = grid.values, d = m.dModel, C = m.classes
-    guard let noisy = inputBuffer(batch, "noisy", expected: B * L * F, shape: "[B, L, F]", err),
-          let target = inputBuffer(batch, "target", expected: B * L * F, shape: "[B, L, F]", err),
-          let time = inputBuffer(batch, "time", expected: B * L * d, shape: "[B, L, d_model]", err),
-          let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
-    else { return HYBRID_FAILED }
+    let B = Int(request.batch_size), S2 = grid.side * grid.side, L = m.length, F = grid.values, d = m.dModel
+    guard let inputs = m.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
+    let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
     let names = m.inputNames
-    var values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)]
-    if C > 0 {
-        guard let oneHot = inputBuffer(batch, "label", expected: B * L * m.labelWidth, shape: "[B, L, classes + 1]", err)
-        else { return HYBRID_FAILED }
-        for b in 0..<B where !(0..<Int32(C)).contains(labels[b]) {
-            return fail(err, "prepare_batch: an image is labelled \(labels[b]); config classes is \(C), so labels are 0...\(C - 1)")
-        }
-        let drop = request.is_validation == 0 ? m.labelDrop : 0
-        m.writeLabels({ b in drop > 0 && api.rng_uniform(request.rng) < drop ? C : Int(labels[b]) }, into: oneHot, images: B)
-        values.append(UnsafePointer(oneHot))
-    }
+    let values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)] + (inputs.label.map { [UnsafePointer($0)] } ?? [])
     let levels = schedule.trailingTimesteps(s.teacherSteps), studentSteps = s.teacherSteps / 2
     let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * B * S2 + B * L * F + d)
     defer { memory.deallocate() }

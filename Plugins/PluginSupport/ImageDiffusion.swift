@@ -76,6 +76,42 @@ public struct ImageDiffusion: Sendable {
     /// The names of the inference graph's inputs, in the order sampler_run takes their values:
     /// noisy, time, and label when class-conditional.
     public var inputNames: [UnsafePointer<CChar>?] { classes > 0 ? sampleInputNamesWithLabel : sampleInputNames }
+    /// The inputs `build` makes, as prepare_batch fills them.
+    public struct BatchInputs {
+        /// [B, L, F].
+        public let noisy, target: UnsafeMutablePointer<Float>
+        /// [B, L, d].
+        public let time: UnsafeMutablePointer<Float>
+        /// [B·L].
+        public let weights: UnsafeMutablePointer<Float>
+        /// With classes, the one-hot labels [B, L, C + 1], already written.
+        public let label: UnsafeMutablePointer<Float>?
+    }
+
+    /// The batch's input buffers, checked against B; with classes the labels are written from
+    /// the request's (each replaced by the null label with probability label_drop on training
+    /// batches, never on validation ones). nil after writing the error.
+    public func batchInputs(_ batch: hybrid_batch, _ request: hybrid_batch_request, _ api: hybrid_host_api,
+                            _ err: UnsafeMutablePointer<hybrid_error>?) -> BatchInputs? {
+        let B = Int(request.batch_size), L = length, F = grid.values, C = classes
+        guard let noisy = inputBuffer(batch, "noisy", expected: B * L * F, shape: "[B, L, F]", err),
+              let target = inputBuffer(batch, "target", expected: B * L * F, shape: "[B, L, F]", err),
+              let time = inputBuffer(batch, "time", expected: B * L * dModel, shape: "[B, L, d_model]", err),
+              let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
+        else { return nil }
+        guard C > 0 else { return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil) }
+        guard let labels = request.labels,
+              let oneHot = inputBuffer(batch, "label", expected: B * L * labelWidth, shape: "[B, L, classes + 1]", err)
+        else { return nil }
+        for b in 0..<B where !(0..<Int32(C)).contains(labels[b]) {
+            _ = fail(err, "prepare_batch: an image is labelled \(labels[b]); config classes is \(C), so labels are 0...\(C - 1)")
+            return nil
+        }
+        let drop = request.is_validation == 0 ? labelDrop : 0
+        writeLabels({ b in drop > 0 && api.rng_uniform(request.rng) < drop ? C : Int(labels[b]) }, into: oneHot, images: B)
+        return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: oneHot)
+    }
+
     /// Width of the one-hot label input: the C classes and the null label (index C).
     public var labelWidth: Int { classes + 1 }
 
