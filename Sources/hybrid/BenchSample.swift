@@ -1,6 +1,7 @@
 import ArgumentParser
 import CHybridPlugin
 import Foundation
+import HybridCore
 import HybridPlugins
 import HybridRecipe
 import HybridTrain
@@ -84,13 +85,22 @@ extension Bench {
                     try draw(model, name: "student", steps: steps, sampler: HYBRID_SAMPLER_DDIM)
                 }
 
-                // Quality against every real digit; the real-vs-real line is two disjoint halves.
+                // Quality against every real digit. The real-vs-real line compares two disjoint
+                // halves drawn at random (the file's order follows its writers, so its own halves
+                // would measure a shift between people, not what sampling noise alone gives).
                 let realJudged = try classifier.judge(real.pixels, count: real.count)
-                let half = real.count / 2, F = DigitClassifier.featureCount
-                let baselineFeatures = try Frechet.distance(Array(realJudged.features[..<(half * F)]), count: half,
-                                                            Array(realJudged.features[(half * F)...]), count: real.count - half, n: F)
-                let baselinePixels = try Frechet.distance(Array(real.pixels[..<(half * n)]), count: half,
-                                                          Array(real.pixels[(half * n)...]), count: real.count - half, n: n)
+                let F = DigitClassifier.featureCount
+                var order = Array(0..<real.count), stream = RandomStream(seed: 1, stream: RandomStream.streamID("real-halves"))
+                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, stream.below(i + 1)) }
+                let halves = [order[..<(real.count / 2)], order[(real.count / 2)...]]
+                func pick(_ values: [Float], _ width: Int, _ indices: ArraySlice<Int>) -> [Float] {
+                    indices.flatMap { values[($0 * width)..<(($0 + 1) * width)] }
+                }
+                let baselineFeatures = try Frechet.distance(pick(realJudged.features, F, halves[0]), count: halves[0].count,
+                                                            pick(realJudged.features, F, halves[1]), count: halves[1].count, n: F)
+                let baselinePixels = try Frechet.distance(pick(real.pixels, n, halves[0]), count: halves[0].count,
+                                                          pick(real.pixels, n, halves[1]), count: halves[1].count, n: n)
+                let half = halves[0].count
                 let quality = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
                 say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   \(quality)")
                 say(String(format: "real vs real (%d/%d)          -     %14.3f     %14.3f", half, real.count - half, baselineFeatures, baselinePixels))
