@@ -8,7 +8,7 @@ import HybridRecipe
 import HybridTrain
 
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Generate text from a checkpoint.")
+    static let configuration = CommandConfiguration(abstract: "Continue text, fill in masked bytes, or draw images from a checkpoint.")
 
     @Option(help: "A checkpoint written by `hybrid train` (.safetensors).")
     var checkpoint: String
