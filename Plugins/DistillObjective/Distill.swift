@@ -80,20 +80,20 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
     defer { memory.deallocate() }
     // xt, x (the teacher's walk), noise [B, S, S]; output [B, L, F]; embedding [d].
     let xt = memory, x = xt + B * S2, noise = x + B * S2, output = noise + B * S2, embedding = output + B * L * F
-    var path = [[Int]](repeating: [], count: B)   // each image's levels t, t', t'' (−1: x0)
+    var path = [Int](repeating: 0, count: 3 * B)   // image b's levels t, t', t'' at 3b... (−1: x0)
     for b in 0..<B {
         let i = request.is_validation != 0 ? b % studentSteps : Int(api.rng_next(request.rng) % UInt64(studentSteps))
-        path[b] = [levels[2 * i], levels[2 * i + 1], 2 * i + 2 < levels.count ? levels[2 * i + 2] : -1]
+        (path[3 * b], path[3 * b + 1], path[3 * b + 2]) = (levels[2 * i], levels[2 * i + 1], 2 * i + 2 < levels.count ? levels[2 * i + 2] : -1)
         fillNormal(noise + b * S2, count: S2, api, request.rng)
-        schedule.noised(images + b * S2, noise + b * S2, t: path[b][0], into: xt + b * S2, count: S2)
+        schedule.noised(images + b * S2, noise + b * S2, t: path[3 * b], into: xt + b * S2, count: S2)
     }
     x.update(from: xt, count: B * S2)
-    /// Writes the model's inputs for x at each image's level path[b][k].
+    /// Writes the model's inputs for x at each image's level path[3 * b + k].
     func setInputs(_ k: Int) {
         noisy.update(repeating: 0, count: B * L * F)
         grid.patchify(x, into: noisy, images: B, leading: m.leading)
         for b in 0..<B {
-            timestepEmbedding(path[b][k], dimension: d, into: embedding)
+            timestepEmbedding(path[3 * b + k], dimension: d, into: embedding)
             for j in 0..<L { (time + (b * L + j) * d).update(from: embedding, count: d) }
         }
     }
@@ -104,13 +104,13 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
         guard status == HYBRID_OK else { return status }
         grid.unpatchify(output, into: noise, images: B, leading: m.leading)   // noise now holds the teacher's output
         for b in 0..<B {
-            schedule.ddimStep(x + b * S2, modelOutput: noise + b * S2, t: path[b][k], previous: path[b][k + 1], eta: 0,
+            schedule.ddimStep(x + b * S2, modelOutput: noise + b * S2, t: path[3 * b + k], previous: path[3 * b + k + 1], eta: 0,
                               noise: nil, prediction: s.teacherPrediction, count: S2)
         }
     }
     // The student's target at (x_t, t): x holds x_t'' and becomes ṽ, image by image.
     for b in 0..<B {
-        let t = path[b][0], end = path[b][2]
+        let t = path[3 * b], end = path[3 * b + 2]
         let at = schedule.alphaBar[t].squareRoot(), st = (1 - schedule.alphaBar[t]).squareRoot()
         let ae = end >= 0 ? schedule.alphaBar[end].squareRoot() : 1, se = end >= 0 ? (1 - schedule.alphaBar[end]).squareRoot() : 0
         let ratio = se / st

@@ -37,7 +37,7 @@ public final class ObjectiveSession {
     private let rng: UnsafeMutablePointer<RandomStream>
     /// The frozen teacher prepare_batch may run (a recipe `teacher:`): the objective's own
     /// inference graph over the teacher checkpoint's weights, in a store of its own.
-    private var teacher: (model: InferenceGraph, context: SamplerContext)?
+    private var teacher: SamplerContext?
 
     public init(name: String, weight: (start: Float, end: Float, shape: hybrid_schedule_kind), instance: ObjectiveInstance, parameters: ParameterStore,
                 backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, log: @escaping (String) -> Void) throws {
@@ -92,7 +92,7 @@ public final class ObjectiveSession {
                 + "the same backbone, and the heads this objective builds, e.g. a denoising model for distill)")
         }
         try model.compile(on: backend)
-        teacher = (model, SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in }))
+        teacher = SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in })
     }
 
     /// Draws a fresh batch and lets the plugin turn it into inputs; `progress` is the
@@ -158,7 +158,7 @@ public final class ObjectiveSession {
         } else {
             try instance.prepareBatch(images: pixels, labels: labels, side: imageSide, batchSize: batchSize, inputs: inputs,
                                       api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation,
-                                      teacher: teacher?.context.handle)
+                                      teacher: teacher?.handle)
         }
     }
 

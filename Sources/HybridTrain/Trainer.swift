@@ -152,7 +152,7 @@ public final class Trainer {
             try loadBatches(objectives, step: step)
             let result = try computeStep(step, objectives: objectives)
             progress.step(step + 1, losses: result.losses, learningRate: result.learningRate, gradNorm: result.gradNorm,
-                          positions: result.positions, seconds: (ContinuousClock.now - started).seconds)
+                          positions: result.positions, seconds: (ContinuousClock.now - started).inSeconds)
             let done = step + 1
             if done % training.evalEvery == 0 || done == training.steps { evaluate(step: done) }
             if done == training.steps || (training.checkpointEvery > 0 && done % training.checkpointEvery == 0) {
@@ -187,7 +187,8 @@ public final class Trainer {
 }
 
 extension Duration {
-    var seconds: Double {
+    /// The duration in seconds, as a Double.
+    public var inSeconds: Double {
         let c = components
         return Double(c.seconds) + Double(c.attoseconds) * 1e-18
     }

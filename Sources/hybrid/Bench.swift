@@ -58,7 +58,7 @@ struct Bench: ParsableCommand {
                     let t0 = ContinuousClock.now
                     let positions = try trainer.computeStep(step, objectives: objectives).positions
                     let elapsed = ContinuousClock.now - t0
-                    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, positions)
+                    return (elapsed.inSeconds, positions)
                 }
                 for step in 0..<(warmup + steps) {
                     if step == warmup {
@@ -147,7 +147,7 @@ struct CPUWatch {
 
     func otherCores() -> Double {
         let d = ContinuousClock.now - wall0
-        let wall = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        let wall = d.inSeconds
         let other = (Self.machineBusySeconds() - busy0) - (Self.ownSeconds() - own0)
         return max(0, other / max(wall, 1e-9))
     }

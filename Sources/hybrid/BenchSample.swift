@@ -62,16 +62,10 @@ extension Bench {
 
                 var rows: [Row] = []
                 func draw(_ model: CheckpointModel, name: String, steps: Int, sampler: hybrid_image_sampler) throws {
-                    let candidates = zip(model.recipe.objectives, model.instances).filter { $0.1.plugin.canDrawImages }
-                    guard let (_, instance) = candidates.first else { throw TrainError("\(model.path): no objective can draw images") }
-                    let imageSampler = try ImageSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
-                                                        count: images, seqLen: model.recipe.model.seqLen)
-                    try model.load()
-                    try imageSampler.compile(on: model.backend)
+                    let imageSampler = try model.imageSampler(count: images).sampler
                     let started = ContinuousClock.now
                     let pixels = try imageSampler.generate(ImageRequest(steps: steps, side: side, labels: labels, sampler: sampler), seed: seed)
-                    let elapsed = (ContinuousClock.now - started).components
-                    let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+                    let seconds = (ContinuousClock.now - started).inSeconds
                     rows.append(Row(name: name, steps: steps, imagesPerSecond: Double(images) / seconds, pixels: pixels))
                     printError("\(name): \(images) images in \(String(format: "%.1f", seconds)) s")
                 }

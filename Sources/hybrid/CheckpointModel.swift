@@ -34,6 +34,20 @@ struct CheckpointModel {
         backend = try BackendChoice.make(recipe.device, log: { printError($0) })
     }
 
+    /// The sampler of the objective that draws images (the one named `objective`, else the
+    /// first that can), built for `count` images, loaded and compiled; with its objective's name.
+    func imageSampler(objective: String? = nil, count: Int) throws -> (name: String, sampler: ImageSampler) {
+        let candidates = zip(recipe.objectives, instances).filter { $0.1.plugin.canDrawImages }
+        guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
+            let names = recipe.objectives.map(\.name).joined(separator: ", ")
+            throw TrainError("\(path): no objective \(objective.map { "named \($0) " } ?? "")can draw images (objectives: \(names))")
+        }
+        let sampler = try ImageSampler(instance: instance, parameters: parameters, backbone: backbone, count: count, seqLen: recipe.model.seqLen)
+        try load()
+        try sampler.compile(on: backend)
+        return (config.name, sampler)
+    }
+
     /// Allocates the parameters the graphs built so far declared and fills them from the
     /// checkpoint; later graphs over the same parameters need no second load.
     func load() throws {

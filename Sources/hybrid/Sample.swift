@@ -92,25 +92,17 @@ struct Sample: ParsableCommand {
     }
 
     private func drawImages(_ model: CheckpointModel, count: Int) throws {
-        let candidates = zip(model.recipe.objectives, model.instances).filter { $0.1.plugin.canDrawImages }
-        guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
-            let names = model.recipe.objectives.map(\.name).joined(separator: ", ")
-            throw TrainError("\(checkpoint): no objective \(objective.map { "named \($0) " } ?? "")can draw images (objectives: \(names))")
-        }
-        let sampler = try ImageSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
-                                       count: count, seqLen: model.recipe.model.seqLen)
-        try model.load()
-        try sampler.compile(on: model.backend)
-        printError("drawing \(count) images with \(config.name) from \(checkpoint) (step \(model.step))")
+        let (name, sampler) = try model.imageSampler(objective: objective, count: count)
+        printError("drawing \(count) images with \(name) from \(checkpoint) (step \(model.step))")
         let started = ContinuousClock.now
-        let labels = try label.map { list in try Self.labels(list) }.map { list in (0..<count).map { list[$0 % list.count] } }
+        // A cycled label list sets the grid's columns, so each column holds one class.
+        let cycle = try label.map(Self.labels) ?? []
+        let labels = cycle.isEmpty ? nil : (0..<count).map { cycle[$0 % cycle.count] }
         let request = ImageRequest(steps: steps ?? 0, side: imageSide, labels: labels, guidance: guidance,
                                    sampler: self.sampler?.abiValue ?? HYBRID_SAMPLER_DEFAULT, eta: eta)
         let pixels = try sampler.generate(request, seed: seed)
         let elapsed = ContinuousClock.now - started
-        // A cycled label list sets the columns, so each column holds one class.
-        let cycle = try label.map { try Self.labels($0).count } ?? 0
-        let columns = cycle > 1 && cycle <= count ? cycle : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
+        let columns = cycle.count > 1 && cycle.count <= count ? cycle.count : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
         try PNG.grid(images: pixels, side: imageSide, columns: columns, scale: 4, to: out)
         say("wrote \(out): \(count) images in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }
