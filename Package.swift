@@ -22,16 +22,19 @@ let package = Package(
                        providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // Vulkan's headers only: the loader is opened at run time (see HybridVulkan).
+        .systemLibrary(name: "CVulkan", providers: [.apt(["libvulkan-dev"])]),
 
         // The runtime.
         .target(name: "HybridCore"),
         .target(name: "HybridCPU", dependencies: ["HybridCore", "COpenBLAS"]),
+        .target(name: "HybridVulkan", dependencies: ["HybridCore", "CVulkan"], exclude: ["Shaders"]),
         .target(name: "HybridNN", dependencies: ["HybridCore"]),
         .target(name: "HybridRecipe", dependencies: ["CYAML"]),
         .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin"]),
         .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins", "CZlib"]),
         .executableTarget(name: "hybrid", dependencies: [
-            "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin",
+            "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridVulkan",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -45,6 +48,7 @@ let package = Package(
         // Tests.
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
         .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
+        .testTarget(name: "HybridVulkanTests", dependencies: ["HybridVulkan", "HybridCPU", "HybridNN", "HybridTestSupport"]),
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridCPU", "HybridTestSupport"]),

@@ -14,6 +14,8 @@ public final class CPUBackend: Backend {
         try CPUExecutable(graph: graph)
     }
 
+    public func parameterMemory() -> ParameterMemory { HostParameterMemory() }
+
     public func adamwStep(_ parameters: ParameterStore, settings s: AdamWSettings, step: Int) {
         guard let p = parameters.values, let g = parameters.gradients,
               let m = parameters.firstMoments, let v = parameters.secondMoments else { return }

@@ -4,6 +4,8 @@ public protocol Backend: AnyObject {
     /// One line naming the device, for the run log.
     var deviceDescription: String { get }
     func compile(_ graph: Graph) throws -> Executable
+    /// Memory for a new parameter store, where this backend's kernels can reach it.
+    func parameterMemory() -> ParameterMemory
     /// One AdamW step over every parameter, after the gradients were clipped.
     func adamwStep(_ parameters: ParameterStore, settings: AdamWSettings, step: Int)
     /// The global L2 norm of all gradients.

@@ -33,12 +33,10 @@ public final class ParameterStore {
     public private(set) var gradients: UnsafeMutablePointer<Float>?
     public private(set) var firstMoments: UnsafeMutablePointer<Float>?
     public private(set) var secondMoments: UnsafeMutablePointer<Float>?
+    /// Owns the four buffers (host memory, or mapped device memory for a GPU backend).
+    public private(set) var memory: ParameterMemory?
 
     public init() {}
-
-    deinit {
-        for buffer in [values, gradients, firstMoments, secondMoments] { buffer?.deallocate() }
-    }
 
     public var isMaterialized: Bool { values != nil }
 
@@ -68,19 +66,17 @@ public final class ParameterStore {
         index[name].map { parameters[$0] }
     }
 
-    /// Allocates the four buffers and fills the values from `seed`. Each parameter draws
-    /// from its own stream keyed by its name, so values do not depend on declaration order.
-    public func materialize(seed: UInt64) {
+    /// Allocates the four buffers from `memory` (the backend's: `Backend.parameterMemory()`)
+    /// and fills the values from `seed`. Each parameter draws from its own stream keyed by its
+    /// name, so values do not depend on declaration order.
+    public func materialize(seed: UInt64, memory: ParameterMemory = HostParameterMemory()) {
         precondition(!isMaterialized, "parameters are materialized once")
-        func zeroed() -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
-        }
-        values = zeroed()
-        gradients = zeroed()
-        firstMoments = zeroed()
-        secondMoments = zeroed()
+        let buffers = memory.allocate(count: max(count, 1))
+        self.memory = memory
+        values = buffers.values
+        gradients = buffers.gradients
+        firstMoments = buffers.firstMoments
+        secondMoments = buffers.secondMoments
         for info in parameters { initialize(info, seed: seed) }
     }
 
@@ -97,5 +93,44 @@ public final class ParameterStore {
 
     public func zeroGradients() {
         gradients?.update(repeating: 0, count: count)
+    }
+}
+
+/// The four zeroed buffers of a parameter store, each `count` floats.
+public struct ParameterBuffers {
+    public var values, gradients, firstMoments, secondMoments: UnsafeMutablePointer<Float>
+
+    public init(values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                firstMoments: UnsafeMutablePointer<Float>, secondMoments: UnsafeMutablePointer<Float>) {
+        self.values = values
+        self.gradients = gradients
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+}
+
+/// Where a parameter store lives. The object owns the memory it hands out and frees it when
+/// it goes; a GPU backend hands out mapped device memory so its kernels read the same floats
+/// the checkpoint code writes.
+public protocol ParameterMemory: AnyObject {
+    /// Four zeroed buffers of `count` floats each, valid while this object lives.
+    func allocate(count: Int) -> ParameterBuffers
+}
+
+/// Plain host memory, 64-byte aligned.
+public final class HostParameterMemory: ParameterMemory {
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    public init() {}
+
+    deinit { blocks.forEach { $0.deallocate() } }
+
+    public func allocate(count: Int) -> ParameterBuffers {
+        func zeroed() -> UnsafeMutablePointer<Float> {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            blocks.append(raw)
+            return raw.initializeMemory(as: Float.self, repeating: 0, count: count)
+        }
+        return ParameterBuffers(values: zeroed(), gradients: zeroed(), firstMoments: zeroed(), secondMoments: zeroed())
     }
 }

@@ -84,7 +84,7 @@ public final class ObjectiveSession {
     func attachTeacher(checkpoint path: String, backbone: Backbone, backend: Backend) throws {
         let store = ParameterStore()
         let model = try InferenceGraph(instance: instance, parameters: store, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
-        store.materialize(seed: 0)
+        store.materialize(seed: 0, memory: backend.parameterMemory())
         do {
             try Checkpoint.load(Checkpoint.read(path), into: store, path: path)
         } catch {

@@ -70,7 +70,7 @@ public struct RunSetup {
                                  backbone: backbone, batchSize: objective.batchSize ?? recipe.training.batchSize,
                                  seqLen: recipe.model.seqLen, seed: seed, log: log)
         }
-        parameters.materialize(seed: seed)
+        parameters.materialize(seed: seed, memory: backend.parameterMemory())
         if let initFrom = recipe.training.initFrom {
             let kept = try Checkpoint.load(Checkpoint.read(initFrom.absolute), into: parameters, path: initFrom.absolute, requireAll: false)
             log("initialised from \(initFrom.written)" + (kept.isEmpty ? ""

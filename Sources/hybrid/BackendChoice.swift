@@ -2,8 +2,9 @@ import HybridCore
 import HybridCPU
 import HybridRecipe
 import HybridTrain
+import HybridVulkan
 
-/// Picks the compute backend a recipe's `device:` asks for.
+/// Picks the compute backend a recipe's `device:` asks for, and says which and why.
 enum BackendChoice {
     static func make(_ device: Recipe.Device, log: (String) -> Void) throws -> Backend {
         switch device {
@@ -11,12 +12,30 @@ enum BackendChoice {
             let backend = CPUBackend()
             log("device: \(backend.deviceDescription) (recipe asks for cpu)")
             return backend
-        case .auto:
-            let backend = CPUBackend()
-            log("device: \(backend.deviceDescription) (auto: this build has no GPU backend yet)")
+        case .auto, .vulkan:
+            let automatic = device == .auto
+            let devices: [VulkanDeviceInfo]
+            do {
+                devices = try VulkanDevice.survey()
+            } catch {
+                guard automatic else { throw TrainError("device: vulkan, but Vulkan is unavailable: \(error)") }
+                let backend = CPUBackend()
+                log("device: \(backend.deviceDescription) (auto: \(error))")
+                return backend
+            }
+            devices.forEach { log($0.capabilityLine) }
+            let (index, reason) = VulkanDeviceChoice.pick(devices, forced: try VulkanDeviceChoice.forcedIndex(), automatic: automatic)
+            guard let index else {
+                guard automatic else {
+                    throw TrainError("device: vulkan, but \(reason); install a Vulkan driver (Debian: mesa-vulkan-drivers gives lavapipe) or use device: cpu")
+                }
+                let backend = CPUBackend()
+                log("device: \(backend.deviceDescription) (\(reason))")
+                return backend
+            }
+            let backend = VulkanBackend(device: try VulkanDevice(index: index))
+            log("device: \(backend.deviceDescription) (\(reason))")
             return backend
-        case .vulkan:
-            throw TrainError("device: vulkan is not available yet: this build of hybrid has only the CPU backend; use device: cpu or auto")
         }
     }
 }

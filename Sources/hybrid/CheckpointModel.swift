@@ -52,7 +52,7 @@ struct CheckpointModel {
     /// checkpoint; later graphs over the same parameters need no second load.
     func load() throws {
         guard parameters.values == nil else { return }
-        parameters.materialize(seed: 0)
+        parameters.materialize(seed: 0, memory: backend.parameterMemory())
         try Checkpoint.load(contents, into: parameters, path: path)
     }
 }

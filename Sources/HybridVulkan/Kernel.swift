@@ -1,0 +1,38 @@
+import Foundation
+
+/// Every compute shader, one per file in Shaders/ (the raw value is the file name).
+enum Kernel: String, CaseIterable {
+    case add, axpy, mul, mul_accumulate, scale, add_broadcast, column_sum, gelu, mean_backward
+    case embedding, adamw, layer_norm, layer_norm_parameters
+    case cross_entropy, cross_entropy_backward, mse, sum
+    case attention, attention_backward, attention_backward_keys
+    case matmul
+
+    /// SPIR-V words (little-endian), from Generated/SPIRV.swift.
+    var spirv: [UInt32] {
+        guard let text = spirvBase64[rawValue], let data = Data(base64Encoded: text), data.count % 4 == 0 else {
+            preconditionFailure("Generated/SPIRV.swift lacks the \(rawValue) kernel: run scripts/compile-shaders")
+        }
+        return data.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
+    }
+
+    /// Workgroup-shape specialization constants for `device`.
+    func defaultConstants(_ device: VulkanDeviceInfo) -> [UInt32] {
+        switch self {
+        case .layer_norm, .cross_entropy, .sum, .attention, .attention_backward:
+            return [UInt32(min(64, device.maxWorkgroupInvocations))]        // reduce.glsl: a power of two
+        case .matmul:
+            // 16×16 invocations with 2·16·64 floats of shared memory, else 8×8 (every device
+            // offers 128 invocations and 16 KiB).
+            return [device.maxWorkgroupInvocations >= 256 && device.sharedMemory >= 8192 ? 16 : 8]
+        default:
+            return [UInt32(min(256, device.maxWorkgroupInvocations))]
+        }
+    }
+
+    /// Invocations per workgroup with `defaultConstants` (elementwise kernels).
+    static func elementwiseGroups(_ n: Int, _ device: VulkanDeviceInfo) -> Int {
+        let size = min(256, device.maxWorkgroupInvocations)
+        return (n + size - 1) / size
+    }
+}

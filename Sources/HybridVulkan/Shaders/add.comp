@@ -1,0 +1,9 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "elementwise.glsl"
+// out[n] = a[n] + b[n]  (Add forward)
+layout(push_constant) uniform Push { uint o, a, b, n; } p;
+void main() {
+    uint i = INDEX;
+    if (i < p.n) F(p.o, i) = F(p.a, i) + F(p.b, i);
+}

@@ -1,0 +1,9 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "elementwise.glsl"
+// out[n] = s · x[n]  (Scale forward; in place for gradient clipping)
+layout(push_constant) uniform Push { uint o, x, n; float s; } p;
+void main() {
+    uint i = INDEX;
+    if (i < p.n) F(p.o, i) = p.s * F(p.x, i);
+}

@@ -1,0 +1,299 @@
+import HybridCore
+
+/// A graph bound to device memory, its forward and backward recorded once as command buffers
+/// and replayed each run. Buffers: the arena (activations and their gradients, laid out by
+/// `MemoryPlan`), the parameter store's four, `inputs` (host-visible: every graph input, the
+/// loss seed and the attention key windows) and `aux` (loss normalizers, per-row losses and
+/// the attention backward's scores).
+final class VulkanExecutable: Executable {
+    let graph: Graph
+    let plan: MemoryPlan
+    private let device: VulkanDevice
+    private let arena: VulkanBuffer
+    private let inputs: VulkanBuffer
+    private let aux: VulkanBuffer
+    private let parameters: VulkanParameterMemory
+    private let set: DescriptorSet
+    private var operands: [UInt32?]
+    private var inputOffsets: [TensorID: Int] = [:]
+    private let seedOffset: Int
+    /// Per attention node: where its key windows (start[T], end[T]) are in `inputs`.
+    private var keyWindows: [Int: Int] = [:]
+    /// Per loss node: its normalizer slot in `aux`.
+    private var normalizers: [Int: Int] = [:]
+    private let rowLossOffset: Int
+    private let scoresOffset: Int
+    private var forwardRecording: CommandRecording!
+    private var backwardRecording: CommandRecording!
+    var profile: OpProfile?
+
+    init(graph: Graph, device: VulkanDevice) throws {
+        guard graph.parameters.isMaterialized else {
+            throw GraphError("parameters must be materialized before a graph is compiled")
+        }
+        guard let memory = graph.parameters.memory as? VulkanParameterMemory, memory.owner === device else {
+            throw GraphError("the graph's parameters are not in this Vulkan device's memory (materialize them with the backend's parameterMemory())")
+        }
+        self.graph = graph
+        self.device = device
+        parameters = memory
+        let plan = MemoryPlan(graph: graph)
+        self.plan = plan
+
+        // inputs: each graph input 16-aligned, then the seed, then the key windows.
+        var inputCount = 0
+        func reserveInput(_ n: Int) -> Int {
+            let at = inputCount
+            inputCount += (max(n, 1) + 15) & ~15
+            return at
+        }
+        for (id, t) in graph.tensors.enumerated() where t.storage == .input { inputOffsets[id] = reserveInput(t.count) }
+        seedOffset = reserveInput(1)
+        // aux: normalizers, then per-row losses and attention scores (each shared by its nodes,
+        // which run one after another).
+        var auxCount = 0, rowLoss = 1, scores = 1
+        for (index, node) in graph.nodes.enumerated() {
+            switch node.op {
+            case .attention:
+                keyWindows[index] = reserveInput(2 * graph[node.inputs[0]].shape[1])
+                scores = max(scores, graph[node.saved[0]].count)
+            case .crossEntropy, .mse:
+                normalizers[index] = auxCount
+                auxCount += 1
+                rowLoss = max(rowLoss, graph[node.inputs[0]].rows)
+            default: break
+            }
+        }
+        auxCount = (auxCount + 15) & ~15
+        rowLossOffset = auxCount
+        auxCount += (rowLoss + 15) & ~15
+        scoresOffset = auxCount
+        auxCount += scores
+
+        arena = try VulkanBuffer(device, count: plan.size, hostVisible: false, purpose: "the activation arena")
+        inputs = try VulkanBuffer(device, count: inputCount, hostVisible: true, purpose: "the graph inputs")
+        aux = try VulkanBuffer(device, count: auxCount, hostVisible: false, purpose: "loss and attention scratch")
+        set = try DescriptorSet(device, buffers: [arena] + memory.buffers + [inputs, aux])
+
+        operands = graph.tensors.enumerated().map { id, t in
+            switch t.storage {
+            case .parameter(let offset): return operand(.values, offset)
+            case .parameterGradient(let offset): return operand(.gradients, offset)
+            case .activation, .activationGradient: return plan.offsets[id].map { operand(.arena, $0) }
+            case .input: return nil
+            }
+        }
+        for (id, offset) in inputOffsets { operands[id] = operand(.inputs, offset) }
+        let ints = UnsafeMutableRawPointer(inputs.mapped!).assumingMemoryBound(to: Int32.self)
+        for (index, at) in keyWindows {
+            guard case .attention(_, let mask) = graph.nodes[index].op else { continue }
+            let T = graph[graph.nodes[index].inputs[0]].shape[1]
+            for t in 0..<T {
+                let r = mask.keyRange(row: t, length: T)
+                ints[at + t] = Int32(r.lowerBound)
+                ints[at + T + t] = Int32(r.upperBound)
+            }
+        }
+        forwardRecording = try recordForward()
+        backwardRecording = try recordBackward()
+    }
+
+    func int32Input(_ id: TensorID) -> UnsafeMutableBufferPointer<Int32> {
+        precondition(graph[id].storage == .input && graph[id].dtype == .int32, "\(graph[id].name) is not an int32 input")
+        let base = UnsafeMutableRawPointer(inputs.mapped! + inputOffsets[id]!).assumingMemoryBound(to: Int32.self)
+        return UnsafeMutableBufferPointer(start: base, count: graph[id].count)
+    }
+
+    func floatInput(_ id: TensorID) -> UnsafeMutableBufferPointer<Float> {
+        precondition(graph[id].storage == .input && graph[id].dtype == .float32, "\(graph[id].name) is not a float input")
+        return UnsafeMutableBufferPointer(start: inputs.mapped! + inputOffsets[id]!, count: graph[id].count)
+    }
+
+    func forward() {
+        run("the forward of a graph") { try forwardRecording.run() }
+    }
+
+    func backward(seed: Float) {
+        precondition(graph.loss.flatMap { graph[$0].gradient } != nil, "backward on a graph without a differentiated loss")
+        inputs.mapped![seedOffset] = seed
+        run("the backward of a graph") { try backwardRecording.run() }
+    }
+
+    func read(_ id: TensorID) -> [Float] {
+        [Float](unsafeUninitializedCapacity: graph[id].count) { buffer, count in
+            read(id, offset: 0, count: graph[id].count, into: buffer.baseAddress!)
+            count = graph[id].count
+        }
+    }
+
+    func read(_ id: TensorID, offset: Int, count: Int, into: UnsafeMutablePointer<Float>) {
+        precondition(offset >= 0 && offset + count <= graph[id].count, "read past the end of \(graph[id].name)")
+        guard let r = operands[id] else { preconditionFailure("\(graph[id].name) was never placed (unused)") }
+        let buffer: VulkanBuffer = switch BufferSlot(rawValue: r >> 29)! {
+        case .arena: arena
+        case .values: parameters.buffers[0]
+        case .gradients: parameters.buffers[1]
+        case .inputs: inputs
+        default: preconditionFailure("\(graph[id].name) is not readable")
+        }
+        run("reading \(graph[id].name)") { try buffer.download(offset: Int(r & 0x1FFF_FFFF) + offset, count: count, into: into) }
+    }
+
+    // MARK: recording
+
+    private func o(_ id: TensorID) -> UInt32 { operands[id]! }
+    /// An absent gradient: an operand no kernel reads (its flag is off).
+    private func o(_ id: TensorID?) -> UInt32 { id.map { operands[$0]! } ?? 0 }
+    private func groups(_ n: Int) -> Int { Kernel.elementwiseGroups(n, device.info) }
+    private func u(_ n: Int) -> UInt32 { UInt32(n) }
+
+    private func recordForward() throws -> CommandRecording {
+        let r = try CommandRecording(device, set: set)
+        for (index, node) in graph.nodes.enumerated() {
+            let i = node.inputs, out = o(node.output)
+            switch node.op {
+            case .embedding:
+                let N = graph[i[0]].count, C = graph[i[1]].shape[1]
+                try r.dispatch(.embedding, push: [o(i[1]), o(i[0]), out, u(N), u(C), 0], groups: groups(N * C))
+            case .linear(let hasBias):
+                let x = graph[i[0]], w = graph[i[1]]
+                try matmul(r, a: o(i[0]), b: o(i[1]), c: out, bias: hasBias ? o(i[2]) : nil, M: x.rows, N: w.shape[0], K: w.shape[1],
+                           lda: w.shape[1], ldb: w.shape[1], ldc: w.shape[0], transA: false, transB: true, beta: 0)
+            case .add:
+                try r.dispatch(.add, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], groups: groups(graph[node.output].count))
+            case .addBroadcast:
+                let total = graph[i[0]].count
+                try r.dispatch(.add_broadcast, push: [out, o(i[0]), o(i[1]), u(graph[i[1]].count), u(total)], groups: groups(total))
+            case .mul:
+                try r.dispatch(.mul, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], groups: groups(graph[node.output].count))
+            case .scale(let s):
+                let n = graph[node.output].count
+                try r.dispatch(.scale, push: [out, o(i[0]), u(n), s.bitPattern], groups: groups(n))
+            case .layerNorm(let eps):
+                let x = graph[i[0]]
+                try r.dispatch(.layer_norm, push: [out, o(node.saved[0]), o(node.saved[1]), o(i[0]), o(i[1]), o(i[2]), 0,
+                                                   u(x.rows), u(x.columns), 0, eps.bitPattern], groups: x.rows)
+            case .gelu:
+                let n = graph[node.output].count
+                try r.dispatch(.gelu, push: [out, o(i[0]), 0, u(n), 0], groups: groups(n))
+            case .attention(let heads, _):
+                let s = graph[i[0]].shape, windows = keyWindows[index]!
+                try r.dispatch(.attention, push: [out, o(node.saved[0]), o(i[0]), operand(.inputs, windows), operand(.inputs, windows + s[1]),
+                                                  u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], groups: s[0] * heads * s[1])
+            case .crossEntropy:
+                let logits = graph[i[0]]
+                try r.dispatch(.cross_entropy, push: [o(node.saved[0]), o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset),
+                                                      u(logits.rows), u(logits.columns)], groups: logits.rows)
+                try sum(r, into: out, rows: logits.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: 1)
+            case .mse:
+                let p = graph[i[0]]
+                try r.dispatch(.mse, push: [o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset), 0, 0, 0, 0,
+                                            u(p.rows), u(p.columns), 0, 0], groups: groups(p.rows))
+                try sum(r, into: out, rows: p.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: Float(p.columns))
+            case .mean:
+                let n = graph[i[0]].count
+                if n == 0 { try fill(r, node.output, value: 0); break }
+                try r.dispatch(.sum, push: [out, o(i[0]), u(n), 0, 0, 0, 0, 0, u(n), Float(n).bitPattern], groups: 1)
+            }
+        }
+        return r
+    }
+
+    private func recordBackward() throws -> CommandRecording {
+        let r = try CommandRecording(device, set: set)
+        guard let loss = graph.loss, let lossGradient = graph[loss].gradient else { return r }
+        try r.copy(from: inputs, offset: seedOffset, to: arena, offset: plan.offsets[lossGradient]!, count: 1)
+        for (k, step) in graph.backwardSteps.enumerated() {
+            for g in plan.zeroBeforeStep[k] { try fill(r, g, value: 0) }
+            let node = graph.nodes[step.node]
+            let i = node.inputs, d = step.inputGradients, dout = o(step.outputGradient)
+            switch node.op {
+            case .embedding:
+                guard let dtable = d[1] else { break }
+                let N = graph[i[0]].count, C = graph[i[1]].shape[1]
+                try r.dispatch(.embedding, push: [o(dtable), o(i[0]), dout, u(N), u(C), 1], groups: groups(C))
+            case .linear(let hasBias):
+                let N = graph[i[0]].rows, K = graph[i[1]].shape[1], M = graph[i[1]].shape[0]
+                if let dx = d[0], K > 0 {
+                    try matmul(r, a: dout, b: o(i[1]), c: o(dx), bias: nil, M: N, N: K, K: M, lda: M, ldb: K, ldc: K,
+                               transA: false, transB: false, beta: 1)
+                }
+                if let dw = d[1], K > 0 {
+                    try matmul(r, a: dout, b: o(i[0]), c: o(dw), bias: nil, M: M, N: K, K: N, lda: M, ldb: K, ldc: K,
+                               transA: true, transB: false, beta: 1)
+                }
+                if hasBias, let db = d[2] { try r.dispatch(.column_sum, push: [o(db), dout, u(N), u(M)], groups: groups(M)) }
+            case .add:
+                let n = graph[node.output].count
+                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, push: [o(g), dout, u(n), Float(1).bitPattern], groups: groups(n)) }
+            case .addBroadcast:
+                let n = graph[i[1]].count, R = graph[i[0]].count / max(n, 1)
+                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(R * n), Float(1).bitPattern], groups: groups(R * n)) }
+                if let dy = d[1] { try r.dispatch(.column_sum, push: [o(dy), dout, u(R), u(n)], groups: groups(n)) }
+            case .mul:
+                let n = graph[node.output].count
+                if let da = d[0] { try r.dispatch(.mul_accumulate, push: [o(da), dout, o(i[1]), u(n)], groups: groups(n)) }
+                if let db = d[1] { try r.dispatch(.mul_accumulate, push: [o(db), dout, o(i[0]), u(n)], groups: groups(n)) }
+            case .scale(let s):
+                let n = graph[node.output].count
+                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(n), s.bitPattern], groups: groups(n)) }
+            case .layerNorm(let eps):
+                let x = graph[i[0]], mean = o(node.saved[0]), rstd = o(node.saved[1])
+                if let dx = d[0] {
+                    try r.dispatch(.layer_norm, push: [o(dx), mean, rstd, o(i[0]), o(i[1]), o(i[2]), dout, u(x.rows), u(x.columns), 1, eps.bitPattern],
+                                   groups: x.rows)
+                }
+                let which = (d[1] != nil ? 1 : 0) | (d[2] != nil ? 2 : 0)
+                if which != 0 {
+                    try r.dispatch(.layer_norm_parameters, push: [o(d[1]), o(d[2]), dout, o(i[0]), mean, rstd, u(x.rows), u(x.columns), u(which)],
+                                   groups: groups(x.columns))
+                }
+            case .gelu:
+                let n = graph[node.output].count
+                if let dx = d[0] { try r.dispatch(.gelu, push: [o(dx), o(i[0]), dout, u(n), 1], groups: groups(n)) }
+            case .attention(let heads, _):
+                guard let dqkv = d[0] else { break }
+                let s = graph[i[0]].shape, windows = keyWindows[step.node]!
+                let push = [o(dqkv), operand(.aux, scoresOffset), dout, o(i[0]), o(node.saved[0]),
+                            operand(.inputs, windows), operand(.inputs, windows + s[1]), u(s[0]), u(s[1]), u(s[2] / 3), u(heads)]
+                try r.dispatch(.attention_backward, push: push, groups: s[0] * heads * s[1])
+                try r.dispatch(.attention_backward_keys, push: push, groups: groups(s[0] * s[1] * s[2] / 3))
+            case .crossEntropy:
+                guard let dlogits = d[0] else { break }
+                let logits = graph[i[0]]
+                try r.dispatch(.cross_entropy_backward, push: [o(dlogits), o(node.saved[0]), o(i[1]), o(i[2]), dout,
+                                                               operand(.aux, normalizers[step.node]!), u(logits.rows), u(logits.columns)],
+                               groups: groups(logits.count))
+            case .mse:
+                let p = graph[i[0]]
+                let which = (d[0] != nil ? 1 : 0) | (d[1] != nil ? 2 : 0)
+                guard which != 0, p.columns > 0 else { break }
+                try r.dispatch(.mse, push: [o(i[0]), o(i[1]), o(i[2]), 0, o(d[0]), o(d[1]), dout, operand(.aux, normalizers[step.node]!),
+                                            u(p.rows), u(p.columns), 1, u(which)], groups: groups(p.count))
+            case .mean:
+                let n = graph[i[0]].count
+                if let dx = d[0], n > 0 { try r.dispatch(.mean_backward, push: [o(dx), dout, u(n)], groups: groups(n)) }
+            }
+        }
+        return r
+    }
+
+    private func matmul(_ r: CommandRecording, a: UInt32, b: UInt32, c: UInt32, bias: UInt32?, M: Int, N: Int, K: Int,
+                        lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
+        guard M > 0, N > 0 else { return }
+        let ts = Int(Kernel.matmul.defaultConstants(device.info)[0]), tile = ts * 4
+        let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
+        try r.dispatch(.matmul, push: [a, b, c, bias ?? 0, u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
+                                       bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern], groups: tiles)
+    }
+
+    /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.
+    private func sum(_ r: CommandRecording, into out: UInt32, rows: Int, weights: UInt32, normalizer: Int, divisor: Float) throws {
+        try r.dispatch(.sum, push: [out, operand(.aux, rowLossOffset), u(rows), weights, u(rows), 1, operand(.aux, normalizer), 0,
+                                    u(max(rows, 1)), divisor.bitPattern], groups: 1)
+    }
+
+    private func fill(_ r: CommandRecording, _ id: TensorID, value: Float) throws {
+        try r.fill(arena, offset: plan.offsets[id]!, count: graph[id].count, value: value.bitPattern)
+    }
+}
