@@ -40,6 +40,11 @@ final class CommandRecording {
         barrier(cb)
     }
 
+    /// One dispatch of a one-invocation-per-item kernel over `items` items.
+    func dispatch(_ kernel: Kernel, push: [UInt32], items: Int) throws {
+        try dispatch(kernel, push: push, groups: kernel.groups(items, owner.info))
+    }
+
     /// Sets `count` elements from `offset` to the 32-bit pattern `value`.
     func fill(_ buffer: VulkanBuffer, offset: Int, count: Int, value: UInt32) throws {
         guard count > 0 else { return }

@@ -6,7 +6,7 @@ enum Kernel: String, CaseIterable {
     case embedding, adamw, layer_norm, layer_norm_parameters
     case cross_entropy, cross_entropy_backward, mse, sum
     case attention, attention_backward, attention_backward_keys
-    case matmul
+    case matmul, matmul_direct
 
     /// SPIR-V words (little-endian), from Generated/SPIRV.swift.
     var spirv: [UInt32] {
@@ -19,8 +19,10 @@ enum Kernel: String, CaseIterable {
     /// Workgroup-shape specialization constants for `device`.
     func defaultConstants(_ device: VulkanDeviceInfo) -> [UInt32] {
         switch self {
-        case .layer_norm, .cross_entropy, .sum, .attention, .attention_backward:
+        case .sum:
             return [UInt32(min(64, device.maxWorkgroupInvocations))]        // reduce.glsl: a power of two
+        case .layer_norm, .cross_entropy, .attention, .attention_backward:
+            return [64]    // one row per invocation: small groups keep a GPU's cores busy at a few thousand rows
         case .matmul:
             // 16×16 invocations with 2·16·64 floats of shared memory, else 8×8 (every device
             // offers 128 invocations and 16 KiB).
@@ -30,9 +32,19 @@ enum Kernel: String, CaseIterable {
         }
     }
 
-    /// Invocations per workgroup with `defaultConstants` (elementwise kernels).
-    static func elementwiseGroups(_ n: Int, _ device: VulkanDeviceInfo) -> Int {
-        let size = min(256, device.maxWorkgroupInvocations)
+    /// The matrix product for `device`: tiled through shared memory on a GPU, direct on a
+    /// CPU-type device (HYBRID_VULKAN_MATMUL=tiled|direct overrides, for tests and benchmarks).
+    static func matmul(for device: VulkanDeviceInfo) -> Kernel {
+        switch getenvString("HYBRID_VULKAN_MATMUL") {
+        case "tiled": return .matmul
+        case "direct": return .matmul_direct
+        default: return device.kind == .cpu ? .matmul_direct : .matmul
+        }
+    }
+
+    /// Workgroups for `n` invocations of this kernel (one-invocation-per-item kernels).
+    func groups(_ n: Int, _ device: VulkanDeviceInfo) -> Int {
+        let size = Int(defaultConstants(device)[0])
         return (n + size - 1) / size
     }
 }

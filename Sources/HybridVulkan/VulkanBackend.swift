@@ -33,7 +33,7 @@ public final class VulkanBackend: Backend {
                 try recording.dispatch(.adamw, push: [
                     operand(.values, o), operand(.gradients, o), operand(.firstMoments, o), operand(.secondMoments, o), UInt32(info.count),
                     s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern, decay.bitPattern, stepSize.bitPattern, rootCorrection2.bitPattern,
-                ], groups: Kernel.elementwiseGroups(info.count, device.info))
+                ], items: info.count)
             }
             try recording.run()
         }
@@ -64,7 +64,7 @@ public final class VulkanBackend: Backend {
             let recording = try CommandRecording(device, set: try memory.descriptorSet())
             let g = operand(.gradients, 0)
             try recording.dispatch(.scale, push: [g, g, UInt32(parameters.count), factor.bitPattern],
-                                   groups: Kernel.elementwiseGroups(parameters.count, device.info))
+                                   items: parameters.count)
             try recording.run()
         }
     }

@@ -15,6 +15,19 @@ public struct VulkanDeviceInfo: Sendable {
 
     public enum Kind: String, Sendable { case discrete, integrated, virtual, cpu, other }
 
+    public init(index: Int, name: String, driver: String, kind: Kind, subgroupSize: Int, sharedMemory: Int,
+                maxWorkgroupInvocations: Int, maxStorageBufferRange: Int, fp16: Bool) {
+        self.index = index
+        self.name = name
+        self.driver = driver
+        self.kind = kind
+        self.subgroupSize = subgroupSize
+        self.sharedMemory = sharedMemory
+        self.maxWorkgroupInvocations = maxWorkgroupInvocations
+        self.maxStorageBufferRange = maxStorageBufferRange
+        self.fp16 = fp16
+    }
+
     /// One line: name, driver, type, subgroup size, shared memory, fp16, largest storage buffer.
     public var capabilityLine: String {
         "vulkan device \(index): \(name) (\(kind.rawValue), driver \(driver)): subgroup \(subgroupSize), "
@@ -150,6 +163,8 @@ public final class VulkanDevice {
 
     /// Validation-layer errors reported so far (0 unless HYBRID_VULKAN_VALIDATION=1).
     public var validationErrors: Int { messenger?.errors ?? 0 }
+    /// Whether the Khronos validation layer watches this device (HYBRID_VULKAN_VALIDATION=1).
+    public var validationEnabled: Bool { messenger != nil }
 
     /// Submits `commandBuffers` in order, one submit each (a cap on the work of one submit),
     /// and waits for the last; a wait past the timeout is an error.

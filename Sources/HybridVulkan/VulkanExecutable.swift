@@ -25,6 +25,9 @@ final class VulkanExecutable: Executable {
     private let scoresOffset: Int
     private var forwardRecording: CommandRecording!
     private var backwardRecording: CommandRecording!
+    /// With a profile set: one recording per forward node and per backward step, each run and
+    /// timed on its own (slower: a wait per op). Recorded on first use.
+    private var profiled: (forward: [CommandRecording], backward: [CommandRecording])?
     var profile: OpProfile?
 
     init(graph: Graph, device: VulkanDevice) throws {
@@ -94,8 +97,11 @@ final class VulkanExecutable: Executable {
                 ints[at + T + t] = Int32(r.upperBound)
             }
         }
-        forwardRecording = try recordForward()
-        backwardRecording = try recordBackward()
+        let forward = try CommandRecording(device, set: set), backward = try CommandRecording(device, set: set)
+        try recordForward { _ in forward }
+        try recordBackward { _ in backward }
+        forwardRecording = forward
+        backwardRecording = backward
     }
 
     func int32Input(_ id: TensorID) -> UnsafeMutableBufferPointer<Int32> {
@@ -110,13 +116,42 @@ final class VulkanExecutable: Executable {
     }
 
     func forward() {
-        run("the forward of a graph") { try forwardRecording.run() }
+        guard let profile else { return run("the forward of a graph") { try forwardRecording.run() } }
+        run("the forward of a graph") {
+            for (index, recording) in try profiledRecordings().forward.enumerated() {
+                let t0 = ContinuousClock.now
+                try recording.run()
+                profile.record(graph.nodes[index].op.name, ContinuousClock.now - t0)
+            }
+        }
     }
 
     func backward(seed: Float) {
         precondition(graph.loss.flatMap { graph[$0].gradient } != nil, "backward on a graph without a differentiated loss")
         inputs.mapped![seedOffset] = seed
-        run("the backward of a graph") { try backwardRecording.run() }
+        guard let profile else { return run("the backward of a graph") { try backwardRecording.run() } }
+        run("the backward of a graph") {
+            for (k, recording) in try profiledRecordings().backward.enumerated() {
+                let t0 = ContinuousClock.now
+                try recording.run()
+                profile.record(graph.nodes[graph.backwardSteps[k].node].op.name + " backward", ContinuousClock.now - t0)
+            }
+        }
+    }
+
+    private func profiledRecordings() throws -> (forward: [CommandRecording], backward: [CommandRecording]) {
+        if let profiled { return profiled }
+        var forward: [CommandRecording] = [], backward: [CommandRecording] = []
+        try recordForward { _ in
+            forward.append(try CommandRecording(device, set: set))
+            return forward.last!
+        }
+        try recordBackward { _ in
+            backward.append(try CommandRecording(device, set: set))
+            return backward.last!
+        }
+        profiled = (forward, backward)
+        return (forward, backward)
     }
 
     func read(_ id: TensorID) -> [Float] {
@@ -144,51 +179,51 @@ final class VulkanExecutable: Executable {
     private func o(_ id: TensorID) -> UInt32 { operands[id]! }
     /// An absent gradient: an operand no kernel reads (its flag is off).
     private func o(_ id: TensorID?) -> UInt32 { id.map { operands[$0]! } ?? 0 }
-    private func groups(_ n: Int) -> Int { Kernel.elementwiseGroups(n, device.info) }
     private func u(_ n: Int) -> UInt32 { UInt32(n) }
 
-    private func recordForward() throws -> CommandRecording {
-        let r = try CommandRecording(device, set: set)
+    /// Records every forward node into `recording(node index)`.
+    private func recordForward(_ recording: (Int) throws -> CommandRecording) throws {
         for (index, node) in graph.nodes.enumerated() {
+            let r = try recording(index)
             let i = node.inputs, out = o(node.output)
             switch node.op {
             case .embedding:
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, push: [o(i[1]), o(i[0]), out, u(N), u(C), 0], groups: groups(N * C))
+                try r.dispatch(.embedding, push: [o(i[1]), o(i[0]), out, u(N), u(C), 0], items: N * C)
             case .linear(let hasBias):
                 let x = graph[i[0]], w = graph[i[1]]
                 try matmul(r, a: o(i[0]), b: o(i[1]), c: out, bias: hasBias ? o(i[2]) : nil, M: x.rows, N: w.shape[0], K: w.shape[1],
                            lda: w.shape[1], ldb: w.shape[1], ldc: w.shape[0], transA: false, transB: true, beta: 0)
             case .add:
-                try r.dispatch(.add, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], groups: groups(graph[node.output].count))
+                try r.dispatch(.add, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], items: graph[node.output].count)
             case .addBroadcast:
                 let total = graph[i[0]].count
-                try r.dispatch(.add_broadcast, push: [out, o(i[0]), o(i[1]), u(graph[i[1]].count), u(total)], groups: groups(total))
+                try r.dispatch(.add_broadcast, push: [out, o(i[0]), o(i[1]), u(graph[i[1]].count), u(total)], items: total)
             case .mul:
-                try r.dispatch(.mul, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], groups: groups(graph[node.output].count))
+                try r.dispatch(.mul, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], items: graph[node.output].count)
             case .scale(let s):
                 let n = graph[node.output].count
-                try r.dispatch(.scale, push: [out, o(i[0]), u(n), s.bitPattern], groups: groups(n))
+                try r.dispatch(.scale, push: [out, o(i[0]), u(n), s.bitPattern], items: n)
             case .layerNorm(let eps):
                 let x = graph[i[0]]
                 try r.dispatch(.layer_norm, push: [out, o(node.saved[0]), o(node.saved[1]), o(i[0]), o(i[1]), o(i[2]), 0,
-                                                   u(x.rows), u(x.columns), 0, eps.bitPattern], groups: x.rows)
+                                                   u(x.rows), u(x.columns), 0, eps.bitPattern], items: x.rows)
             case .gelu:
                 let n = graph[node.output].count
-                try r.dispatch(.gelu, push: [out, o(i[0]), 0, u(n), 0], groups: groups(n))
+                try r.dispatch(.gelu, push: [out, o(i[0]), 0, u(n), 0], items: n)
             case .attention(let heads, _):
                 let s = graph[i[0]].shape, windows = keyWindows[index]!
                 try r.dispatch(.attention, push: [out, o(node.saved[0]), o(i[0]), operand(.inputs, windows), operand(.inputs, windows + s[1]),
-                                                  u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], groups: s[0] * heads * s[1])
+                                                  u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], items: s[0] * heads * s[1])
             case .crossEntropy:
                 let logits = graph[i[0]]
                 try r.dispatch(.cross_entropy, push: [o(node.saved[0]), o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset),
-                                                      u(logits.rows), u(logits.columns)], groups: logits.rows)
+                                                      u(logits.rows), u(logits.columns)], items: logits.rows)
                 try sum(r, into: out, rows: logits.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: 1)
             case .mse:
                 let p = graph[i[0]]
                 try r.dispatch(.mse, push: [o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset), 0, 0, 0, 0,
-                                            u(p.rows), u(p.columns), 0, 0], groups: groups(p.rows))
+                                            u(p.rows), u(p.columns), 0, 0], items: p.rows)
                 try sum(r, into: out, rows: p.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: Float(p.columns))
             case .mean:
                 let n = graph[i[0]].count
@@ -196,14 +231,14 @@ final class VulkanExecutable: Executable {
                 try r.dispatch(.sum, push: [out, o(i[0]), u(n), 0, 0, 0, 0, 0, u(n), Float(n).bitPattern], groups: 1)
             }
         }
-        return r
     }
 
-    private func recordBackward() throws -> CommandRecording {
-        let r = try CommandRecording(device, set: set)
-        guard let loss = graph.loss, let lossGradient = graph[loss].gradient else { return r }
-        try r.copy(from: inputs, offset: seedOffset, to: arena, offset: plan.offsets[lossGradient]!, count: 1)
+    /// Records the seed copy and every backward step into `recording(step index)`.
+    private func recordBackward(_ recording: (Int) throws -> CommandRecording) throws {
+        guard let loss = graph.loss, let lossGradient = graph[loss].gradient else { return }
         for (k, step) in graph.backwardSteps.enumerated() {
+            let r = try recording(k)
+            if k == 0 { try r.copy(from: inputs, offset: seedOffset, to: arena, offset: plan.offsets[lossGradient]!, count: 1) }
             for g in plan.zeroBeforeStep[k] { try fill(r, g, value: 0) }
             let node = graph.nodes[step.node]
             let i = node.inputs, d = step.inputGradients, dout = o(step.outputGradient)
@@ -211,7 +246,7 @@ final class VulkanExecutable: Executable {
             case .embedding:
                 guard let dtable = d[1] else { break }
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, push: [o(dtable), o(i[0]), dout, u(N), u(C), 1], groups: groups(C))
+                try r.dispatch(.embedding, push: [o(dtable), o(i[0]), dout, u(N), u(C), 1], items: C)
             case .linear(let hasBias):
                 let N = graph[i[0]].rows, K = graph[i[1]].shape[1], M = graph[i[1]].shape[0]
                 if let dx = d[0], K > 0 {
@@ -222,69 +257,70 @@ final class VulkanExecutable: Executable {
                     try matmul(r, a: dout, b: o(i[0]), c: o(dw), bias: nil, M: M, N: K, K: N, lda: M, ldb: K, ldc: K,
                                transA: true, transB: false, beta: 1)
                 }
-                if hasBias, let db = d[2] { try r.dispatch(.column_sum, push: [o(db), dout, u(N), u(M)], groups: groups(M)) }
+                if hasBias, let db = d[2] { try r.dispatch(.column_sum, push: [o(db), dout, u(N), u(M)], items: M) }
             case .add:
                 let n = graph[node.output].count
-                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, push: [o(g), dout, u(n), Float(1).bitPattern], groups: groups(n)) }
+                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, push: [o(g), dout, u(n), Float(1).bitPattern], items: n) }
             case .addBroadcast:
                 let n = graph[i[1]].count, R = graph[i[0]].count / max(n, 1)
-                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(R * n), Float(1).bitPattern], groups: groups(R * n)) }
-                if let dy = d[1] { try r.dispatch(.column_sum, push: [o(dy), dout, u(R), u(n)], groups: groups(n)) }
+                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(R * n), Float(1).bitPattern], items: R * n) }
+                if let dy = d[1] { try r.dispatch(.column_sum, push: [o(dy), dout, u(R), u(n)], items: n) }
             case .mul:
                 let n = graph[node.output].count
-                if let da = d[0] { try r.dispatch(.mul_accumulate, push: [o(da), dout, o(i[1]), u(n)], groups: groups(n)) }
-                if let db = d[1] { try r.dispatch(.mul_accumulate, push: [o(db), dout, o(i[0]), u(n)], groups: groups(n)) }
+                if let da = d[0] { try r.dispatch(.mul_accumulate, push: [o(da), dout, o(i[1]), u(n)], items: n) }
+                if let db = d[1] { try r.dispatch(.mul_accumulate, push: [o(db), dout, o(i[0]), u(n)], items: n) }
             case .scale(let s):
                 let n = graph[node.output].count
-                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(n), s.bitPattern], groups: groups(n)) }
+                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(n), s.bitPattern], items: n) }
             case .layerNorm(let eps):
                 let x = graph[i[0]], mean = o(node.saved[0]), rstd = o(node.saved[1])
                 if let dx = d[0] {
                     try r.dispatch(.layer_norm, push: [o(dx), mean, rstd, o(i[0]), o(i[1]), o(i[2]), dout, u(x.rows), u(x.columns), 1, eps.bitPattern],
-                                   groups: x.rows)
+                                   items: x.rows)
                 }
                 let which = (d[1] != nil ? 1 : 0) | (d[2] != nil ? 2 : 0)
                 if which != 0 {
                     try r.dispatch(.layer_norm_parameters, push: [o(d[1]), o(d[2]), dout, o(i[0]), mean, rstd, u(x.rows), u(x.columns), u(which)],
-                                   groups: groups(x.columns))
+                                   items: x.columns)
                 }
             case .gelu:
                 let n = graph[node.output].count
-                if let dx = d[0] { try r.dispatch(.gelu, push: [o(dx), o(i[0]), dout, u(n), 1], groups: groups(n)) }
+                if let dx = d[0] { try r.dispatch(.gelu, push: [o(dx), o(i[0]), dout, u(n), 1], items: n) }
             case .attention(let heads, _):
                 guard let dqkv = d[0] else { break }
                 let s = graph[i[0]].shape, windows = keyWindows[step.node]!
                 let push = [o(dqkv), operand(.aux, scoresOffset), dout, o(i[0]), o(node.saved[0]),
                             operand(.inputs, windows), operand(.inputs, windows + s[1]), u(s[0]), u(s[1]), u(s[2] / 3), u(heads)]
-                try r.dispatch(.attention_backward, push: push, groups: s[0] * heads * s[1])
-                try r.dispatch(.attention_backward_keys, push: push, groups: groups(s[0] * s[1] * s[2] / 3))
+                try r.dispatch(.attention_backward, push: push, items: s[0] * heads * s[1])
+                try r.dispatch(.attention_backward_keys, push: push, items: s[0] * s[1] * s[2] / 3)
             case .crossEntropy:
                 guard let dlogits = d[0] else { break }
                 let logits = graph[i[0]]
                 try r.dispatch(.cross_entropy_backward, push: [o(dlogits), o(node.saved[0]), o(i[1]), o(i[2]), dout,
                                                                operand(.aux, normalizers[step.node]!), u(logits.rows), u(logits.columns)],
-                               groups: groups(logits.count))
+                               items: logits.count)
             case .mse:
                 let p = graph[i[0]]
                 let which = (d[0] != nil ? 1 : 0) | (d[1] != nil ? 2 : 0)
                 guard which != 0, p.columns > 0 else { break }
                 try r.dispatch(.mse, push: [o(i[0]), o(i[1]), o(i[2]), 0, o(d[0]), o(d[1]), dout, operand(.aux, normalizers[step.node]!),
-                                            u(p.rows), u(p.columns), 1, u(which)], groups: groups(p.count))
+                                            u(p.rows), u(p.columns), 1, u(which)], items: p.count)
             case .mean:
                 let n = graph[i[0]].count
-                if let dx = d[0], n > 0 { try r.dispatch(.mean_backward, push: [o(dx), dout, u(n)], groups: groups(n)) }
+                if let dx = d[0], n > 0 { try r.dispatch(.mean_backward, push: [o(dx), dout, u(n)], items: n) }
             }
         }
-        return r
     }
 
     private func matmul(_ r: CommandRecording, a: UInt32, b: UInt32, c: UInt32, bias: UInt32?, M: Int, N: Int, K: Int,
                         lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
         guard M > 0, N > 0 else { return }
-        let ts = Int(Kernel.matmul.defaultConstants(device.info)[0]), tile = ts * 4
+        let kernel = Kernel.matmul(for: device.info)
+        let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
-        try r.dispatch(.matmul, push: [a, b, c, bias ?? 0, u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
-                                       bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern], groups: tiles)
+        try r.dispatch(kernel, push: [a, b, c, bias ?? 0, u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
+                                       bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern],
+                       groups: kernel == .matmul ? tiles : kernel.groups(tiles, device.info))
     }
 
     /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.

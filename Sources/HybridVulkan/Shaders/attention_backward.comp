@@ -1,15 +1,14 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "reduce.glsl"
-// Attention backward, per query row (b, h, t), one workgroup each (legend as attention.comp):
+#include "elementwise.glsl"
+// Attention backward, one invocation per query row (b, h, t) (legend as attention.comp):
 //   dP_j = dout_t · v_j,   dS_j = P_j (dP_j − Σ_j P_j dP_j)    (0 outside the window; kept in
 //   dscores[b,h,t,:] for attention_backward_keys.comp)
 //   dq_t += scale · Σ_j dS_j k_j
 layout(push_constant) uniform Push { uint dqkv, dscores, dout, qkv, probs, keyStart, keyEnd, B, T, C, H; } p;
 void main() {
-    uint row = GROUP;
+    uint row = INDEX;
     if (row >= p.B * p.H * p.T) return;
-    uint lid = gl_LocalInvocationID.x;
     uint t = row % p.T, h = (row / p.T) % p.H, b = row / (p.T * p.H);
     uint D = p.C / p.H, C3 = 3u * p.C;
     float scale = 1.0 / sqrt(float(D));
@@ -17,7 +16,7 @@ void main() {
     uint prow = row * p.T;
     uint dO = b * p.T * p.C + t * p.C + h * D, vbase = b * p.T * C3 + 2u * p.C + h * D;
     float dot = 0.0;
-    for (uint j = lid; j < p.T; j += WG) {
+    for (uint j = 0; j < p.T; j++) {
         float dp = 0.0;
         if (j >= start && j < end) {
             for (uint d = 0; d < D; d++) dp += F(p.dout, dO + d) * F(p.qkv, vbase + j * C3 + d);
@@ -25,12 +24,9 @@ void main() {
         }
         F(p.dscores, prow + j) = dp;
     }
-    dot = workgroupSum(dot);
-    for (uint j = lid; j < p.T; j += WG) F(p.dscores, prow + j) = F(p.probs, prow + j) * (F(p.dscores, prow + j) - dot);
-    memoryBarrierBuffer();
-    barrier();
+    for (uint j = 0; j < p.T; j++) F(p.dscores, prow + j) = F(p.probs, prow + j) * (F(p.dscores, prow + j) - dot);
     uint kbase = b * p.T * C3 + p.C + h * D, dq = b * p.T * C3 + t * C3 + h * D;
-    for (uint d = lid; d < D; d += WG) {
+    for (uint d = 0; d < D; d++) {
         float acc = 0.0;
         for (uint j = start; j < end; j++) acc += F(p.dscores, prow + j) * F(p.qkv, kbase + j * C3 + d);
         F(p.dqkv, dq + d) += scale * acc;

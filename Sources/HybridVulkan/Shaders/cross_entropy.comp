@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "reduce.glsl"
-// Softmax cross-entropy rows (CrossEntropy.swift), one workgroup per row; legend N rows,
+#include "elementwise.glsl"
+// Softmax cross-entropy rows (CrossEntropy.swift), one invocation per row; legend N rows,
 // V vocabulary:
 //   probs[i,:] = softmax(logits[i,:])
 //   rowLoss[i] = weights[i] · (log Σ exp(z − m) − (z_target − m))   (0 where the weight is 0)
@@ -9,22 +9,18 @@
 // nonzero weight gives NaN, so a bad batch cannot train silently.
 layout(push_constant) uniform Push { uint probs, logits, targets, weights, rowLoss, N, V; } p;
 void main() {
-    uint row = GROUP;
+    uint row = INDEX;
     if (row >= p.N) return;
-    uint lid = gl_LocalInvocationID.x, base = row * p.V;
+    uint base = row * p.V;
     float m = -3.402823466e38;
-    for (uint j = lid; j < p.V; j += WG) m = max(m, F(p.logits, base + j));
-    m = workgroupMax(m);
+    for (uint j = 0; j < p.V; j++) m = max(m, F(p.logits, base + j));
     float s = 0.0;
-    for (uint j = lid; j < p.V; j += WG) { float e = exp(F(p.logits, base + j) - m); F(p.probs, base + j) = e; s += e; }
-    s = workgroupSum(s);
+    for (uint j = 0; j < p.V; j++) { float e = exp(F(p.logits, base + j) - m); F(p.probs, base + j) = e; s += e; }
     float inv = 1.0 / s;
-    for (uint j = lid; j < p.V; j += WG) F(p.probs, base + j) *= inv;
-    if (lid == 0u) {
-        float w = F(p.weights, row);
-        int target = I(p.targets, row);
-        float loss = 0.0;
-        if (w != 0.0) loss = (target >= 0 && uint(target) < p.V) ? w * (log(s) - (F(p.logits, base + uint(target)) - m)) : uintBitsToFloat(0x7fc00000u);
-        F(p.rowLoss, row) = loss;
-    }
+    for (uint j = 0; j < p.V; j++) F(p.probs, base + j) *= inv;
+    float w = F(p.weights, row);
+    int target = I(p.targets, row);
+    float loss = 0.0;
+    if (w != 0.0) loss = (target >= 0 && uint(target) < p.V) ? w * (log(s) - (F(p.logits, base + uint(target)) - m)) : uintBitsToFloat(0x7fc00000u);
+    F(p.rowLoss, row) = loss;
 }

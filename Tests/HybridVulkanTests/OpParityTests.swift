@@ -1,0 +1,167 @@
+import HybridCore
+import HybridCPU
+import HybridTestSupport
+import HybridVulkan
+import Testing
+
+/// Every op, forward and backward, on Vulkan against the CPU backend (ggml's test-backend-ops
+/// idea): the same graph, parameters and inputs on both, then NMSE = Σ(vulkan − cpu)² / Σ cpu²
+/// of the op's output, the loss and every parameter gradient. Shapes are odd (no tile
+/// multiples); the `large` cases need more than 65535 workgroups in a dimension. The gradient
+/// buffer's padding between parameters must stay 0 (an out-of-bounds write would land there).
+@Suite(.serialized) struct OpParityTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        /// NMSE bound: 1e-7 elementwise, 1e-6 softmax and reductions, 5e-4 matmul and attention.
+        var tolerance: Double
+        var intBounds: [String: Int] = [:]
+        var build: @Sendable (Graph) throws -> (loss: TensorID, compare: [TensorID])
+        var testDescription: String { name }
+    }
+
+    static func p(_ g: Graph, _ name: String, _ shape: [Int]) throws -> TensorID {
+        try g.parameter(name, shape: shape, initializer: .zeros, decay: true)
+    }
+
+    static let cases: [Case] = [
+        Case(name: "embedding 37×13 from 11 rows", tolerance: 1e-7, intBounds: ["ids": 11]) { g in
+            let out = try g.embedding(ids: g.input("ids", shape: [37], dtype: .int32), table: p(g, "table", [11, 13]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "linear 37×29 → 23 with bias", tolerance: 5e-4) { g in
+            let out = try g.linear(p(g, "x", [37, 29]), weight: p(g, "w", [23, 29]), bias: p(g, "b", [23]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "linear 130×67 → 71 without bias (several tiles)", tolerance: 5e-4) { g in
+            let out = try g.linear(p(g, "x", [2, 65, 67]), weight: p(g, "w", [71, 67]), bias: nil)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "add", tolerance: 1e-7) { g in
+            let out = try g.add(p(g, "a", [7, 19]), p(g, "b", [7, 19]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "add x + x", tolerance: 1e-7) { g in
+            let x = try p(g, "x", [3, 17])
+            let out = try g.add(x, x)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "add_broadcast", tolerance: 1e-6) { g in
+            let out = try g.add(p(g, "x", [5, 3, 11]), p(g, "y", [3, 11]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "mul", tolerance: 1e-7) { g in
+            let out = try g.mul(p(g, "a", [9, 13]), p(g, "b", [9, 13]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "scale", tolerance: 1e-7) { g in
+            let out = try g.scale(p(g, "x", [131]), by: -0.37)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "gelu", tolerance: 1e-7) { g in
+            let out = try g.gelu(p(g, "x", [3, 97]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "layer_norm 23×37", tolerance: 1e-6) { g in
+            let out = try g.layerNorm(p(g, "x", [23, 37]), weight: p(g, "w", [37]), bias: p(g, "b", [37]))
+            return (try projectedLoss(g, out), [out])
+        },
+        // Weight and bias as inputs here: their gradients sum 70001 terms of random sign, which
+        // Float cannot sum to 1e-6 on either backend (the small case checks them).
+        Case(name: "layer_norm large: 70001 rows", tolerance: 1e-6) { g in
+            let out = try g.layerNorm(p(g, "x", [70001, 3]), weight: g.input("w", shape: [3], dtype: .float32),
+                                      bias: g.input("b", shape: [3], dtype: .float32))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "attention causal B2 T19 C12 H3", tolerance: 5e-4) { g in
+            let out = try g.attention(p(g, "qkv", [2, 19, 36]), heads: 3, mask: .causal)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "attention bidirectional B1 T70 C8 H2", tolerance: 5e-4) { g in
+            let out = try g.attention(p(g, "qkv", [1, 70, 24]), heads: 2, mask: .bidirectional)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "attention prefix 5 and tail block 9, T13", tolerance: 5e-4) { g in
+            let a = try g.attention(p(g, "qkv", [2, 13, 12]), heads: 2, mask: .prefix(length: 5))
+            let b = try g.attention(p(g, "qkv2", [2, 13, 12]), heads: 2, mask: .tailBlock(start: 9))
+            return (try g.add(projectedLoss(g, a), g.mean(b)), [a, b])
+        },
+        Case(name: "attention large: 65600 rows", tolerance: 5e-4) { g in
+            let out = try g.attention(p(g, "qkv", [8200, 4, 12]), heads: 2, mask: .causal)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "cross_entropy 31×67", tolerance: 1e-6, intBounds: ["targets": 67]) { g in
+            let loss = try g.crossEntropy(logits: p(g, "z", [31, 67]), targets: g.input("targets", shape: [31], dtype: .int32),
+                                          weights: g.input("weights", shape: [31], dtype: .float32))
+            return (loss, [loss])
+        },
+        Case(name: "cross_entropy large: 66000 rows", tolerance: 1e-6, intBounds: ["targets": 3]) { g in
+            let loss = try g.crossEntropy(logits: p(g, "z", [66000, 3]), targets: g.input("targets", shape: [66000], dtype: .int32),
+                                          weights: g.input("weights", shape: [66000], dtype: .float32))
+            return (loss, [loss])
+        },
+        Case(name: "mse 29×5, gradient to both sides", tolerance: 1e-6) { g in
+            let loss = try g.mse(prediction: p(g, "p", [29, 5]), target: p(g, "t", [29, 5]),
+                                 weights: g.input("weights", shape: [29], dtype: .float32))
+            return (loss, [loss])
+        },
+        Case(name: "mean", tolerance: 1e-6) { g in
+            let loss = try g.mean(p(g, "x", [1001]))
+            return (loss, [loss])
+        },
+    ]
+
+    @Test(arguments: cases) func matchesTheCPU(_ c: Case) throws {
+        let device = try testDevice()
+        let cpu = try runGraph(on: CPUBackend(), intBounds: c.intBounds, build: c.build)
+        let vulkan = try runGraph(on: VulkanBackend(device: device), intBounds: c.intBounds, build: c.build)
+        for (i, (v, r)) in zip(vulkan.outputs, cpu.outputs).enumerated() {
+            #expect(!hasNaN(v), "output \(i) has NaN")
+            #expect(nmse(v, r) <= c.tolerance, "output \(i): NMSE \(nmse(v, r))")
+        }
+        #expect(!hasNaN(vulkan.gradients), "gradients have NaN")
+        #expect(nmse(vulkan.gradients, cpu.gradients) <= c.tolerance, "gradients: NMSE \(nmse(vulkan.gradients, cpu.gradients))")
+        #expect(cpu.gradients.contains { $0 != 0 }, "the case must produce gradients")
+        device.expectNoValidationErrors()
+    }
+
+    @Test func adamwGradientNormAndClippingMatchTheCPU() throws {
+        let device = try testDevice()
+        let settings = AdamWSettings(learningRate: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+        let build: (Graph) throws -> (loss: TensorID, compare: [TensorID]) = { g in
+            let x = try g.parameter("x", shape: [50000], initializer: .zeros, decay: true)
+            let b = try g.parameter("bias", shape: [7], initializer: .zeros, decay: false)
+            let out = try g.add(g.scale(g.add(x, x), by: 3), g.scale(x, by: 1))
+            return (try g.add(projectedLoss(g, out), g.mean(g.mul(b, b))), [])
+        }
+        var results: [(norm: Double, values: [Float])] = []
+        for backend: Backend in [CPUBackend(), VulkanBackend(device: device)] {
+            let store = ParameterStore()
+            let graph = Graph(parameters: store)
+            let built = try build(graph)
+            try graph.differentiate(loss: built.loss)
+            store.materialize(seed: 3, memory: backend.parameterMemory())
+            var rng = SeededRNG(seed: 11)
+            for i in 0..<store.count { store.values![i] = rng.uniform() }
+            let exe = try backend.compile(graph)
+            for (id, t) in graph.tensors.enumerated() where t.storage == .input {
+                let v = exe.floatInput(id)
+                for i in v.indices { v[i] = rng.uniform() }
+            }
+            var norm = 0.0
+            for step in 1...3 {
+                store.zeroGradients()
+                exe.forward()
+                exe.backward(seed: 1)
+                norm = backend.gradientNorm(store)
+                backend.scaleGradients(store, by: 0.5)
+                backend.adamwStep(store, settings: settings, step: step)
+            }
+            results.append((norm, Array(UnsafeBufferPointer(start: store.values!, count: store.count))))
+        }
+        let (cpu, vulkan) = (results[0], results[1])
+        #expect(abs(vulkan.norm - cpu.norm) / cpu.norm <= 1e-5, "gradient norm \(vulkan.norm) vs \(cpu.norm)")
+        #expect(!hasNaN(vulkan.values))
+        #expect(nmse(vulkan.values, cpu.values) <= 1e-7, "parameters after 3 AdamW steps: NMSE \(nmse(vulkan.values, cpu.values))")
+        device.expectNoValidationErrors()
+    }
+}
