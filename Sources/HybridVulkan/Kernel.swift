@@ -32,16 +32,6 @@ enum Kernel: String, CaseIterable {
         }
     }
 
-    /// The matrix product for `device`: tiled through shared memory on a GPU, direct on a
-    /// CPU-type device (HYBRID_VULKAN_MATMUL=tiled|direct overrides, for tests and benchmarks).
-    static func matmul(for device: VulkanDeviceInfo) -> Kernel {
-        switch getenvString("HYBRID_VULKAN_MATMUL") {
-        case "tiled": return .matmul
-        case "direct": return .matmul_direct
-        default: return device.kind == .cpu ? .matmul_direct : .matmul
-        }
-    }
-
     /// Workgroups for `n` invocations of this kernel (one-invocation-per-item kernels).
     func groups(_ n: Int, _ device: VulkanDeviceInfo) -> Int {
         let size = Int(defaultConstants(device)[0])

@@ -36,6 +36,13 @@ public struct VulkanDeviceInfo: Sendable {
     }
 }
 
+/// The two matrix-product kernels: `tiled` stages operand tiles in shared memory (GPUs);
+/// `direct` reads them straight from memory, which suits CPU-type devices (lavapipe runs a
+/// workgroup on one thread and splits it at every barrier). HYBRID_VULKAN_MATMUL overrides.
+public enum MatmulKernel: String, Sendable, CaseIterable {
+    case tiled, direct
+}
+
 /// One instance, one logical device with one compute queue, its pipelines and a fence. Owns
 /// every Vulkan object made through it: buffers and executables hold it strongly, so it is torn
 /// down last, explicitly in `deinit` (never from a static destructor).
@@ -56,6 +63,8 @@ public final class VulkanDevice {
     let layouts: PipelineLayouts
     var pipelines: [PipelineKey: VkPipeline] = [:]
     private let messenger: ValidationMessenger?
+    /// Which matrix-product kernel graphs compiled from now on use.
+    public var matmul: MatmulKernel
     /// How long a submit may run before it is an error.
     let timeoutNanoseconds: UInt64
 
@@ -92,6 +101,7 @@ public final class VulkanDevice {
         var memory = VkPhysicalDeviceMemoryProperties()
         vki.getPhysicalDeviceMemoryProperties(physical, &memory)
         memoryProperties = memory
+        matmul = MatmulKernel(rawValue: getenvString("HYBRID_VULKAN_MATMUL") ?? "") ?? (info.kind == .cpu ? .direct : .tiled)
         timeoutNanoseconds = UInt64((getenvString("HYBRID_VULKAN_TIMEOUT").flatMap(Double.init) ?? 300) * 1e9)
 
         var familyCount: UInt32 = 0

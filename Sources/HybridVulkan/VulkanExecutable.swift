@@ -315,7 +315,7 @@ final class VulkanExecutable: Executable {
     private func matmul(_ r: CommandRecording, a: UInt32, b: UInt32, c: UInt32, bias: UInt32?, M: Int, N: Int, K: Int,
                         lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
         guard M > 0, N > 0 else { return }
-        let kernel = Kernel.matmul(for: device.info)
+        let kernel: Kernel = device.matmul == .tiled ? .matmul : .matmul_direct
         let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
         try r.dispatch(kernel, push: [a, b, c, bias ?? 0, u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,

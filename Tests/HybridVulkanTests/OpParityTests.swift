@@ -111,7 +111,18 @@ import Testing
     ]
 
     @Test(arguments: cases) func matchesTheCPU(_ c: Case) throws {
+        try check(c, matmul: nil)
+    }
+
+    /// The linear cases again with each matrix-product kernel (a device uses one of them).
+    @Test(arguments: cases.filter { $0.name.hasPrefix("linear") }, MatmulKernel.allCases)
+    func everyMatmulKernelMatchesTheCPU(_ c: Case, _ kernel: MatmulKernel) throws {
+        try check(c, matmul: kernel)
+    }
+
+    func check(_ c: Case, matmul: MatmulKernel?) throws {
         let device = try testDevice()
+        if let matmul { device.matmul = matmul }
         let cpu = try runGraph(on: CPUBackend(), intBounds: c.intBounds, build: c.build)
         let vulkan = try runGraph(on: VulkanBackend(device: device), intBounds: c.intBounds, build: c.build)
         for (i, (v, r)) in zip(vulkan.outputs, cpu.outputs).enumerated() {
@@ -119,6 +130,7 @@ import Testing
             #expect(nmse(v, r) <= c.tolerance, "output \(i): NMSE \(nmse(v, r))")
         }
         #expect(!hasNaN(vulkan.gradients), "gradients have NaN")
+        #expect(vulkan.padding.allSatisfy { $0 == 0 }, "a kernel wrote into the gradient buffer's padding")
         #expect(nmse(vulkan.gradients, cpu.gradients) <= c.tolerance, "gradients: NMSE \(nmse(vulkan.gradients, cpu.gradients))")
         #expect(cpu.gradients.contains { $0 != 0 }, "the case must produce gradients")
         device.expectNoValidationErrors()

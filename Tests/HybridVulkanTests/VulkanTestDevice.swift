@@ -17,8 +17,10 @@ func testDevice() throws -> VulkanDevice {
 /// One graph run on a backend: forward, backward with seed 1, and what came out.
 struct GraphRun {
     var outputs: [[Float]]
-    /// The whole flat gradient buffer, padding included (it must stay 0).
+    /// The whole flat gradient buffer, padding included.
     var gradients: [Float]
+    /// The gradient buffer's padding between parameters: 0 unless a kernel wrote out of bounds.
+    var padding: [Float]
     var parameters: [Float]
 }
 
@@ -50,8 +52,11 @@ func runGraph(on backend: Backend, seed: UInt64 = 7, intBounds: [String: Int] = 
     }
     exe.forward()
     exe.backward(seed: 1)
-    return GraphRun(outputs: built.compare.map { exe.read($0) },
-                    gradients: Array(UnsafeBufferPointer(start: store.gradients!, count: store.count)),
+    let gradients = Array(UnsafeBufferPointer(start: store.gradients!, count: store.count))
+    var inParameter = [Bool](repeating: false, count: store.count)
+    for p in store.parameters { for i in p.offset..<(p.offset + p.count) { inParameter[i] = true } }
+    return GraphRun(outputs: built.compare.map { exe.read($0) }, gradients: gradients,
+                    padding: gradients.indices.filter { !inParameter[$0] }.map { gradients[$0] },
                     parameters: Array(UnsafeBufferPointer(start: store.values!, count: store.count)))
 }
 

@@ -18,3 +18,4 @@ layout(std430, set = 0, binding = 0) buffer IntBuffers { int v[]; } ibuf[7];
 #define I(r, i) ibuf[SLOT(r)].v[OFFSET(r) + (i)]
 
 #define GROUP (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x)
+
