@@ -1,3 +1,4 @@
+import ArgumentParser
 import HybridCore
 import HybridCPU
 import HybridRecipe
@@ -39,3 +40,5 @@ enum BackendChoice {
         }
     }
 }
+
+extension Recipe.Device: ExpressibleByArgument {}

@@ -18,6 +18,9 @@ struct Bench: ParsableCommand {
         @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value.", valueName: "key.path=value"))
         var overrides: [String] = []
 
+        @Option(help: "Run on cpu, vulkan or auto (the same as --set device=…).")
+        var device: Recipe.Device?
+
         @Option(help: "Untimed steps first.")
         var warmup = 3
 
@@ -37,7 +40,7 @@ struct Bench: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let loaded = try Recipe.load(path: recipe, overrides: overrides)
+                let loaded = try Recipe.load(path: recipe, overrides: overrides + (device.map { ["device=\($0.rawValue)"] } ?? []))
                 let backend = try BackendChoice.make(loaded.device, log: { say($0) })
                 let progress = Progress(logEvery: .max, isTerminal: false, write: { _ in })
                 let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { _ in })

@@ -20,7 +20,8 @@ struct CheckpointModel {
 
     var step: String { contents.metadata["step"] ?? "?" }
 
-    init(path: String) throws {
+    /// `device`: the backend to run on; nil takes the device of the recipe the checkpoint was trained with.
+    init(path: String, device: Recipe.Device? = nil) throws {
         self.path = path
         contents = try Checkpoint.read(path)
         guard let text = contents.metadata["recipe"] else {
@@ -31,7 +32,7 @@ struct CheckpointModel {
         recipe = try Recipe.decode(yaml: text, path: recipePath, requireData: false)
         instances = try RunSetup.instances(for: recipe, file: path)
         backbone = Backbone(config: RunSetup.backboneConfig(recipe.model))
-        backend = try BackendChoice.make(recipe.device, log: { printError($0) })
+        backend = try BackendChoice.make(device ?? recipe.device, log: { printError($0) })
     }
 
     /// The sampler of the objective that draws images (the one named `objective`, else the

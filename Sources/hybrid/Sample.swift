@@ -31,6 +31,9 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the sampling stream.")
     var seed: UInt64 = 1
 
+    @Option(help: "Run on cpu, vulkan or auto (default: the device of the recipe the checkpoint was trained with).")
+    var device: Recipe.Device?
+
     @Option(help: "The objective to sample with (default: the first that can).")
     var objective: String?
 
@@ -127,7 +130,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let model = try CheckpointModel(path: checkpoint)
+            let model = try CheckpointModel(path: checkpoint, device: device)
             if let images { return try drawImages(model, count: images) }
             let filling = infill != nil
             let candidates = zip(model.recipe.objectives, model.instances).filter {

@@ -43,13 +43,6 @@ import Testing
         expectFailure(try CLI.run(["train", recipe, "--set", "training.steps=many"]), mentions: ["--set training.steps"])
     }
 
-    @Test func vulkanIsRefusedClearly() throws {
-        let dir = try CLI.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let recipe = try CLI.tinyRecipe(in: dir)
-        expectFailure(try CLI.run(["train", recipe, "--set", "device=vulkan"]), mentions: ["vulkan"])
-    }
-
     @Test func samplingFromAMissingOrDamagedCheckpoint() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
