@@ -9,7 +9,7 @@ final class VulkanExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
     private let device: VulkanDevice
-    private let arena: VulkanBuffer
+    let arena: VulkanBuffer
     private let inputs: VulkanBuffer
     private let aux: VulkanBuffer
     private let parameters: VulkanParameterMemory

@@ -7,8 +7,9 @@ import Testing
 /// Every op, forward and backward, on Vulkan against the CPU backend (ggml's test-backend-ops
 /// idea): the same graph, parameters and inputs on both, then NMSE = Σ(vulkan − cpu)² / Σ cpu²
 /// of the op's output, the loss and every parameter gradient. Shapes are odd (no tile
-/// multiples); the `large` cases need more than 65535 workgroups in a dimension. The gradient
-/// buffer's padding between parameters must stay 0 (an out-of-bounds write would land there).
+/// multiples); the `large` cases need more than 65535 workgroups in a dimension. Guard regions
+/// prove no out-of-bounds writes: the gradient buffer's padding between parameters must stay
+/// 0, and every arena element outside every tensor keeps a sentinel through the run.
 @Suite(.serialized) struct OpParityTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
@@ -131,6 +132,7 @@ import Testing
         }
         #expect(!hasNaN(vulkan.gradients), "gradients have NaN")
         #expect(vulkan.padding.allSatisfy { $0 == 0 }, "a kernel wrote into the gradient buffer's padding")
+        #expect(vulkan.arenaGuardsOverwritten == 0, "kernels wrote \(vulkan.arenaGuardsOverwritten) arena elements outside every tensor")
         #expect(nmse(vulkan.gradients, cpu.gradients) <= c.tolerance, "gradients: NMSE \(nmse(vulkan.gradients, cpu.gradients))")
         #expect(cpu.gradients.contains { $0 != 0 }, "the case must produce gradients")
         device.expectNoValidationErrors()

@@ -1,7 +1,7 @@
 import HybridCore
 import HybridCPU
 import HybridTestSupport
-import HybridVulkan
+@testable import HybridVulkan
 import Testing
 
 /// The device Vulkan tests run on: HYBRID_VULKAN_DEVICE, else the first the loader lists (CI
@@ -21,6 +21,9 @@ struct GraphRun {
     var gradients: [Float]
     /// The gradient buffer's padding between parameters: 0 unless a kernel wrote out of bounds.
     var padding: [Float]
+    /// Vulkan: arena elements outside every tensor (guard regions, filled with a sentinel before
+    /// the run) that a kernel overwrote. Always 0 on the CPU.
+    var arenaGuardsOverwritten = 0
     var parameters: [Float]
 }
 
@@ -50,13 +53,29 @@ func runGraph(on backend: Backend, seed: UInt64 = 7, intBounds: [String: Int] = 
             for i in values.indices { values[i] = rng.uniform() }
         }
     }
+    // Guard regions: every arena element no tensor owns holds a sentinel NaN through the run.
+    let sentinel: UInt32 = 0x7FC0_DEAD
+    var owned: [Bool] = []
+    if let vulkan = exe as? VulkanExecutable, let arena = vulkan.arena.mapped {
+        owned = [Bool](repeating: false, count: vulkan.arena.count)
+        for (id, t) in graph.tensors.enumerated() {
+            guard let offset = vulkan.plan.offsets[id] else { continue }
+            for i in offset..<(offset + t.count) { owned[i] = true }
+        }
+        for i in owned.indices { arena[i] = Float(bitPattern: sentinel) }
+    }
     exe.forward()
     exe.backward(seed: 1)
+    var overwritten = 0
+    if let vulkan = exe as? VulkanExecutable, let arena = vulkan.arena.mapped {
+        overwritten = owned.indices.filter { !owned[$0] && arena[$0].bitPattern != sentinel }.count
+    }
     let gradients = Array(UnsafeBufferPointer(start: store.gradients!, count: store.count))
     var inParameter = [Bool](repeating: false, count: store.count)
     for p in store.parameters { for i in p.offset..<(p.offset + p.count) { inParameter[i] = true } }
     return GraphRun(outputs: built.compare.map { exe.read($0) }, gradients: gradients,
                     padding: gradients.indices.filter { !inParameter[$0] }.map { gradients[$0] },
+                    arenaGuardsOverwritten: overwritten,
                     parameters: Array(UnsafeBufferPointer(start: store.values!, count: store.count)))
 }
 
