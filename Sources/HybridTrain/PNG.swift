@@ -38,17 +38,28 @@ public enum PNG {
         try AtomicFile.write(Data(encode(width: width, height: height, grey: grey)), to: path)
     }
 
-    /// The bytes of a PNG of `grey` [H, W] row-major: signature, IHDR (8-bit greyscale, not
-    /// interlaced), one IDAT of zlib-compressed scanlines (each filter 0, None), IEND.
+    /// The bytes of a PNG of `grey` [H, W] row-major (8-bit greyscale).
     public static func encode(width: Int, height: Int, grey: [UInt8]) -> [UInt8] {
+        encode(width: width, height: height, channels: 1, pixels: grey)
+    }
+
+    /// The bytes of a PNG of `rgb` [H, W, 3] row-major (8-bit truecolour).
+    public static func encode(width: Int, height: Int, rgb: [UInt8]) -> [UInt8] {
+        encode(width: width, height: height, channels: 3, pixels: rgb)
+    }
+
+    /// Signature, IHDR (8 bits per channel, not interlaced), one IDAT of zlib-compressed
+    /// scanlines (each filter 0, None), IEND.
+    private static func encode(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> [UInt8] {
         precondition(width > 0 && height > 0 && width <= Int(Int32.max) && height <= Int(Int32.max),
                      "a PNG is 1 to 2^31-1 pixels on a side, not \(width)x\(height)")
-        precondition(grey.count == width * height, "\(grey.count) grey levels for a \(width)x\(height) picture")
+        precondition(pixels.count == width * height * channels, "\(pixels.count) values for a \(width)x\(height)x\(channels) picture")
+        let row = width * channels
         var scanlines: [UInt8] = []
-        scanlines.reserveCapacity(height * (width + 1))
+        scanlines.reserveCapacity(height * (row + 1))
         for y in 0..<height {
             scanlines.append(0)
-            scanlines.append(contentsOf: grey[(y * width)..<((y + 1) * width)])
+            scanlines.append(contentsOf: pixels[(y * row)..<((y + 1) * row)])
         }
         var compressed = [UInt8](repeating: 0, count: Int(compressBound(uLong(scanlines.count))))
         var size = uLong(compressed.count)
@@ -56,8 +67,8 @@ public enum PNG {
         precondition(status == Z_OK, "zlib compress2 failed with status \(status)")
 
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        // Width, height, bit depth 8, colour type 0 (grey), compression, filter, interlace.
-        appendChunk("IHDR", bigEndian(width) + bigEndian(height) + [8, 0, 0, 0, 0], to: &png)
+        // Width, height, bit depth 8, colour type 0 (grey) or 2 (RGB), compression, filter, interlace.
+        appendChunk("IHDR", bigEndian(width) + bigEndian(height) + [8, channels == 3 ? 2 : 0, 0, 0, 0], to: &png)
         appendChunk("IDAT", Array(compressed[..<Int(size)]), to: &png)
         appendChunk("IEND", [], to: &png)
         return png

@@ -35,6 +35,7 @@ public final class Trainer {
 
     public private(set) var evaluations: [Evaluation] = []
     public private(set) var lastCheckpoint: String?
+    private var metrics: MetricsLog?
 
     /// More checkpoint metadata (e.g. a distilled student's step count).
     public var extraMetadata: [String: String] = [:]
@@ -144,17 +145,24 @@ public final class Trainer {
     public func run() throws {
         let training = setup.recipe.training
         try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
-        progress.start(total: training.steps, objectives: setup.sessions.map(\.name))
-        evaluate(step: 0)
+        metrics = try MetricsLog(folder: outputFolder)
+        let names = setup.sessions.map(\.name)
+        progress.start(total: training.steps, objectives: names)
+        try evaluate(step: 0)
         for step in 0..<training.steps {
             let started = ContinuousClock.now
             let objectives = pickObjectives(step: step)
             try loadBatches(objectives, step: step)
             let result = try computeStep(step, objectives: objectives)
+            let seconds = (ContinuousClock.now - started).inSeconds
             progress.step(step + 1, losses: result.losses, learningRate: result.learningRate, gradNorm: result.gradNorm,
-                          positions: result.positions, seconds: (ContinuousClock.now - started).inSeconds)
+                          positions: result.positions, seconds: seconds)
             let done = step + 1
-            if done % training.evalEvery == 0 || done == training.steps { evaluate(step: done) }
+            if done % training.logEvery == 0 || done == training.steps {
+                try metrics?.train(step: done, names: names, losses: result.losses, learningRate: result.learningRate,
+                                   tokensPerSecond: Double(result.positions) / max(seconds, 1e-9), gradNorm: result.gradNorm)
+            }
+            if done % training.evalEvery == 0 || done == training.steps { try evaluate(step: done) }
             if done == training.steps || (training.checkpointEvery > 0 && done % training.checkpointEvery == 0) {
                 try checkpoint(step: done)
             }
@@ -162,7 +170,7 @@ public final class Trainer {
         progress.finish()
     }
 
-    private func evaluate(step: Int) {
+    private func evaluate(step: Int) throws {
         var results: [(String, Float, Double?)] = []
         for (session, batches) in zip(setup.sessions, validationBatches) {
             let scores = batches.map(session.evaluate)
@@ -174,6 +182,7 @@ public final class Trainer {
         let evaluation = Evaluation(step: step, results: results)
         evaluations.append(evaluation)
         progress.evaluation(evaluation)
+        try metrics?.evaluation(evaluation)
     }
 
     private func checkpoint(step: Int) throws {

@@ -53,3 +53,31 @@ import Testing
         #expect(r.stdout.contains("(beside the executable)") || r.stdout.contains("executable"), "\(r.stdout)")
     }
 }
+
+/// What a run leaves to read: metrics.jsonl and the plot drawn from it.
+@Suite struct MetricsAndPlotTests {
+    @Test func aRunWritesMetricsAndPlotDrawsThem() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        let r = try CLI.run(["train", recipe, "--sample-tokens", "0"])
+        #expect(r.status == 0, "\(r.all)")
+        let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        // 40 steps, log_every 10, eval_every 20: train lines at 10..40, evaluations at 0, 20, 40.
+        let train = objects.filter { $0["kind"] as? String == "train" }, evals = objects.filter { $0["kind"] as? String == "eval" }
+        #expect(train.map { $0["step"] as? Int } == [10, 20, 30, 40])
+        #expect(evals.map { $0["step"] as? Int } == [0, 20, 40])
+        for t in train {
+            #expect((t["loss"] as? [String: Double])?["causal"] != nil && t["lr"] is Double && t["grad_norm"] is Double
+                    && t["tokens_per_s"] is Double && t["wall_s"] is Double, "\(t)")
+        }
+        #expect((evals.last?["accuracy"] as? [String: Double])?["causal"] != nil)
+        let plot = try CLI.run(["plot", dir + "/run"])
+        #expect(plot.status == 0, "\(plot.all)")
+        let png = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/loss.png"))
+        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        let missing = try CLI.run(["plot", dir + "/nowhere"])
+        #expect(missing.status != 0 && missing.stderr.contains("nowhere"), "\(missing.all)")
+    }
+}

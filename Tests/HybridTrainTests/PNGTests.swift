@@ -8,7 +8,9 @@ struct DecodedPNG {
     var width = 0, height = 0
     var header: [UInt8] = []
     var chunkTypes: [String] = []
+    /// The pixel values, channel by channel (1 for greyscale, 3 for RGB).
     var grey: [UInt8] = []
+    var channels = 1
 
     init(_ png: [UInt8]) throws {
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 << 8 | Int(png[at + $1]) } }
@@ -29,13 +31,15 @@ struct DecodedPNG {
         try #require(header.count == 13)
         width = header[0..<4].reduce(0) { $0 << 8 | Int($1) }
         height = header[4..<8].reduce(0) { $0 << 8 | Int($1) }
-        var scanlines = [UInt8](repeating: 0, count: height * (width + 1))
+        channels = header[9] == 2 ? 3 : 1
+        let row = width * channels
+        var scanlines = [UInt8](repeating: 0, count: height * (row + 1))
         var size = uLong(scanlines.count)
         try #require(uncompress(&scanlines, &size, idat, uLong(idat.count)) == Z_OK)
         try #require(Int(size) == scanlines.count)
         for y in 0..<height {
-            #expect(scanlines[y * (width + 1)] == 0, "filter of scanline \(y)")
-            grey += scanlines[(y * (width + 1) + 1)..<((y + 1) * (width + 1))]
+            #expect(scanlines[y * (row + 1)] == 0, "filter of scanline \(y)")
+            grey += scanlines[(y * (row + 1) + 1)..<((y + 1) * (row + 1))]
         }
     }
 }
@@ -55,6 +59,35 @@ struct DecodedPNG {
         #expect(decoded.width == 3 && decoded.height == 2)
         #expect(Array(decoded.header[8...]) == [8, 0, 0, 0, 0], "8-bit, greyscale, deflate, filter 0, not interlaced")
         #expect(decoded.grey == grey)
+    }
+
+    @Test func encodesAnRGBPictureThatDecodesBack() throws {
+        let rgb: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 8, 7]
+        let decoded = try DecodedPNG(PNG.encode(width: 2, height: 2, rgb: rgb))
+        #expect(decoded.width == 2 && decoded.height == 2 && decoded.channels == 3)
+        #expect(Array(decoded.header[8...]) == [8, 2, 0, 0, 0], "8-bit, truecolour, deflate, filter 0, not interlaced")
+        #expect(decoded.grey == rgb)
+    }
+
+    /// A plot of known curves: the training curve's colour appears, falling from left to right.
+    @Test func lossPlotDrawsEachObjectivesCurves() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var records: [MetricsLog.Record] = (1...50).map { MetricsLog.Record(kind: "train", step: $0 * 10, loss: ["a": 5 - Double($0) * 0.08, "b": 1]) }
+        records += [0, 250, 500].map { MetricsLog.Record(kind: "eval", step: $0, loss: ["a": 5 - Double($0) / 150]) }
+        try LossPlot.write(records, title: "test", to: dir + "/loss.png")
+        let png = try DecodedPNG(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/loss.png"))))
+        #expect(png.channels == 3 && png.width == 760 && png.height == 34 + 2 * 230, "one panel per objective")
+        // Where the training colour (31, 119, 180) is in the first panel: lower-left to upper-right would be wrong.
+        var points: [(x: Int, y: Int)] = []
+        for y in 0..<264 { for x in 0..<png.width {
+            let i = (y * png.width + x) * 3
+            if png.grey[i] == 31 && png.grey[i + 1] == 119 && png.grey[i + 2] == 180 && x > 80 { points.append((x, y)) }
+        } }
+        let curve = points.filter { $0.y > 60 }   // below the legend
+        let left = try #require(curve.min { $0.x < $1.x }), right = try #require(curve.max { $0.x < $1.x })
+        #expect(right.x - left.x > 500, "the curve spans the panel")
+        #expect(left.y < right.y, "the falling loss starts high (small y) and ends low")
     }
 
     @Test func gridLaysOutCellsWithGreyGaps() throws {
