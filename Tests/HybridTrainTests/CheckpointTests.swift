@@ -42,6 +42,73 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["m.safetensors"])
     }
 
+    /// Runs `python3 -c script args…` and returns its stdout as JSON.
+    static func python(_ script: String, _ arguments: [String]) throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "python3 failed (scripts/test installs safetensors and numpy with pip): \(errors)")
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// The reference implementation reads hybrid's checkpoints: names, shapes, values and
+    /// metadata through `safetensors.numpy.load_file` and `safe_open`; hybrid reads one whose
+    /// data section is not aligned, and so does the reference.
+    @Test func pythonSafetensorsReadsOurCheckpointsAndWeReadUnalignedOnes() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Self.store(seed: 3)
+        try Checkpoint.write(store, metadata: ["step": "7", "recipe": "model: {d_model: 8}\n"], to: "\(dir)/m.safetensors")
+        // The same tensors with the header's alignment padding removed: data starts at an odd offset.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.safetensors"))
+        let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        var header = Data(bytes[8..<(8 + n)])
+        while header.last == 0x20 { header.removeLast() }
+        while (8 + header.count) % 4 != 1 { header.append(0x20) }   // data one byte past a 4-byte boundary
+        bytes.replaceSubrange(0..<(8 + n), with: withUnsafeBytes(of: UInt64(header.count).littleEndian) { Data($0) } + header)
+        try bytes.write(to: URL(fileURLWithPath: "\(dir)/unaligned.safetensors"))
+        let unaligned = try Checkpoint.read("\(dir)/unaligned.safetensors")
+        #expect(unaligned.dataStart % 4 != 0)
+        let reloaded = try Self.store(seed: 9)
+        try Checkpoint.load(unaligned, into: reloaded, path: "unaligned")
+        #expect(Self.values(reloaded) == Self.values(store))
+
+        let script = """
+        import json, sys
+        from safetensors import safe_open
+        from safetensors.numpy import load_file
+        out = {}
+        for path in sys.argv[1:]:
+            tensors = load_file(path)
+            with safe_open(path, framework="np") as f:
+                meta = f.metadata()
+            out[path] = {"tensors": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "values": [float(x) for x in v.ravel()]}
+                                     for k, v in tensors.items()}, "metadata": meta}
+        print(json.dumps(out))
+        """
+        let result = try Self.python(script, ["\(dir)/m.safetensors", "\(dir)/unaligned.safetensors"])
+        for file in ["m", "unaligned"] {
+            let entry = try #require(result["\(dir)/\(file).safetensors"] as? [String: Any])
+            let tensors = try #require(entry["tensors"] as? [String: [String: Any]])
+            #expect(Set(tensors.keys) == Set(store.parameters.map(\.name)), "\(file)")
+            for p in store.parameters {
+                let t = try #require(tensors[p.name])
+                #expect(t["dtype"] as? String == "float32" && t["shape"] as? [Int] == p.shape, "\(file) \(p.name)")
+                let values = (t["values"] as? [Double] ?? []).map(Float.init)
+                #expect(values == Array(UnsafeBufferPointer(start: store.values! + p.offset, count: p.count)), "\(file) \(p.name)")
+            }
+            let meta = try #require(entry["metadata"] as? [String: String])
+            #expect(meta["step"] == "7" && meta["recipe"] == "model: {d_model: 8}\n" && meta["format"] == Checkpoint.formatTag, "\(meta)")
+        }
+    }
+
     @Test func refusesAModelOfAnotherShape() throws {
         let dir = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
