@@ -236,7 +236,7 @@ private struct RecipeReader {
 
     private func readTraining(_ node: YAMLNode, _ path: String) -> TrainingConfig? {
         let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "checkpoint_every",
-                    "output", "init_from"]
+                    "keep_checkpoints", "output", "init_from"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let steps = f.int("steps", .positive)
         let batchSize = f.int("batch_size", .positive)
@@ -245,15 +245,16 @@ private struct RecipeReader {
         let evalBatches = f.int("eval_batches", .positive, default: 8)
         let logEvery = f.int("log_every", .positive, default: 10)
         let checkpointEvery = f.int("checkpoint_every", .nonNegative, default: 0)
+        let keepCheckpoints = f.int("keep_checkpoints", .nonNegative, default: 0)
         let output = f.string("output", expected: "a folder path", default: "runs/\(stem)")
         let initFrom = f.read("init_from", default: Optional<RecipePath>.none, expected: "a checkpoint (.safetensors)") { node, path in
             readFile(node, path, expected: "a checkpoint (.safetensors)")
         }
         guard let steps, let batchSize, let seed, let evalEvery, let evalBatches, let logEvery, let checkpointEvery,
-              let output, let initFrom else { return nil }
+              let keepCheckpoints, let output, let initFrom else { return nil }
         return TrainingConfig(steps: steps, batchSize: batchSize, seed: seed, evalEvery: evalEvery,
                               evalBatches: evalBatches, logEvery: logEvery, checkpointEvery: checkpointEvery,
-                              output: output, initFrom: initFrom)
+                              keepCheckpoints: keepCheckpoints, output: output, initFrom: initFrom)
     }
 
     /// `path` made absolute against the recipe's folder.

@@ -54,6 +54,7 @@ extension Recipe {
                 ("eval_batches", .number(training.evalBatches)),
                 ("log_every", .number(training.logEvery)),
                 ("checkpoint_every", .number(training.checkpointEvery)),
+                ("keep_checkpoints", .number(training.keepCheckpoints)),
                 ("output", .string(training.output)),
             ] + (training.initFrom.map { [("init_from", .string($0.written))] } ?? []))),
         ]))

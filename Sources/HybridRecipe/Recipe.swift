@@ -182,6 +182,9 @@ public struct TrainingConfig: Equatable, Sendable {
     public var logEvery: Int
     /// Steps between checkpoints; 0 writes one only at the end.
     public var checkpointEvery: Int
+    /// How many of the newest checkpoints to keep (0: all); older ones are removed after a
+    /// newer one is written, never before.
+    public var keepCheckpoints: Int
     /// The run's folder, relative to the current directory (default `runs/<recipe file stem>`).
     public var output: String
     /// A checkpoint whose weights replace the initial ones, by name (fine-tuning, a student
@@ -189,13 +192,14 @@ public struct TrainingConfig: Equatable, Sendable {
     public var initFrom: RecipePath?
 
     public init(steps: Int, batchSize: Int, seed: Int, evalEvery: Int, evalBatches: Int, logEvery: Int,
-                checkpointEvery: Int, output: String, initFrom: RecipePath? = nil) {
+                checkpointEvery: Int, keepCheckpoints: Int = 0, output: String, initFrom: RecipePath? = nil) {
         self.steps = steps
         self.batchSize = batchSize
         self.seed = seed
         self.evalEvery = evalEvery
         self.evalBatches = evalBatches
         self.logEvery = logEvery
+        self.keepCheckpoints = keepCheckpoints
         self.checkpointEvery = checkpointEvery
         self.output = output
         self.initFrom = initFrom

@@ -10,19 +10,30 @@ public enum Checkpoint {
     /// The reference implementation's header limit.
     static let maxHeaderBytes = 100_000_000
 
+    /// The AdamW moments of parameter `name`, stored beside it when a checkpoint can resume.
+    public static func firstMomentName(_ name: String) -> String { "optimizer.m/" + name }
+    public static func secondMomentName(_ name: String) -> String { "optimizer.v/" + name }
+
     /// Writes the parameters atomically: a temporary file beside the target, fsync, rename,
     /// fsync of the folder. A failure leaves any earlier file at `path` untouched.
-    public static func write(_ store: ParameterStore, metadata: [String: String], to path: String) throws {
-        guard let values = store.values else { throw TrainError("cannot checkpoint parameters that were never allocated") }
+    /// `optimizer`: also both AdamW moments of every parameter, so a run can resume exactly.
+    public static func write(_ store: ParameterStore, metadata: [String: String], optimizer: Bool = false, to path: String) throws {
+        guard let values = store.values, let m = store.firstMoments, let v = store.secondMoments else {
+            throw TrainError("cannot checkpoint parameters that were never allocated")
+        }
+        var sections: [(name: String, buffer: UnsafeMutablePointer<Float>)] = [("", values)]
+        if optimizer { sections += [(firstMomentName(""), m), (secondMomentName(""), v)] }
         var header: [String: Any] = [:]
         var meta = metadata
         meta["format"] = formatTag
         header["__metadata__"] = meta
         var offset = 0
-        for p in store.parameters {
-            let bytes = p.count * 4
-            header[p.name] = ["dtype": "F32", "shape": p.shape, "data_offsets": [offset, offset + bytes]]
-            offset += bytes
+        for section in sections {
+            for p in store.parameters {
+                let bytes = p.count * 4
+                header[section.name + p.name] = ["dtype": "F32", "shape": p.shape, "data_offsets": [offset, offset + bytes]]
+                offset += bytes
+            }
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -30,8 +41,8 @@ public enum Checkpoint {
         var file = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
-        for p in store.parameters {
-            file.append(UnsafeBufferPointer(start: values + p.offset, count: p.count))
+        for section in sections {
+            for p in store.parameters { file.append(UnsafeBufferPointer(start: section.buffer + p.offset, count: p.count)) }
         }
         try AtomicFile.write(file, to: path)
     }
@@ -121,5 +132,23 @@ public enum Checkpoint {
             }
         }
         return missing
+    }
+
+    /// Copies both AdamW moments of every parameter of `store` from a checkpoint written with
+    /// `optimizer: true`.
+    public static func loadOptimizer(_ contents: Contents, into store: ParameterStore, path: String) throws {
+        guard let m = store.firstMoments, let v = store.secondMoments else { throw TrainError("parameters must be allocated before loading") }
+        for p in store.parameters {
+            for (name, buffer) in [(firstMomentName(p.name), m), (secondMomentName(p.name), v)] {
+                guard let t = contents.tensors[name], t.shape == p.shape else {
+                    throw TrainError("\(path): has no optimizer state \(name) of shape \(p.shape); it cannot resume a run "
+                        + "(checkpoints written by this version of hybrid train can)")
+                }
+                contents.bytes.withUnsafeBytes { raw in
+                    UnsafeMutableRawPointer(buffer + p.offset).copyMemory(
+                        from: raw.baseAddress! + contents.dataStart + t.range.lowerBound, byteCount: p.count * 4)
+                }
+            }
+        }
     }
 }

@@ -13,13 +13,22 @@ public final class MetricsLog {
     private let started = ContinuousClock.now
     public let path: String
 
-    /// Starts `folder/metrics.jsonl` afresh.
-    public init(folder: String) throws {
+    /// Starts `folder/metrics.jsonl` afresh or, resuming after `step`, keeps its lines up to
+    /// that step (a run that went on past its last checkpoint logged steps it will redo).
+    public init(folder: String, resumingAfter step: Int? = nil) throws {
         path = folder + "/metrics.jsonl"
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        var kept = Data()
+        if let step, let old = FileManager.default.contents(atPath: path) {
+            for line in old.split(separator: 0x0A) {
+                let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+                if let s = object?["step"] as? Int, s <= step { kept.append(Data(line) + [0x0A]) }
+            }
+        }
+        guard FileManager.default.createFile(atPath: path, contents: kept) else {
             throw TrainError("\(path): cannot create the metrics file (is the run folder writable?)")
         }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
     }
 
     deinit { try? handle.close() }

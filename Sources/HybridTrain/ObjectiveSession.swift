@@ -73,6 +73,13 @@ public final class ObjectiveSession {
 
     deinit { rng.deallocate() }
 
+    /// The state of the objective's random stream (its batches, data positions and masks), for
+    /// checkpoints that resume exactly.
+    public var streamState: UInt64 {
+        get { rng.pointee.state }
+        set { rng.pointee = RandomStream(state: newValue) }
+    }
+
     public func compile(on backend: Backend) throws {
         let exe = try backend.compile(graph)
         executable = exe

@@ -142,14 +142,53 @@ public final class Trainer {
         return StepResult(losses: losses, gradNorm: norm, learningRate: lr, positions: positions)
     }
 
-    public func run() throws {
+    /// How a run ended.
+    public enum Outcome: Equatable, Sendable {
+        case finished
+        /// Stopped early (a signal, `--stop-after`) with a checkpoint after `step` steps.
+        case stopped(step: Int)
+    }
+
+    /// Restores a checkpoint written by this trainer's `checkpoint(step:)` — weights, both
+    /// AdamW moments and every random stream — and returns the steps it had done.
+    public func restore(_ contents: Checkpoint.Contents, path: String) throws -> Int {
+        guard let text = contents.metadata["step"], let step = Int(text), step >= 0 else {
+            throw TrainError("\(path): the checkpoint's metadata has no step")
+        }
+        guard step < setup.recipe.training.steps else {
+            throw TrainError("\(path): the run already did \(step) of its \(setup.recipe.training.steps) steps; raise training.steps to go on")
+        }
+        try Checkpoint.load(contents, into: setup.parameters, path: path)
+        try Checkpoint.loadOptimizer(contents, into: setup.parameters, path: path)
+        for (key, value) in streamKeys() {
+            guard let text = contents.metadata[key], let state = UInt64(text, radix: 16) else {
+                throw TrainError("\(path): the checkpoint's metadata lacks the random stream \(key); it cannot resume this run")
+            }
+            value.set(state)
+        }
+        return step
+    }
+
+    /// Every random stream that moves during training, by metadata key.
+    private func streamKeys() -> [(String, (get: () -> UInt64, set: (UInt64) -> Void))] {
+        [("stream/mixing", (get: { self.mixingStream.state }, set: { self.mixingStream = RandomStream(state: $0) }))]
+            + setup.sessions.map { session in
+                ("stream/objective/\(session.name)", (get: { session.streamState }, set: { session.streamState = $0 }))
+            }
+    }
+
+    /// Trains from step `start` (0, or what `restore` returned) to `training.steps`, or until
+    /// this call has done `stopAfter` steps or `stopRequested()` says so after a step; a stop
+    /// writes a checkpoint first.
+    @discardableResult
+    public func run(from start: Int = 0, stopAfter: Int? = nil, stopRequested: () -> Bool = { false }) throws -> Outcome {
         let training = setup.recipe.training
         try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
-        metrics = try MetricsLog(folder: outputFolder)
+        metrics = try MetricsLog(folder: outputFolder, resumingAfter: start > 0 ? start : nil)
         let names = setup.sessions.map(\.name)
         progress.start(total: training.steps, objectives: names)
-        try evaluate(step: 0)
-        for step in 0..<training.steps {
+        if start == 0 { try evaluate(step: 0) } else { progress.note("resuming after step \(start)") }
+        for step in start..<training.steps {
             let started = ContinuousClock.now
             let objectives = pickObjectives(step: step)
             try loadBatches(objectives, step: step)
@@ -163,11 +202,17 @@ public final class Trainer {
                                    tokensPerSecond: Double(result.positions) / max(seconds, 1e-9), gradNorm: result.gradNorm)
             }
             if done % training.evalEvery == 0 || done == training.steps { try evaluate(step: done) }
-            if done == training.steps || (training.checkpointEvery > 0 && done % training.checkpointEvery == 0) {
+            let stop = done < training.steps && (done - start == stopAfter || stopRequested())
+            if done == training.steps || stop || (training.checkpointEvery > 0 && done % training.checkpointEvery == 0) {
                 try checkpoint(step: done)
+            }
+            if stop {
+                progress.finish()
+                return .stopped(step: done)
             }
         }
         progress.finish()
+        return .finished
     }
 
     private func evaluate(step: Int) throws {
@@ -187,11 +232,35 @@ public final class Trainer {
 
     private func checkpoint(step: Int) throws {
         let path = "\(outputFolder)/checkpoint-\(String(format: "%06d", step)).safetensors"
-        let metadata = ["recipe": recipeText, "recipe_path": recipePath, "step": String(step)].merging(extraMetadata) { a, _ in a }
-        try Checkpoint.write(setup.parameters, metadata: metadata, to: path)
+        var metadata = ["recipe": recipeText, "recipe_path": recipePath, "step": String(step)].merging(extraMetadata) { a, _ in a }
+        for (key, value) in streamKeys() { metadata[key] = String(value.get(), radix: 16) }
+        try Checkpoint.write(setup.parameters, metadata: metadata, optimizer: true, to: path)
         try AtomicFile.write(Data(recipeText.utf8), to: "\(outputFolder)/recipe.yaml")
         lastCheckpoint = path
         progress.note("checkpoint \(path)")
+        try prune()
+    }
+
+    /// The run folder's checkpoints, oldest first, with their steps.
+    public static func checkpoints(in folder: String) -> [(step: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.compactMap { name -> (Int, String)? in
+            guard name.hasPrefix("checkpoint-"), name.hasSuffix(".safetensors"),
+                  let step = Int(name.dropFirst("checkpoint-".count).dropLast(".safetensors".count)) else { return nil }
+            return (step, folder + "/" + name)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Keeps the newest `keep_checkpoints` (the one just written among them).
+    private func prune() throws {
+        let keep = setup.recipe.training.keepCheckpoints
+        let all = Self.checkpoints(in: outputFolder)
+        guard keep > 0, all.count > keep else { return }
+        for old in all.dropLast(keep) {
+            do { try FileManager.default.removeItem(atPath: old.path) } catch {
+                progress.note("could not remove the old checkpoint \(old.path): \(error.localizedDescription)")
+            }
+        }
     }
 }
 

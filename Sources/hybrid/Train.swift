@@ -15,6 +15,15 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value, e.g. training.steps=100.", valueName: "key.path=value"))
     var overrides: [String] = []
 
+    @Option(help: ArgumentHelp("Resume a run: auto (the newest checkpoint in training.output) or a checkpoint file.", valueName: "auto|file"))
+    var resume: String?
+
+    @Flag(help: "Resume even where the recipe differs from the checkpoint's in more than run-length keys.")
+    var overrideOnResume = false
+
+    @Option(help: "Stop after this many steps (counted from where this invocation starts) with a checkpoint, as Ctrl-C would; continue with --resume auto.")
+    var stopAfter: Int?
+
     @Option(help: "Bytes of held-out text to start the final sample with.")
     var samplePrompt = 48
 
@@ -37,7 +46,27 @@ struct Train: ParsableCommand {
                 + "B=\(loaded.training.batchSize), \(params.formatted()) parameters; data: \(data.summary)")
             let trainer = try Trainer(setup: setup, data: data, recipeText: loaded.yamlText(), recipePath: recipe,
                                       outputFolder: loaded.training.output, progress: progress)
-            try trainer.run()
+            var start = 0
+            if let resume {
+                let path = try Self.checkpointToResume(resume, folder: loaded.training.output)
+                let contents = try Checkpoint.read(path)
+                let saved = contents.metadata["recipe"] ?? ""
+                let differing = try Recipe.differences(saved, loaded.yamlText())
+                if !differing.isEmpty && !overrideOnResume {
+                    throw TrainError("\(path): the recipe differs from the one the run was trained with at \(differing.joined(separator: ", ")); "
+                        + "only run-length keys (\(Recipe.runLengthKeys.sorted().joined(separator: ", "))) may change on resume, "
+                        + "or pass --override-on-resume")
+                }
+                start = try trainer.restore(contents, path: path)
+                say("resuming \(path) after step \(start)" + (differing.isEmpty ? "" : " (overriding \(differing.joined(separator: ", ")))"))
+            }
+            StopSignals.install()
+            let outcome = try trainer.run(from: start, stopAfter: stopAfter, stopRequested: { StopSignals.received != 0 })
+            if case .stopped(let step) = outcome {
+                say("stopped after step \(step) with checkpoint \(trainer.lastCheckpoint ?? "?"); continue with --resume auto")
+                if StopSignals.received != 0 { throw ExitCode(128 + StopSignals.received) }
+                return
+            }
             if let last = trainer.evaluations.last {
                 say("final validation: " + last.results.map(Progress.describe).joined(separator: ", "))
             }
@@ -52,6 +81,17 @@ struct Train: ParsableCommand {
                 say("\n---")
             }
         }
+    }
+}
+
+extension Train {
+    /// `auto`: the newest checkpoint in the run folder; otherwise the file named.
+    static func checkpointToResume(_ choice: String, folder: String) throws -> String {
+        guard choice == "auto" else { return choice }
+        guard let newest = Trainer.checkpoints(in: folder).last else {
+            throw TrainError("--resume auto: no checkpoint-*.safetensors in \(folder) to resume from")
+        }
+        return newest.path
     }
 }
 

@@ -119,7 +119,7 @@ import Testing
         #expect(r.stderr.contains("step 26"), "\(r.stderr)")
         #expect(r.stderr.contains("the data source went away after 27 batches"), "\(r.stderr)")
         let listing = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/run").sorted()
-        #expect(listing == ["checkpoint-000010.safetensors", "checkpoint-000020.safetensors", "recipe.yaml"], "\(listing)")
+        #expect(listing == ["checkpoint-000010.safetensors", "checkpoint-000020.safetensors", "metrics.jsonl", "recipe.yaml"], "\(listing)")
         let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000020.safetensors", "--prompt", "a"])
         // The flaky objective cannot sample, but the checkpoint itself must read back whole.
         #expect(s.stderr.contains("no objective can continue text"), "\(s.all)")
