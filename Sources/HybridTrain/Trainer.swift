@@ -215,7 +215,9 @@ public final class Trainer {
         return .finished
     }
 
-    private func evaluate(step: Int) throws {
+    /// Scores every objective on the run's fixed validation batches (drawn once from the seed).
+    @discardableResult
+    public func evaluate(step: Int) throws -> Evaluation {
         var results: [(String, Float, Double?)] = []
         for (session, batches) in zip(setup.sessions, validationBatches) {
             let scores = batches.map(session.evaluate)
@@ -228,6 +230,7 @@ public final class Trainer {
         evaluations.append(evaluation)
         progress.evaluation(evaluation)
         try metrics?.evaluation(evaluation)
+        return evaluation
     }
 
     private func checkpoint(step: Int) throws {

@@ -79,5 +79,16 @@ import Testing
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         let missing = try CLI.run(["plot", dir + "/nowhere"])
         #expect(missing.status != 0 && missing.stderr.contains("nowhere"), "\(missing.all)")
+
+        // hybrid eval scores the final checkpoint on the same held-out batches as training's last evaluation.
+        let finalLoss = try #require((evals.last?["loss"] as? [String: Double])?["causal"])
+        let e = try CLI.run(["eval", "--checkpoint", dir + "/run/checkpoint-000040.safetensors"])
+        #expect(e.status == 0 && e.stdout.contains("perplexity"), "\(e.all)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/checkpoint-000040.eval.json"))) as? [String: Any])
+        let causal = try #require(report["causal"] as? [String: Double])
+        #expect(causal["nats"] == finalLoss, "\(causal) vs \(finalLoss)")
+        #expect(abs((causal["perplexity"] ?? 0) - exp(finalLoss)) < 1e-9 && causal["bits_per_byte"] != nil && causal["accuracy"] != nil)
+        let other = try CLI.run(["eval", "--checkpoint", dir + "/run/checkpoint-000040.safetensors", "--set", "data.text=[\"\(dir)/none/*.txt\"]"])
+        #expect(other.status != 0 && other.stderr.contains("none/*.txt"), "\(other.all)")
     }
 }
