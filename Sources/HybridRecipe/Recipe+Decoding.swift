@@ -25,16 +25,61 @@ extension Recipe {
 
     private static func decode(bytes: [UInt8], path: String, overrides: [String],
                                requireData: Bool = true) throws(RecipeErrors) -> Recipe {
-        guard var root = try YAMLParser.parse(bytes: bytes, file: path), !root.isNull else {
-            throw RecipeErrors([RecipeError(at: Mark(file: path), reason: "recipe is empty",
-                                            expected: "a mapping with model, data, objectives and training")])
-        }
-        var errors: [RecipeError] = []
-        for text in overrides { errors += Override.apply(text, to: &root) }
+        let (root, errors) = try tree(bytes: bytes, path: path, overrides: overrides)
         let decoder = RecipeDecoder(errors: errors)
         let recipe = RecipeReader(path: path, decoder: decoder, requireData: requireData).recipe(root)
         guard let recipe, decoder.errors.isEmpty else { throw RecipeErrors(decoder.errors) }
         return recipe
+    }
+}
+
+extension Recipe {
+    /// The recipe's node tree before decoding: the file with its `extends` bases merged in and
+    /// `overrides` applied, every node marked with where it was written; plus the overrides'
+    /// errors.
+    static func tree(bytes: [UInt8], path: String, overrides: [String]) throws(RecipeErrors) -> (YAMLNode, [RecipeError]) {
+        guard let parsed = try YAMLParser.parse(bytes: bytes, file: path), !parsed.isNull else {
+            throw RecipeErrors([RecipeError(at: Mark(file: path), reason: "recipe is empty",
+                                            expected: "a mapping with model, data, objectives and training")])
+        }
+        var root = try Extends.resolve(parsed, file: path)
+        var errors: [RecipeError] = []
+        for text in overrides { errors += Override.apply(text, to: &root) }
+        return (root, errors)
+    }
+
+    /// One line per value of the resolved recipe: its key path, its value, and where it came
+    /// from — `file:line:column`, `--set key.path`, or `default` (`hybrid recipe check --explain`).
+    public static func explain(path: String, overrides: [String] = []) throws(RecipeErrors) -> [String] {
+        let recipe = try load(path: path, overrides: overrides)
+        guard let bytes = FileManager.default.contents(atPath: path) else { return [] }
+        let (sources, _) = try tree(bytes: [UInt8](bytes), path: path, overrides: overrides)
+        guard let resolved = try YAMLParser.parse(recipe.yamlText(), file: "resolved") else { return [] }
+        var lines: [String] = []
+        func flow(_ n: YAMLNode) -> String {
+            switch n.content {
+            case .scalar(let scalar): return YAMLEmitter.scalarText(scalar)
+            case .sequence(let items): return "[" + items.map(flow).joined(separator: ", ") + "]"
+            case .mapping(let entries): return "{" + entries.map { "\($0.key): \(flow($0.value))" }.joined(separator: ", ") + "}"
+            }
+        }
+        func walk(_ node: YAMLNode, _ source: YAMLNode?, _ keyPath: String) {
+            switch node.content {
+            case .mapping(let entries):
+                for e in entries { walk(e.value, source?[e.key], keyPath.isEmpty ? e.key : "\(keyPath).\(e.key)") }
+            case .sequence(let items) where items.contains(where: { $0.entries != nil }):
+                for (i, item) in items.enumerated() {
+                    var from: YAMLNode?
+                    if case .sequence(let written)? = source?.content, i < written.count { from = written[i] }
+                    walk(item, from, "\(keyPath)[\(i)]")
+                }
+            default:
+                let value = flow(node)
+                lines.append("\(keyPath) = \(value)  (\(source.map { $0.mark.description } ?? "default"))")
+            }
+        }
+        walk(resolved, sources, "")
+        return lines
     }
 }
 

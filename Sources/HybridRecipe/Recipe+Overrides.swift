@@ -5,8 +5,9 @@
 /// `objectives[0].weight`, `optimizer.betas[1]`. A key may also pick a list item by its
 /// objective name: `objectives.causal.weight`. The value is read by libyaml as a YAML node,
 /// so `optimizer.betas=[0.9,0.99]` sets a list. Missing mapping keys are created; an unknown
-/// one is caught by decoding like any unknown key. Errors in an override name it as
-/// `--set key.path` instead of a file position.
+/// one is caught by decoding like any unknown key. As in Hydra, `+key.path=value` adds a value
+/// that must not be there yet, and `~key.path` deletes one (its default applies again). Errors
+/// in an override name it as `--set key.path` instead of a file position.
 enum Override {
     enum Step: Equatable {
         case key(String)
@@ -14,7 +15,23 @@ enum Override {
     }
 
     /// Applies one override to `root`; returns what went wrong, if anything.
-    static func apply(_ text: String, to root: inout YAMLNode) -> [RecipeError] {
+    static func apply(_ written: String, to root: inout YAMLNode) -> [RecipeError] {
+        if written.hasPrefix("~") {
+            let path = String(written.dropFirst())
+            guard !path.contains("="), let steps = steps(path), !steps.isEmpty else {
+                return [RecipeError(at: Mark(file: "--set \(written)"), reason: "cannot read this deletion",
+                                    expected: "~key.path, like ~schedule.warmup_steps")]
+            }
+            if let error = delete(at: steps[...], in: &root, walked: "", mark: Mark(file: "--set \(written)")) { return [error] }
+            return []
+        }
+        let adding = written.hasPrefix("+")
+        let text = adding ? String(written.dropFirst()) : written
+        if adding, let equals = text.firstIndex(of: "="), let steps = steps(String(text[..<equals])),
+           let existing = lookup(steps[...], in: root) {
+            return [RecipeError(at: Mark(file: "--set \(text[..<equals])"), keyPath: String(text[..<equals]),
+                                reason: "+ adds a value, but this one is already set (at \(existing.mark)); use key.path=value to change it")]
+        }
         guard let equals = text.firstIndex(of: "="),
               let steps = steps(String(text[..<equals])) else {
             return [RecipeError(at: Mark(file: "--set \(text)"), reason: "cannot read this override",
@@ -104,6 +121,57 @@ enum Override {
         case (.index(let index), _):
             return RecipeError(at: mark, keyPath: walked, reason: "cannot take item [\(index)] of this value",
                                expected: "a list", found: node.found)
+        }
+        return nil
+    }
+
+    /// The node at `steps` below `node`, if there is one.
+    private static func lookup(_ steps: ArraySlice<Step>, in node: YAMLNode) -> YAMLNode? {
+        guard let step = steps.first else { return node }
+        switch (step, node.content) {
+        case (.key(let key), .mapping(let entries)):
+            return entries.first { $0.key == key }.flatMap { lookup(steps.dropFirst(), in: $0.value) }
+        case (.key(let name), .sequence(let items)):
+            return items.first { itemName($0) == name }.flatMap { lookup(steps.dropFirst(), in: $0) }
+        case (.index(let i), .sequence(let items)) where items.indices.contains(i):
+            return lookup(steps.dropFirst(), in: items[i])
+        default:
+            return nil
+        }
+    }
+
+    /// Removes the value at `steps` below `node` (a mapping entry or a list item).
+    private static func delete(at steps: ArraySlice<Step>, in node: inout YAMLNode, walked: String, mark: Mark) -> RecipeError? {
+        guard let step = steps.first else { return nil }
+        let last = steps.count == 1
+        switch (step, node.content) {
+        case (.key(let key), .mapping(var entries)):
+            let path = KeyPathText.child(walked, key)
+            guard let i = entries.firstIndex(where: { $0.key == key }) else {
+                return RecipeError(at: mark, keyPath: path, reason: "nothing to delete: the recipe does not set it")
+            }
+            if last { entries.remove(at: i) } else if let error = delete(at: steps.dropFirst(), in: &entries[i].value, walked: path, mark: mark) {
+                return error
+            }
+            node.content = .mapping(entries)
+        case (.key(let name), .sequence(var items)):
+            guard let i = items.firstIndex(where: { itemName($0) == name }) else {
+                return RecipeError(at: mark, keyPath: walked, reason: "nothing to delete: no item is named `\(name)`")
+            }
+            if last { items.remove(at: i) } else if let error = delete(at: steps.dropFirst(), in: &items[i], walked: KeyPathText.index(walked, i), mark: mark) {
+                return error
+            }
+            node.content = .sequence(items)
+        case (.index(let i), .sequence(var items)):
+            guard items.indices.contains(i) else {
+                return RecipeError(at: mark, keyPath: KeyPathText.index(walked, i), reason: "nothing to delete: index out of range")
+            }
+            if last { items.remove(at: i) } else if let error = delete(at: steps.dropFirst(), in: &items[i], walked: KeyPathText.index(walked, i), mark: mark) {
+                return error
+            }
+            node.content = .sequence(items)
+        default:
+            return RecipeError(at: mark, keyPath: walked, reason: "nothing to delete here", found: node.found)
         }
         return nil
     }

@@ -17,9 +17,17 @@ struct RecipeCommand: ParsableCommand {
         @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value.", valueName: "key.path=value"))
         var overrides: [String] = []
 
+        @Flag(help: "Print each resolved value with where it came from: file:line:column, --set, or default.")
+        var explain = false
+
         func run() throws {
             try reportingFailures {
                 let loaded = try Recipe.load(path: recipe, overrides: overrides)
+                if explain {
+                    _ = try RunSetup.instances(for: loaded, file: recipe)
+                    for line in try Recipe.explain(path: recipe, overrides: overrides) { say(line) }
+                    return
+                }
                 // Plugins are part of the check: each must load, and its config section
                 // must fit the keys it declares.
                 _ = try RunSetup.instances(for: loaded, file: recipe)
