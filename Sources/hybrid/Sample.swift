@@ -31,6 +31,15 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the sampling stream.")
     var seed: UInt64 = 1
 
+    @Option(help: "Text: nucleus sampling, the smallest set of likeliest bytes holding this much probability (1: all).")
+    var topP: Float = 1
+
+    @Option(help: "Text: stop once the generated text ends with this (repeatable); it is not printed.")
+    var stop: [String] = []
+
+    @Flag(help: "Text: print bytes as they are generated (otherwise all at the end).")
+    var stream = false
+
     @Option(help: "Run on cpu, vulkan or auto (default: the device of the recipe the checkpoint was trained with).")
     var device: Recipe.Device?
 
@@ -65,6 +74,8 @@ struct Sample: ParsableCommand {
         guard tokens > 0 else { throw ValidationError("--tokens must be at least 1, got \(tokens)") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        guard stop.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--stop must not be empty") }
         guard [prompt != nil, infill != nil, images != nil].filter({ $0 }).count == 1 else {
             throw ValidationError("give exactly one of --prompt (continue text), --infill (fill in [MASK]s) or --images N (draw images)")
         }
@@ -150,7 +161,7 @@ struct Sample: ParsableCommand {
             // would otherwise see padding the model never trained on.
             let sampler = try TextSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
                                           seqLen: infillIDs?.count ?? contextLength,
-                                          settings: .init(temperature: temperature, topK: topK, seed: seed))
+                                          settings: .init(temperature: temperature, topK: topK, topP: topP, seed: seed))
             try model.load()
             try sampler.compile(on: model.backend)
             if let ids = infillIDs {
@@ -160,7 +171,19 @@ struct Sample: ParsableCommand {
                 let ids = Array(prompt!.utf8.suffix(model.recipe.model.seqLen)).map(Int32.init)
                 printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))")
                 printText(ids)
-                try sampler.generate(prompt: ids, count: tokens) { printText([$0]) }
+                // Held back until they cannot be the start of a stop string (which is not printed).
+                let holdback = stop.map(\.utf8.count).max() ?? 0
+                var pending: [Int32] = []
+                try sampler.generate(prompt: ids, count: tokens, stop: stop) { token in
+                    pending.append(token)
+                    if stream && pending.count > holdback {
+                        printText(Array(pending.prefix(pending.count - holdback)))
+                        pending.removeFirst(pending.count - holdback)
+                    }
+                }
+                let text = pending.map { $0 < 256 ? Character(Unicode.Scalar(UInt8($0))) : "?" }
+                if let hit = stop.first(where: { String(text).hasSuffix($0) }) { pending.removeLast(hit.utf8.count) }
+                printText(pending)
             }
             say("")
         }

@@ -91,4 +91,27 @@ import Testing
         let other = try CLI.run(["eval", "--checkpoint", dir + "/run/checkpoint-000040.safetensors", "--set", "data.text=[\"\(dir)/none/*.txt\"]"])
         #expect(other.status != 0 && other.stderr.contains("none/*.txt"), "\(other.all)")
     }
+
+    /// Top-p, stop strings and streaming on a small trained model.
+    @Test func samplingWithTopPStopStringsAndStreaming() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        #expect(try CLI.run(["train", recipe, "--sample-tokens", "0"]).status == 0)
+        let checkpoint = dir + "/run/checkpoint-000040.safetensors"
+        func sample(_ extra: [String]) throws -> String {
+            let r = try CLI.run(["sample", "--checkpoint", checkpoint, "--prompt", "The ", "--tokens", "80", "--seed", "5"] + extra)
+            #expect(r.status == 0, "\(r.all)")
+            return r.stdout
+        }
+        // A nucleus of 1% of the mass holds only the likeliest byte: greedy decoding.
+        #expect(try sample(["--top-p", "0.01"]) == (try sample(["--temperature", "0"])))
+        let whole = try sample([]), streamed = try sample(["--stream"])
+        #expect(whole == streamed, "streaming changes when bytes appear, not which")
+        let generated = String(whole.dropFirst("The ".count))
+        let stop = String(generated.dropFirst(10).prefix(2))
+        let cut = try sample(["--stop", stop, "--stream"])
+        let expected = "The " + String(generated[..<generated.range(of: stop)!.lowerBound]) + "\n"
+        #expect(cut == expected, "stopped at the first \(stop.debugDescription): \(cut.debugDescription) vs \(expected.debugDescription)")
+    }
 }
