@@ -69,7 +69,7 @@ final class CPUExecutable: Executable {
             case .parameter(let offset): pointers[id] = values + offset
             case .parameterGradient(let offset): pointers[id] = gradients + offset
             case .activation, .activationGradient: pointers[id] = plan.offsets[id].map { arena + $0 }
-            case .input:
+            case .input, .state:
                 let raw = UnsafeMutableRawPointer.allocate(byteCount: max(t.count, 1) * 4, alignment: 64)
                 raw.initializeMemory(as: Int32.self, repeating: 0, count: max(t.count, 1))
                 // Float inputs are read through this pointer; int32 inputs through `ids(_:)`.
@@ -175,6 +175,10 @@ final class CPUExecutable: Executable {
                               weight: f(i[1]), bias: f(i[2]), N: x.rows, C: x.columns, eps: eps)
         case .gelu:
             GELU.forward(out: out, x: f(i[0]), n: graph[node.output].count)
+        case .attentionDecode(let heads):
+            let cache = graph[i[1]].shape
+            AttentionDecode.forward(out: out, qkv: f(i[0]), keys: f(i[1]), values: f(i[2]), position: Int(ids(i[3])[0]),
+                                    C: cache[1], H: heads, maxLength: cache[0])
         case .attention(let heads, _):
             let s = graph[i[0]].shape
             let mask = keyRanges[index]!
@@ -224,6 +228,8 @@ final class CPUExecutable: Executable {
                                weight: f(i[1]), mean: f(node.saved[0]), rstd: f(node.saved[1]), N: x.rows, C: x.columns)
         case .gelu:
             if let dx = grad(d[0]) { GELU.backward(dx: dx, x: f(i[0]), dout: dout, n: graph[node.output].count) }
+        case .attentionDecode:
+            preconditionFailure("attention_decode has no backward")
         case .attention(let heads, _):
             guard let dqkv = grad(d[0]) else { break }
             let s = graph[i[0]].shape

@@ -37,6 +37,11 @@ public final class Graph {
         add(TensorInfo(name: name, shape: shape, dtype: dtype, storage: .input, requiresGrad: false))
     }
 
+    /// A tensor the executable keeps from run to run (zero at first), which ops write.
+    public func state(_ name: String, shape: [Int]) -> TensorID {
+        add(TensorInfo(name: name, shape: shape, dtype: .float32, storage: .state, requiresGrad: false))
+    }
+
     public func parameter(_ name: String, shape: [Int], initializer: ParameterInit, decay: Bool) throws -> TensorID {
         let info = try parameters.declare(name, shape: shape, initializer: initializer, decay: decay)
         if let existing = tensors.firstIndex(where: { $0.name == name && $0.storage == .parameter(offset: info.offset) }) {
@@ -147,6 +152,23 @@ public final class Graph {
         return node(.attention(heads: heads, mask: mask), [qkv], shape: [b, t, c], saved: [("probs", [b, heads, t, t])])
     }
 
+    /// qkv [1, 1, 3C] of the token at `position` (int32 [1]); keys and values [maxLength, C] state.
+    public func attentionDecode(_ qkv: TensorID, keys: TensorID, values: TensorID, position: TensorID, heads: Int) throws -> TensorID {
+        try requireFloat(qkv, op: "attention_decode")
+        try check(keys); try check(values); try check(position)
+        let s = tensors[qkv].shape
+        guard s.count == 3, s[0] == 1, s[1] == 1, s[2] % 3 == 0, heads > 0, (s[2] / 3) % heads == 0 else {
+            throw GraphError("attention_decode: qkv \(describe(qkv)) must be [1, 1, 3C] with C divisible by \(heads) heads")
+        }
+        let c = s[2] / 3
+        guard tensors[keys].storage == .state, tensors[values].storage == .state, tensors[keys].shape.count == 2,
+              tensors[keys].shape == tensors[values].shape, tensors[keys].shape[1] == c,
+              tensors[position].dtype == .int32, tensors[position].count == 1 else {
+            throw GraphError("attention_decode: keys \(describe(keys)) and values \(describe(values)) must be [maxLength, \(c)] state, position int32 [1]")
+        }
+        return node(.attentionDecode(heads: heads), [qkv, keys, values, position], shape: [1, 1, c])
+    }
+
     public func crossEntropy(logits: TensorID, targets: TensorID, weights: TensorID) throws -> TensorID {
         try requireFloat(logits, weights, op: "cross_entropy")
         try check(targets)
@@ -210,6 +232,9 @@ public final class Graph {
             if case .parameter(let offset) = info.storage { storage = .parameterGradient(offset: offset) } else { storage = .activationGradient }
             let g = add(TensorInfo(name: "grad(\(info.name))", shape: info.shape, dtype: .float32, storage: storage, requiresGrad: false))
             tensors[id].gradient = g
+        }
+        if let node = nodes.first(where: { reaches[$0.output] && !$0.op.hasBackward }) {
+            throw GraphError("\(node.op.name) has no backward: it serves generation only")
         }
         for (index, node) in nodes.enumerated().reversed() where reaches[node.output] {
             let inputGrads = node.inputs.map { reaches[$0] ? tensors[$0].gradient : nil }

@@ -42,6 +42,10 @@ public enum Op: Sendable, Equatable {
     case gelu
     /// qkv [B, T, 3C] → [B, T, C]; saves probs [B, H, T, T]
     case attention(heads: Int, mask: AttentionMask)
+    /// One generation step with a key/value cache: qkv [1, 1, 3C] of the token at `position`
+    /// (int32 [1]); its key and value are written into keys/values [maxLength, C] (state) at
+    /// that row, and the query attends to rows 0...position → [1, 1, C]. No backward.
+    case attentionDecode(heads: Int)
     /// logits [N, V], targets int32 [N], weights [N] → scalar; saves probs [N, V]
     case crossEntropy
     /// prediction [N, F], target [N, F], weights [N] → scalar (weighted mean-squared error)
@@ -60,10 +64,17 @@ public enum Op: Sendable, Equatable {
         case .layerNorm: return "layer_norm"
         case .gelu: return "gelu"
         case .attention: return "attention"
+        case .attentionDecode: return "attention_decode"
         case .crossEntropy: return "cross_entropy"
         case .mse: return "mse"
         case .mean: return "mean"
         }
+    }
+
+    /// False for ops that serve generation only.
+    public var hasBackward: Bool {
+        if case .attentionDecode = self { return false }
+        return true
     }
 
     /// Inputs the backward reads (by position); the rest may be freed after the forward.
@@ -77,6 +88,7 @@ public enum Op: Sendable, Equatable {
         case .layerNorm: return index <= 1             // x and weight
         case .gelu: return true
         case .attention: return true                   // qkv
+        case .attentionDecode: return true
         case .crossEntropy: return index >= 1          // targets, weights
         case .mse: return true                         // prediction, target, weights
         }

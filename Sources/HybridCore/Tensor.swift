@@ -19,6 +19,8 @@ public enum Storage: Sendable, Equatable {
     case parameterGradient(offset: Int)
     /// Fed by the host before each run (token ids, targets, loss weights).
     case input
+    /// Kept by the executable from run to run and written by ops (a key/value cache).
+    case state
     /// Written by a forward node; placed in the arena.
     case activation
     /// The gradient of an activation; placed in the arena.

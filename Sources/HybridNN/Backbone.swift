@@ -20,9 +20,38 @@ public struct Backbone: Sendable {
         return try g.embedding(ids: ids, table: table)
     }
 
-    /// [B, T, C] → [B, T, C].
-    public func callAsFunction(_ g: Graph, _ x: TensorID, mask: AttentionMask) throws -> TensorID {
+    /// One generation step's extra inputs (KV cache): the token's position (int32 [1]) and each
+    /// layer's key and value cache, state tensors [maxLength, C] the step writes its row into.
+    public struct DecodeCache: Sendable {
+        public let position: TensorID
+        public let keys: [TensorID]
+        public let values: [TensorID]
+
+        public init(_ g: Graph, config: BackboneConfig) {
+            position = g.input("position", shape: [1], dtype: .int32)
+            keys = (0..<config.layers).map { g.state("blocks.\($0).cache.keys", shape: [config.maxLength, config.dModel]) }
+            values = (0..<config.layers).map { g.state("blocks.\($0).cache.values", shape: [config.maxLength, config.dModel]) }
+        }
+    }
+
+    /// [B, T, C] → [B, T, C]. With `cache`, one causal generation step: x is the newest token
+    /// [1, 1, C] at `cache.position`, attending to the cached keys and values of those before.
+    public func callAsFunction(_ g: Graph, _ x: TensorID, mask: AttentionMask, cache: DecodeCache? = nil) throws -> TensorID {
         let shape = g[x].shape
+        if let cache {
+            guard mask == .causal, shape == [1, 1, config.dModel] else {
+                throw GraphError("backbone: a cached generation step takes one token [1, 1, \(config.dModel)] under a causal mask, got \(shape), \(mask)")
+            }
+            let table = try g.parameter("pos_emb.weight", shape: [config.maxLength, config.dModel],
+                                        initializer: .normal(std: BackboneConfig.initStd), decay: true)
+            var h = try g.add(x, g.embedding(ids: cache.position, table: table))
+            for layer in 0..<config.layers {
+                h = try block(g, h, layer: layer) { qkv in
+                    try g.attentionDecode(qkv, keys: cache.keys[layer], values: cache.values[layer], position: cache.position, heads: config.heads)
+                }
+            }
+            return try layerNorm(g, h, name: "ln_f")
+        }
         guard shape.count == 3, shape[2] == config.dModel else {
             throw GraphError("backbone: input \(g[x].name) \(shape) must be [B, T, \(config.dModel)]")
         }
@@ -33,16 +62,17 @@ public struct Backbone: Sendable {
                                     initializer: .normal(std: BackboneConfig.initStd), decay: true)
         var h = try g.add(x, g.parameterRows(table, shape[1]))
         for layer in 0..<config.layers {
-            h = try block(g, h, layer: layer, mask: mask)
+            h = try block(g, h, layer: layer) { try g.attention($0, heads: config.heads, mask: mask) }
         }
         return try layerNorm(g, h, name: "ln_f")
     }
 
-    private func block(_ g: Graph, _ x: TensorID, layer: Int, mask: AttentionMask) throws -> TensorID {
+    /// One pre-LN block; `attend` maps the fused qkv to the attended values.
+    private func block(_ g: Graph, _ x: TensorID, layer: Int, attend: (TensorID) throws -> TensorID) throws -> TensorID {
         let p = "blocks.\(layer)"
         let d = config.dModel
         let qkv = try linear(g, layerNorm(g, x, name: "\(p).ln1"), name: "\(p).qkv", outFeatures: 3 * d)
-        let attended = try g.attention(qkv, heads: config.heads, mask: mask)
+        let attended = try attend(qkv)
         let h = try g.add(x, linear(g, attended, name: "\(p).proj", outFeatures: d, std: config.residualStd))
         let up = try g.gelu(linear(g, layerNorm(g, h, name: "\(p).ln2"), name: "\(p).fc1", outFeatures: config.mlpRatio * d))
         return try g.add(h, linear(g, up, name: "\(p).fc2", outFeatures: d, std: config.residualStd))

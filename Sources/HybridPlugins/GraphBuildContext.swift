@@ -13,6 +13,9 @@ public final class GraphBuildContext {
     public private(set) var namedInputs: [String: TensorID] = [:]
     /// Where api->log lines go.
     let log: (String) -> Void
+    /// Set for a text sampler's cached generation step: the backbone then builds one token's
+    /// step over key/value caches (only a causal backbone can).
+    public var decodeCache: Backbone.DecodeCache?
 
     public init(graph: Graph, backbone: Backbone, log: @escaping (String) -> Void) {
         self.graph = graph

@@ -65,7 +65,7 @@ public enum HostAPI {
                 case HYBRID_MASK_TAIL_BLOCK: kind = .tailBlock(start: Int(prefix))
                 default: throw GraphError("unknown mask kind \(mask.rawValue)")
                 }
-                return try c.backbone(c.graph, c.tensor(x), mask: kind)
+                return try c.backbone(c.graph, c.tensor(x), mask: kind, cache: c.decodeCache)
             }
         }
         api.linear = { g, x, name, out, bias in

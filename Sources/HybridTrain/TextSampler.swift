@@ -5,7 +5,11 @@ import HybridNN
 import HybridPlugins
 
 /// Text generation through an objective's own sample(): the host supplies a forward pass
-/// over a [1, seq_len] inference graph and a token picker (temperature, top-k, seed).
+/// over a [1, seq_len] inference graph and a token picker (temperature, top-k, top-p, seed).
+///
+/// KV cache: where the objective's model is a causal backbone, a second graph runs one
+/// token at a time over per-layer key/value caches. A forward over tokens whose start was
+/// seen before then runs only the new tokens, one step each, instead of the whole window.
 public final class TextSampler {
     public struct Settings: Sendable {
         public var temperature: Float
@@ -32,10 +36,19 @@ public final class TextSampler {
     let logits: TensorID
     let seqLen: Int
     let settings: Settings
+    /// The cached generation step, when the model allows one (see above).
+    private let step: (graph: Graph, token: TensorID, position: TensorID, logits: TensorID)?
+    private var stepExecutable: Executable?
+    /// The tokens whose keys and values the caches hold, in order.
+    private var cached: [Int32] = []
+
+    /// Whether generation runs one token at a time over a key/value cache.
+    public var usesKVCache: Bool { step != nil }
 
     /// Builds the objective's inference graph over `parameters`; `compile` once they are allocated.
+    /// `kvCache` false: always run the whole window (the reference the cache is measured against).
     public init(instance: ObjectiveInstance, parameters: ParameterStore, backbone: Backbone,
-                seqLen: Int, settings: Settings) throws {
+                seqLen: Int, settings: Settings, kvCache: Bool = true) throws {
         let g = Graph(parameters: parameters)
         tokens = g.input("tokens", shape: [1, seqLen], dtype: .int32)
         let context = GraphBuildContext(graph: g, backbone: backbone, log: { _ in })
@@ -48,10 +61,30 @@ public final class TextSampler {
         self.instance = instance
         self.seqLen = seqLen
         self.settings = settings
+        step = kvCache ? Self.buildStep(instance: instance, parameters: parameters, backbone: backbone) : nil
+    }
+
+    /// The one-token step over key/value caches; nil when the objective's model cannot run
+    /// that way (its backbone is not causal), which its build reports.
+    private static func buildStep(instance: ObjectiveInstance, parameters: ParameterStore, backbone: Backbone)
+        -> (graph: Graph, token: TensorID, position: TensorID, logits: TensorID)? {
+        let g = Graph(parameters: parameters)
+        let token = g.input("tokens", shape: [1, 1], dtype: .int32)
+        let context = GraphBuildContext(graph: g, backbone: backbone, log: { _ in })
+        let cache = Backbone.DecodeCache(g, config: backbone.config)
+        context.decodeCache = cache
+        guard let built = try? instance.build(api: HostAPI.table, graph: context.handle, inputs: ObjectiveBuildInputs(
+            mode: .infer, batchSize: 1, seqLen: 1, dModel: backbone.config.dModel,
+            tokens: hybrid_tensor(token), targets: HYBRID_NO_TENSOR, lossWeights: HYBRID_NO_TENSOR)) else { return nil }
+        let logits = TensorID(built.output)
+        guard (try? g.markOutput(logits)) != nil else { return nil }
+        return (g, token, cache.position, logits)
     }
 
     public func compile(on backend: Backend) throws {
         executable = try backend.compile(graph)
+        stepExecutable = try step.map { try backend.compile($0.graph) }
+        cached = []
     }
 
     /// Generates `count` tokens after `prompt`, handing each to `emit` as it comes; stops early
@@ -66,9 +99,25 @@ public final class TextSampler {
         let stops = stop.map { Array($0.utf8) }.filter { !$0.isEmpty }
         let state = StopState()
         let context = SamplerContext(
-            forward: { ids, count, all, out in
+            forward: { [self] ids, count, all, out in
                 if state.stopped { throw StopReached() }
                 guard count <= seqLen else { throw TrainError("sampler_forward: \(count) tokens exceed the context of \(seqLen)") }
+                if !all, let step, let stepExe = stepExecutable {
+                    // Keep the cached rows that are a prefix of these tokens; the last token
+                    // always runs, for its logits.
+                    var keep = 0
+                    while keep < min(cached.count, count - 1) && cached[keep] == ids[keep] { keep += 1 }
+                    cached.removeLast(cached.count - keep)
+                    let token = stepExe.int32Input(step.token), position = stepExe.int32Input(step.position)
+                    for i in keep..<count {
+                        token[0] = ids[i]
+                        position[0] = Int32(i)
+                        stepExe.forward()
+                        cached.append(ids[i])
+                    }
+                    stepExe.read(step.logits, offset: 0, count: vocab, into: out)
+                    return
+                }
                 let input = exe.int32Input(tokens)
                 for i in 0..<seqLen { input[i] = i < count ? ids[i] : HYBRID_TOKEN_PAD }
                 exe.forward()

@@ -5,7 +5,7 @@ enum Kernel: String, CaseIterable {
     case add, axpy, mul, mul_accumulate, scale, add_broadcast, column_sum, gelu, mean_backward
     case embedding, adamw, layer_norm, layer_norm_parameters
     case cross_entropy, cross_entropy_backward, mse, sum
-    case attention, attention_backward, attention_backward_keys
+    case attention, attention_backward, attention_backward_keys, attention_decode
     case matmul, matmul_direct
 
     /// SPIR-V words (little-endian), from Generated/SPIRV.swift.

@@ -2,7 +2,7 @@ import HybridCore
 
 /// A graph bound to device memory, its forward and backward recorded once as command buffers
 /// and replayed each run. Buffers: the arena (activations and their gradients, laid out by
-/// `MemoryPlan`), the parameter store's four, `inputs` (host-visible: every graph input, the
+/// `MemoryPlan`), the parameter store's four, `inputs` (host-visible: every graph input and state, the
 /// loss seed and the attention key windows) and `aux` (loss normalizers, per-row losses and
 /// the attention backward's scores).
 final class VulkanExecutable: Executable {
@@ -50,7 +50,7 @@ final class VulkanExecutable: Executable {
             inputCount += (max(n, 1) + 15) & ~15
             return at
         }
-        for (id, t) in graph.tensors.enumerated() where t.storage == .input { inputOffsets[id] = reserveInput(t.count) }
+        for (id, t) in graph.tensors.enumerated() where t.storage == .input || t.storage == .state { inputOffsets[id] = reserveInput(t.count) }
         seedOffset = reserveInput(1)
         // aux: normalizers, then per-row losses and attention scores (each shared by its nodes,
         // which run one after another).
@@ -83,7 +83,7 @@ final class VulkanExecutable: Executable {
             case .parameter(let offset): return operand(.values, offset)
             case .parameterGradient(let offset): return operand(.gradients, offset)
             case .activation, .activationGradient: return plan.offsets[id].map { operand(.arena, $0) }
-            case .input: return nil
+            case .input, .state: return nil
             }
         }
         for (id, offset) in inputOffsets { operands[id] = operand(.inputs, offset) }
@@ -215,6 +215,9 @@ final class VulkanExecutable: Executable {
                 let s = graph[i[0]].shape, windows = keyWindows[index]!
                 try r.dispatch(.attention, push: [out, o(node.saved[0]), o(i[0]), operand(.inputs, windows), operand(.inputs, windows + s[1]),
                                                   u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], items: s[0] * heads * s[1])
+            case .attentionDecode(let heads):
+                let cache = graph[i[1]].shape
+                try r.dispatch(.attention_decode, push: [out, o(i[0]), o(i[1]), o(i[2]), o(i[3]), u(cache[1]), u(heads)], items: heads)
             case .crossEntropy:
                 let logits = graph[i[0]]
                 try r.dispatch(.cross_entropy, push: [o(node.saved[0]), o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset),
@@ -293,6 +296,8 @@ final class VulkanExecutable: Executable {
                             operand(.inputs, windows), operand(.inputs, windows + s[1]), u(s[0]), u(s[1]), u(s[2] / 3), u(heads)]
                 try r.dispatch(.attention_backward, push: push, items: s[0] * heads * s[1])
                 try r.dispatch(.attention_backward_keys, push: push, items: s[0] * s[1] * s[2] / 3)
+            case .attentionDecode:
+                preconditionFailure("attention_decode has no backward")
             case .crossEntropy:
                 guard let dlogits = d[0] else { break }
                 let logits = graph[i[0]]

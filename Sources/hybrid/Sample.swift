@@ -40,6 +40,9 @@ struct Sample: ParsableCommand {
     @Flag(help: "Text: print bytes as they are generated (otherwise all at the end).")
     var stream = false
 
+    @Flag(help: "Text: run the whole window for every new byte instead of one step over the key/value cache (slower; for comparison).")
+    var noKVCache = false
+
     @Option(help: "Run on cpu, vulkan or auto (default: the device of the recipe the checkpoint was trained with).")
     var device: Recipe.Device?
 
@@ -161,7 +164,8 @@ struct Sample: ParsableCommand {
             // would otherwise see padding the model never trained on.
             let sampler = try TextSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
                                           seqLen: infillIDs?.count ?? contextLength,
-                                          settings: .init(temperature: temperature, topK: topK, topP: topP, seed: seed))
+                                          settings: .init(temperature: temperature, topK: topK, topP: topP, seed: seed),
+                                          kvCache: !noKVCache)
             try model.load()
             try sampler.compile(on: model.backend)
             if let ids = infillIDs {
@@ -169,7 +173,8 @@ struct Sample: ParsableCommand {
                 try sampler.generate(prompt: ids, count: 0) { printText([$0]) }
             } else {
                 let ids = Array(prompt!.utf8.suffix(model.recipe.model.seqLen)).map(Int32.init)
-                printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))")
+                printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))"
+                    + (sampler.usesKVCache ? ", one step per byte over a key/value cache" : ", the whole window per byte"))
                 printText(ids)
                 // Held back until they cannot be the start of a stop string (which is not printed).
                 let holdback = stop.map(\.utf8.count).max() ?? 0

@@ -108,6 +108,7 @@ import Testing
         #expect(try sample(["--top-p", "0.01"]) == (try sample(["--temperature", "0"])))
         let whole = try sample([]), streamed = try sample(["--stream"])
         #expect(whole == streamed, "streaming changes when bytes appear, not which")
+        #expect(whole == (try sample(["--no-kv-cache"])), "the key/value cache changes the speed, not the bytes")
         let generated = String(whole.dropFirst("The ".count))
         let stop = String(generated.dropFirst(10).prefix(2))
         let cut = try sample(["--stop", stop, "--stream"])

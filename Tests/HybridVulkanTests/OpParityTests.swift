@@ -179,3 +179,47 @@ import Testing
         device.expectNoValidationErrors()
     }
 }
+
+/// attention_decode (generation only, no backward): the same steps on both backends, the
+/// cache carried from step to step in each executable's state.
+@Suite struct AttentionDecodeParityTests {
+    @Test func stepsMatchTheCPU() throws {
+        let device = try testDevice()
+        let (T, C, H, maxLength) = (7, 12, 3, 9)
+        var rng = SeededRNG(seed: 5)
+        let qkvs = (0..<T).map { _ in rng.uniform(count: 3 * C) }
+        var outputs: [[[Float]]] = []
+        for backend: Backend in [CPUBackend(), VulkanBackend(device: device)] {
+            let store = ParameterStore()
+            let g = Graph(parameters: store)
+            let qkv = g.input("qkv", shape: [1, 1, 3 * C], dtype: .float32)
+            let position = g.input("position", shape: [1], dtype: .int32)
+            let keys = g.state("keys", shape: [maxLength, C]), values = g.state("values", shape: [maxLength, C])
+            let out = try g.attentionDecode(qkv, keys: keys, values: values, position: position, heads: H)
+            try g.markOutput(out)
+            store.materialize(seed: 1, memory: backend.parameterMemory())
+            let exe = try backend.compile(g)
+            var steps: [[Float]] = []
+            for t in 0..<T {
+                let input = exe.floatInput(qkv)
+                for i in input.indices { input[i] = qkvs[t][i] }
+                exe.int32Input(position)[0] = Int32(t)
+                exe.forward()
+                steps.append(exe.read(out))
+            }
+            outputs.append(steps)
+        }
+        for t in 0..<T {
+            #expect(!hasNaN(outputs[1][t]))
+            #expect(nmse(outputs[1][t], outputs[0][t]) <= 5e-4, "step \(t): NMSE \(nmse(outputs[1][t], outputs[0][t]))")
+        }
+        device.expectNoValidationErrors()
+        #expect(throws: GraphError.self) {
+            let g = Graph(parameters: ParameterStore())
+            let w = try g.parameter("w", shape: [1, 1, 3 * C], initializer: .zeros, decay: false)
+            let out = try g.attentionDecode(w, keys: g.state("k", shape: [4, C]), values: g.state("v", shape: [4, C]),
+                                            position: g.input("p", shape: [1], dtype: .int32), heads: H)
+            try g.differentiate(loss: g.mean(out))
+        }
+    }
+}
