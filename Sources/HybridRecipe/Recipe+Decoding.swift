@@ -102,7 +102,7 @@ private struct RecipeReader {
     }
 
     func recipe(_ root: YAMLNode) -> Recipe? {
-        let keys = ["device", "plugin_paths", "model", "data", "objectives", "mixing", "optimizer", "schedule", "training"]
+        let keys = ["device", "plugin_paths", "model", "data", "objectives", "mixing", "optimizer", "schedule", "training", "checkpoint"]
         guard let f = Fields(root, at: "", keys: keys, in: decoder) else { return nil }
         let device: Recipe.Device? = f.choice("device", default: .auto)
         let pluginPaths = f.read("plugin_paths", default: [], expected: "a list of folders") { node, path in
@@ -117,10 +117,11 @@ private struct RecipeReader {
         let optimizer = f.section("optimizer", required: false, readOptimizer)
         let schedule = f.section("schedule", required: false, readSchedule)
         let training = f.section("training", required: true, readTraining)
+        let checkpoint = f.section("checkpoint", required: false, readCheckpoint)
         guard let device, let pluginPaths, let model, let data, let objectives, let mixing, let optimizer, let schedule,
-              let training else { return nil }
+              let training, let checkpoint else { return nil }
         return Recipe(device: device, pluginPaths: pluginPaths, model: model, data: data, objectives: objectives,
-                      mixing: mixing, optimizer: optimizer, schedule: schedule, training: training)
+                      mixing: mixing, optimizer: optimizer, schedule: schedule, training: training, checkpoint: checkpoint)
     }
 
     private func readModel(_ node: YAMLNode, _ path: String) -> ModelConfig? {
@@ -280,8 +281,7 @@ private struct RecipeReader {
     }
 
     private func readTraining(_ node: YAMLNode, _ path: String) -> TrainingConfig? {
-        let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "checkpoint_every",
-                    "keep_checkpoints", "output", "init_from"]
+        let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "output", "init_from"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let steps = f.int("steps", .positive)
         let batchSize = f.int("batch_size", .positive)
@@ -289,17 +289,29 @@ private struct RecipeReader {
         let evalEvery = f.int("eval_every", .positive, default: 100)
         let evalBatches = f.int("eval_batches", .positive, default: 8)
         let logEvery = f.int("log_every", .positive, default: 10)
-        let checkpointEvery = f.int("checkpoint_every", .nonNegative, default: 0)
-        let keepCheckpoints = f.int("keep_checkpoints", .nonNegative, default: 0)
         let output = f.string("output", expected: "a folder path", default: "runs/\(stem)")
         let initFrom = f.read("init_from", default: Optional<RecipePath>.none, expected: "a checkpoint (.safetensors)") { node, path in
             readFile(node, path, expected: "a checkpoint (.safetensors)")
         }
-        guard let steps, let batchSize, let seed, let evalEvery, let evalBatches, let logEvery, let checkpointEvery,
-              let keepCheckpoints, let output, let initFrom else { return nil }
+        guard let steps, let batchSize, let seed, let evalEvery, let evalBatches, let logEvery,
+              let output, let initFrom else { return nil }
         return TrainingConfig(steps: steps, batchSize: batchSize, seed: seed, evalEvery: evalEvery,
-                              evalBatches: evalBatches, logEvery: logEvery, checkpointEvery: checkpointEvery,
-                              keepCheckpoints: keepCheckpoints, output: output, initFrom: initFrom)
+                              evalBatches: evalBatches, logEvery: logEvery, output: output, initFrom: initFrom)
+    }
+
+    private func readCheckpoint(_ node: YAMLNode, _ path: String) -> CheckpointConfig? {
+        guard let f = Fields(node, at: path, keys: ["every", "keep", "resume"], in: decoder) else { return nil }
+        let every = f.int("every", .nonNegative, default: 0)
+        let keep = f.int("keep", .nonNegative, default: 0)
+        let expected = "none, auto (the newest checkpoint in training.output) or a checkpoint file"
+        let resume = f.read("resume", default: CheckpointConfig.Resume.none, expected: expected) { node, path -> CheckpointConfig.Resume? in
+            if case .scalar(let s) = node.content, s.kind == .string || s.kind == .null, ["none", "auto", "", "~", "null"].contains(s.text) {
+                return s.text == "auto" ? .auto : CheckpointConfig.Resume.none
+            }
+            return readFile(node, path, expected: expected)?.map { .file($0) } ?? nil
+        }
+        guard let every, let keep, let resume else { return nil }
+        return CheckpointConfig(every: every, keep: keep, resume: resume)
     }
 
     /// `path` made absolute against the recipe's folder.

@@ -2,7 +2,7 @@ extension Recipe {
     /// Keys that only say how long a run goes and how often it reports: a resumed run may
     /// change them.
     public static let runLengthKeys: Set<String> = [
-        "training.steps", "training.eval_every", "training.log_every", "training.checkpoint_every", "training.keep_checkpoints",
+        "training.steps", "training.eval_every", "training.log_every", "checkpoint.every", "checkpoint.keep", "checkpoint.resume",
     ]
 
     /// The key paths at which two resolved recipes (YAML as `yamlText()` writes it) differ,

@@ -53,10 +53,17 @@ extension Recipe {
                 ("eval_every", .number(training.evalEvery)),
                 ("eval_batches", .number(training.evalBatches)),
                 ("log_every", .number(training.logEvery)),
-                ("checkpoint_every", .number(training.checkpointEvery)),
-                ("keep_checkpoints", .number(training.keepCheckpoints)),
                 ("output", .string(training.output)),
             ] + (training.initFrom.map { [("init_from", .string($0.written))] } ?? []))),
+            ("checkpoint", .map([
+                ("every", .number(checkpoint.every)),
+                ("keep", .number(checkpoint.keep)),
+                ("resume", { switch checkpoint.resume {
+                    case .none: return .plain("none")
+                    case .auto: return .plain("auto")
+                    case .file(let path): return .string(path.written)
+                } }()),
+            ])),
         ]))
     }
 }

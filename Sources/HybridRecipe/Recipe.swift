@@ -18,10 +18,11 @@ public struct Recipe: Equatable, Sendable {
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
     public var training: TrainingConfig
+    public var checkpoint: CheckpointConfig
 
     public init(device: Device, pluginPaths: [RecipePath], model: ModelConfig, data: DataConfig,
                 objectives: [ObjectiveConfig], mixing: Mixing = .sum, optimizer: OptimizerConfig, schedule: ScheduleConfig,
-                training: TrainingConfig) {
+                training: TrainingConfig, checkpoint: CheckpointConfig = CheckpointConfig()) {
         self.device = device
         self.pluginPaths = pluginPaths
         self.model = model
@@ -31,6 +32,7 @@ public struct Recipe: Equatable, Sendable {
         self.optimizer = optimizer
         self.schedule = schedule
         self.training = training
+        self.checkpoint = checkpoint
     }
 }
 
@@ -180,11 +182,6 @@ public struct TrainingConfig: Equatable, Sendable {
     public var evalEvery: Int
     public var evalBatches: Int
     public var logEvery: Int
-    /// Steps between checkpoints; 0 writes one only at the end.
-    public var checkpointEvery: Int
-    /// How many of the newest checkpoints to keep (0: all); older ones are removed after a
-    /// newer one is written, never before.
-    public var keepCheckpoints: Int
     /// The run's folder, relative to the current directory (default `runs/<recipe file stem>`).
     public var output: String
     /// A checkpoint whose weights replace the initial ones, by name (fine-tuning, a student
@@ -192,16 +189,39 @@ public struct TrainingConfig: Equatable, Sendable {
     public var initFrom: RecipePath?
 
     public init(steps: Int, batchSize: Int, seed: Int, evalEvery: Int, evalBatches: Int, logEvery: Int,
-                checkpointEvery: Int, keepCheckpoints: Int = 0, output: String, initFrom: RecipePath? = nil) {
+                output: String, initFrom: RecipePath? = nil) {
         self.steps = steps
         self.batchSize = batchSize
         self.seed = seed
         self.evalEvery = evalEvery
         self.evalBatches = evalBatches
         self.logEvery = logEvery
-        self.keepCheckpoints = keepCheckpoints
-        self.checkpointEvery = checkpointEvery
         self.output = output
         self.initFrom = initFrom
+    }
+}
+
+/// When a run writes checkpoints, how many it keeps, and where it starts from.
+public struct CheckpointConfig: Equatable, Sendable {
+    public enum Resume: Equatable, Sendable {
+        /// Start afresh.
+        case none
+        /// From the newest checkpoint in `training.output` (one must be there).
+        case auto
+        /// From this checkpoint.
+        case file(RecipePath)
+    }
+
+    /// Steps between checkpoints; 0 writes one only at the end.
+    public var every: Int
+    /// How many of the newest checkpoints to keep (0: all); older ones are removed after a
+    /// newer one is written, never before.
+    public var keep: Int
+    public var resume: Resume
+
+    public init(every: Int = 0, keep: Int = 0, resume: Resume = .none) {
+        self.every = every
+        self.keep = keep
+        self.resume = resume
     }
 }

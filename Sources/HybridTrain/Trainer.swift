@@ -9,7 +9,7 @@ import HybridRecipe
 ///         zero gradients
 ///         for each picked objective: draw a batch, forward, backward
 ///         clip the global gradient norm; AdamW with the scheduled learning rate
-///         log; every eval_every steps validate; every checkpoint_every steps checkpoint
+///         log; every eval_every steps validate; every checkpoint.every steps checkpoint
 ///
 /// Summed objectives run one after another into the same gradient buffer, each backward
 /// seeded with its weight: the same gradient as one backward through the weighted sum.
@@ -203,7 +203,8 @@ public final class Trainer {
             }
             if done % training.evalEvery == 0 || done == training.steps { try evaluate(step: done) }
             let stop = done < training.steps && (done - start == stopAfter || stopRequested())
-            if done == training.steps || stop || (training.checkpointEvery > 0 && done % training.checkpointEvery == 0) {
+            let every = setup.recipe.checkpoint.every
+            if done == training.steps || stop || (every > 0 && done % every == 0) {
                 try checkpoint(step: done)
             }
             if stop {
@@ -254,9 +255,9 @@ public final class Trainer {
         }.sorted { $0.0 < $1.0 }
     }
 
-    /// Keeps the newest `keep_checkpoints` (the one just written among them).
+    /// Keeps the newest `checkpoint.keep` (the one just written among them).
     private func prune() throws {
-        let keep = setup.recipe.training.keepCheckpoints
+        let keep = setup.recipe.checkpoint.keep
         let all = Self.checkpoints(in: outputFolder)
         guard keep > 0, all.count > keep else { return }
         for old in all.dropLast(keep) {

@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value, e.g. training.steps=100.", valueName: "key.path=value"))
     var overrides: [String] = []
 
-    @Option(help: ArgumentHelp("Resume a run: auto (the newest checkpoint in training.output) or a checkpoint file.", valueName: "auto|file"))
+    @Option(help: ArgumentHelp("Resume a run: auto (the newest checkpoint in training.output) or a checkpoint file (overrides the recipe's checkpoint.resume).", valueName: "auto|file"))
     var resume: String?
 
     @Flag(help: "Resume even where the recipe differs from the checkpoint's in more than run-length keys.")
@@ -47,6 +47,14 @@ struct Train: ParsableCommand {
             let trainer = try Trainer(setup: setup, data: data, recipeText: loaded.yamlText(), recipePath: recipe,
                                       outputFolder: loaded.training.output, progress: progress)
             var start = 0
+            // --resume, else the recipe's checkpoint.resume.
+            let resume: String? = if let flag = self.resume { flag } else {
+                switch loaded.checkpoint.resume {
+                case .none: nil
+                case .auto: "auto"
+                case .file(let path): path.absolute
+                }
+            }
             if let resume {
                 let path = try Self.checkpointToResume(resume, folder: loaded.training.output)
                 let contents = try Checkpoint.read(path)

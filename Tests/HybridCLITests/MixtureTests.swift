@@ -114,7 +114,7 @@ import Testing
         let library = try Self.compile(source, name: "flaky", into: dir)
         let recipe = try CLI.tinyRecipe(in: dir, extra: "", objectives: "  - plugin: \(library)\n")
         // 2 validation batches, then one per step: the 26th step's batch fails.
-        let r = try CLI.run(["train", recipe, "--set", "training.checkpoint_every=10"])
+        let r = try CLI.run(["train", recipe, "--set", "checkpoint.every=10"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("step 26"), "\(r.stderr)")
         #expect(r.stderr.contains("the data source went away after 27 batches"), "\(r.stderr)")

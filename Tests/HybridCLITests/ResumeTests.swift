@@ -48,7 +48,8 @@ import Testing
         #expect(stopped.status == 0, "\(stopped.all)")
         let changed = try CLI.run(["train", recipe, "--resume", "auto", "--set", "optimizer.lr=0.01", "--set", "objectives[1].config.rate=0.3"])
         #expect(changed.status != 0 && changed.stderr.contains("optimizer.lr") && changed.stderr.contains("objectives[1].config.rate"), "\(changed.all)")
-        let longer = try CLI.run(["train", recipe, "--resume", "auto", "--sample-tokens", "0", "--set", "training.steps=45"])
+        // The recipe's checkpoint.resume does what --resume does.
+        let longer = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "training.steps=45", "--set", "checkpoint.resume=auto"])
         #expect(longer.status == 0 && longer.stdout.contains("after step 5"), "\(longer.all)")
         let done = try CLI.run(["train", recipe, "--resume", "auto", "--set", "training.steps=45"])
         #expect(done.status != 0 && done.stderr.contains("already did 45"), "\(done.all)")
@@ -87,7 +88,7 @@ import Testing
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let recipe = try Self.recipe(dir)
-        let r = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "training.checkpoint_every=10", "--set", "training.keep_checkpoints=2"])
+        let r = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "checkpoint.every=10", "--set", "checkpoint.keep=2"])
         #expect(r.status == 0, "\(r.all)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/run").filter { $0.hasPrefix("checkpoint-") }.sorted()
         #expect(names == ["checkpoint-000030.safetensors", "checkpoint-000040.safetensors"])

@@ -47,8 +47,11 @@ struct RecipeDecodingTests {
           eval_every: 50
           eval_batches: 2
           log_every: 5
-          checkpoint_every: 100
           output: out/full
+        checkpoint:
+          every: 100
+          keep: 2
+          resume: auto
 
         """
 
@@ -77,7 +80,8 @@ struct RecipeDecodingTests {
                                        gradClip: 0),
             schedule: ScheduleConfig(name: .constant, warmupSteps: 0, minLRRatio: 1),
             training: TrainingConfig(steps: 500, batchSize: 16, seed: -7, evalEvery: 50, evalBatches: 2, logEvery: 5,
-                                     checkpointEvery: 100, output: "out/full"))
+                                     output: "out/full"),
+            checkpoint: CheckpointConfig(every: 100, keep: 2, resume: .auto))
         #expect(recipe == expected)
         // The config keeps where it was written, for plugin config errors.
         #expect(recipe.objectives[1].config.mark.description == scratch.folder + "/r.yaml:23:7")
@@ -99,7 +103,8 @@ struct RecipeDecodingTests {
                                                     weightDecay: 0.1, gradClip: 1))
         #expect(recipe.schedule == ScheduleConfig(name: .cosine, warmupSteps: 20, minLRRatio: 0.1))
         #expect(recipe.training == TrainingConfig(steps: 10, batchSize: 4, seed: 1234, evalEvery: 100, evalBatches: 8,
-                                                  logEvery: 10, checkpointEvery: 0, output: "runs/r"))
+                                                  logEvery: 10, output: "runs/r"))
+        #expect(recipe.checkpoint == CheckpointConfig(every: 0, keep: 0, resume: .none))
     }
 
     @Test("numbers: floats take exponents, decimals and integers", arguments: [
