@@ -53,11 +53,9 @@ extension Bench {
                 guard let (train, validation) = try TrainingData.load(teacherModel.recipe.data).images else {
                     throw TrainError("\(teacher): its recipe names no images to compare with")
                 }
-                let real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
-                let classes = Int(real.labels.max() ?? 0) + 1
-                let classifier = try DigitClassifier(training: train, classes: classes, backend: teacherModel.backend)
-                say("classifier: held-out accuracy \(String(format: "%.1f%%", try classifier.accuracy(on: validation) * 100)) on \(validation.count) digits it never saw")
-                let side = real.side, n = side * side
+                let quality = try ImageQuality(train: train, validation: validation, backend: teacherModel.backend)
+                let classes = quality.classes, side = train.side
+                say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) digits it never saw")
                 let labels: [Int32]? = unconditional ? nil : (0..<images).map { Int32($0 % classes) }
 
                 var rows: [Row] = []
@@ -79,39 +77,15 @@ extension Bench {
                     try draw(model, name: "student", steps: steps, sampler: HYBRID_SAMPLER_DDIM)
                 }
 
-                // Quality against every real digit. The real-vs-real line compares two disjoint
-                // halves drawn at random (the file's order follows its writers, so its own halves
-                // would measure a shift between people, not what sampling noise alone gives).
-                let realJudged = try classifier.judge(real.pixels, count: real.count)
-                let F = DigitClassifier.featureCount
-                var order = Array(0..<real.count), stream = RandomStream(seed: 1, stream: RandomStream.streamID("real-halves"))
-                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, stream.below(i + 1)) }
-                let halves = [order[..<(real.count / 2)], order[(real.count / 2)...]]
-                func pick(_ values: [Float], _ width: Int, _ indices: ArraySlice<Int>) -> [Float] {
-                    indices.flatMap { values[($0 * width)..<(($0 + 1) * width)] }
-                }
-                let baselineFeatures = try Frechet.distance(pick(realJudged.features, F, halves[0]), count: halves[0].count,
-                                                            pick(realJudged.features, F, halves[1]), count: halves[1].count, n: F)
-                let baselinePixels = try Frechet.distance(pick(real.pixels, n, halves[0]), count: halves[0].count,
-                                                          pick(real.pixels, n, halves[1]), count: halves[1].count, n: n)
-                let half = halves[0].count
-                let quality = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
-                say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   \(quality)")
-                say(String(format: "real vs real (%d/%d)          -     %14.3f     %14.3f", half, real.count - half, baselineFeatures, baselinePixels))
+                let header = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
+                say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   \(header)")
+                say(String(format: "real vs real (%d/%d)          -     %14.3f     %14.3f", quality.baseline.sizes.0, quality.baseline.sizes.1,
+                           quality.baseline.features, quality.baseline.pixels))
                 for row in rows {
-                    let judged = try classifier.judge(row.pixels, count: images)
-                    let features = try Frechet.distance(judged.features, count: images, realJudged.features, count: real.count, n: F)
-                    let pixels = try Frechet.distance(row.pixels, count: images, real.pixels, count: real.count, n: n)
-                    let score: Double
-                    if let labels {
-                        score = Double(zip(judged.predictions, labels).filter { $0 == Int($1) }.count) / Double(images)
-                    } else {
-                        var histogram = [Double](repeating: 0, count: classes)
-                        for p in judged.predictions { histogram[p] += 1 }
-                        score = -histogram.reduce(0.0) { $1 > 0 ? $0 + $1 / Double(images) * log($1 / Double(images)) : $0 }
-                    }
+                    let score = try quality.score(row.pixels, count: images, labels: labels)
                     say(row.name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                        + String(format: "%6d %10.1f %14.3f     %14.3f       %8.3f", row.steps, row.imagesPerSecond, features, pixels, score))
+                        + String(format: "%6d %10.1f %14.3f     %14.3f       %8.3f", row.steps, row.imagesPerSecond, score.features, score.pixels,
+                                 score.agreement ?? score.entropy))
                 }
             }
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CHybridPlugin
 import Foundation
+import HybridPlugins
 import HybridRecipe
 import HybridTrain
 
@@ -19,6 +21,17 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Where to write the JSON (default: the checkpoint's path with .eval.json).")
     var out: String?
+
+    @Option(help: "Image objectives: how many images to draw for the Fréchet distances (0: none).")
+    var images = 500
+
+    @Option(help: "Image objectives: the DDIM steps to draw them with.")
+    var imageSteps = 50
+
+    func validate() throws {
+        guard images >= 0, imageSteps >= 1 else { throw ValidationError("--images must be ≥ 0 and --image-steps ≥ 1") }
+        if images > 0 { guard images >= 10 else { throw ValidationError("--images must be 0 or at least 10 for a Fréchet distance") } }
+    }
 
     func run() throws {
         try reportingFailures {
@@ -49,10 +62,47 @@ struct Eval: ParsableCommand {
                 }
                 record[r.name] = metrics
             }
+            if images > 0, let (train, validation) = data.images {
+                try scoreImages(setup: setup, recipe: recipe, train: train, validation: validation, into: &record)
+            }
             let path = out ?? (checkpoint.hasSuffix(".safetensors") ? String(checkpoint.dropLast(".safetensors".count)) : checkpoint) + ".eval.json"
             let json = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .prettyPrinted])
             try AtomicFile.write(json, to: path)
             say("wrote \(path)")
+        }
+    }
+
+    /// Draws `images` with each image objective (DDIM, `imageSteps`; one label per image,
+    /// cycling through the classes, where the objective was trained with labels) and adds
+    /// their Fréchet distances to the real images, beside the real-vs-real yardstick.
+    private func scoreImages(setup: RunSetup, recipe: Recipe, train: ImageSet, validation: ImageSet, into record: inout [String: Any]) throws {
+        let drawing = zip(recipe.objectives, setup.sessions).filter { $0.1.instance.plugin.canDrawImages }
+        guard !drawing.isEmpty else { return }
+        let quality = try ImageQuality(train: train, validation: validation, backend: setup.backend)
+        say(String(format: "images: a digit classifier trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d): "
+                   + "Fréchet %.3f (features), %.3f (pixels)", quality.heldOutAccuracy * 100, quality.baseline.sizes.0, quality.baseline.sizes.1,
+                   quality.baseline.features, quality.baseline.pixels))
+        for (config, session) in drawing {
+            var classes = 0
+            if case .scalar(let s)? = config.config["classes"]?.content { classes = Int(s.text) ?? 0 }
+            let labels = classes > 0 ? (0..<images).map { Int32($0 % classes) } : nil
+            let sampler = try ImageSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
+                                           count: images, seqLen: recipe.model.seqLen)
+            try sampler.compile(on: setup.backend)
+            let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: train.side, labels: labels, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
+            let score = try quality.score(pixels, count: images, labels: labels)
+            say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), %@", config.name, images, imageSteps,
+                       labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels,
+                       score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
+                           ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))
+            var metrics = record[config.name] as? [String: Double] ?? [:]
+            metrics["frechet_features"] = score.features
+            metrics["frechet_pixels"] = score.pixels
+            metrics["real_vs_real_frechet_features"] = quality.baseline.features
+            metrics["real_vs_real_frechet_pixels"] = quality.baseline.pixels
+            metrics["class_entropy"] = score.entropy
+            if let agreement = score.agreement { metrics["classifier_agreement"] = agreement }
+            record[config.name] = metrics
         }
     }
 }

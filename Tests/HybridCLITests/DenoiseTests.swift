@@ -67,6 +67,14 @@ import Testing
         let ddpm = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--sampler", "ddpm", "--steps", "4", "--out", png])
         #expect(ddpm.status != 0 && ddpm.stderr.contains("the ancestral DDPM sampler takes all 20 steps; 4 asked"), "\(ddpm.all)")
 
+        // hybrid eval draws labelled images and scores them against the real digits.
+        let e = try CLI.run(["eval", "--checkpoint", checkpoint, "--images", "40", "--image-steps", "4"])
+        #expect(e.status == 0 && e.stdout.contains("real vs real") && e.stdout.contains("classifier agreement"), "\(e.all)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/checkpoint-000020.eval.json"))) as? [String: Any])
+        let denoise = try #require(report["denoise"] as? [String: Double])
+        #expect(denoise["mse"] != nil && (denoise["frechet_features"] ?? 0) > 0 && (denoise["frechet_pixels"] ?? 0) > 0
+                && denoise["classifier_agreement"] != nil && (denoise["real_vs_real_frechet_features"] ?? 0) > 0, "\(denoise)")
+
         let unknown = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "12", "--out", png])
         #expect(unknown.status != 0 && unknown.stderr.contains("label 12 asked; the model knows classes 0...9"), "\(unknown.all)")
         let badList = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "9-3", "--out", png])
