@@ -16,10 +16,11 @@ public final class ImageQuality {
     private let real: ImageSet
     private let realFeatures: [Float]
 
-    public init(train: ImageSet, validation: ImageSet, backend: Backend) throws {
+    /// `classifierSteps`: the classifier's training steps (fewer: faster, coarser features).
+    public init(train: ImageSet, validation: ImageSet, classifierSteps: Int = 3000, backend: Backend) throws {
         real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
         classes = Int(real.labels.max() ?? 0) + 1
-        classifier = try DigitClassifier(training: train, classes: classes, backend: backend)
+        classifier = try DigitClassifier(training: train, classes: classes, steps: classifierSteps, backend: backend)
         heldOutAccuracy = try classifier.accuracy(on: validation)
         realFeatures = try classifier.judge(real.pixels, count: real.count).features
         // Random halves: the file's order follows its writers, so its own halves would measure

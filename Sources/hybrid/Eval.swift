@@ -28,8 +28,13 @@ struct Eval: ParsableCommand {
     @Option(help: "Image objectives: the DDIM steps to draw them with.")
     var imageSteps = 50
 
+    @Option(help: "Image objectives: training steps of the digit classifier whose features the Fréchet distance compares.")
+    var classifierSteps = 3000
+
     func validate() throws {
-        guard images >= 0, imageSteps >= 1 else { throw ValidationError("--images must be ≥ 0 and --image-steps ≥ 1") }
+        guard images >= 0, imageSteps >= 1, classifierSteps >= 1 else {
+            throw ValidationError("--images must be ≥ 0, --image-steps and --classifier-steps ≥ 1")
+        }
         if images > 0 { guard images >= 10 else { throw ValidationError("--images must be 0 or at least 10 for a Fréchet distance") } }
     }
 
@@ -78,7 +83,7 @@ struct Eval: ParsableCommand {
     private func scoreImages(setup: RunSetup, recipe: Recipe, train: ImageSet, validation: ImageSet, into record: inout [String: Any]) throws {
         let drawing = zip(recipe.objectives, setup.sessions).filter { $0.1.instance.plugin.canDrawImages }
         guard !drawing.isEmpty else { return }
-        let quality = try ImageQuality(train: train, validation: validation, backend: setup.backend)
+        let quality = try ImageQuality(train: train, validation: validation, classifierSteps: classifierSteps, backend: setup.backend)
         say(String(format: "images: a digit classifier trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d): "
                    + "Fréchet %.3f (features), %.3f (pixels)", quality.heldOutAccuracy * 100, quality.baseline.sizes.0, quality.baseline.sizes.1,
                    quality.baseline.features, quality.baseline.pixels))

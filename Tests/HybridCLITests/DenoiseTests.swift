@@ -68,7 +68,7 @@ import Testing
         #expect(ddpm.status != 0 && ddpm.stderr.contains("the ancestral DDPM sampler takes all 20 steps; 4 asked"), "\(ddpm.all)")
 
         // hybrid eval draws labelled images and scores them against the real digits.
-        let e = try CLI.run(["eval", "--checkpoint", checkpoint, "--images", "40", "--image-steps", "4"])
+        let e = try CLI.run(["eval", "--checkpoint", checkpoint, "--images", "40", "--image-steps", "4", "--classifier-steps", "100"])
         #expect(e.status == 0 && e.stdout.contains("real vs real") && e.stdout.contains("classifier agreement"), "\(e.all)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/checkpoint-000020.eval.json"))) as? [String: Any])
         let denoise = try #require(report["denoise"] as? [String: Double])
