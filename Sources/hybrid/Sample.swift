@@ -176,19 +176,9 @@ struct Sample: ParsableCommand {
                 printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))"
                     + (sampler.usesKVCache ? ", one step per byte over a key/value cache" : ", the whole window per byte"))
                 printText(ids)
-                // Held back until they cannot be the start of a stop string (which is not printed).
-                let holdback = stop.map(\.utf8.count).max() ?? 0
-                var pending: [Int32] = []
-                try sampler.generate(prompt: ids, count: tokens, stop: stop) { token in
-                    pending.append(token)
-                    if stream && pending.count > holdback {
-                        printText(Array(pending.prefix(pending.count - holdback)))
-                        pending.removeFirst(pending.count - holdback)
-                    }
-                }
-                let text = pending.map { $0 < 256 ? Character(Unicode.Scalar(UInt8($0))) : "?" }
-                if let hit = stop.first(where: { String(text).hasSuffix($0) }) { pending.removeLast(hit.utf8.count) }
-                printText(pending)
+                var text: [Int32] = []
+                try sampler.generate(prompt: ids, count: tokens, stop: stop) { stream ? printText([$0]) : text.append($0) }
+                printText(text)
             }
             say("")
         }
