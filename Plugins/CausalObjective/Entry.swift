@@ -13,18 +13,10 @@ public func hybridObjectiveEntry(
     serveEntry(host, descriptor, err, descriptor: causalDescriptor)
 }
 
-private nonisolated(unsafe) let causalFunctions: UnsafeMutablePointer<hybrid_objective_functions> =
-    permanent(hybrid_objective_functions(
-        header: header(of: hybrid_objective_functions.self),
-        create: causalCreate, destroy: causalDestroy, prepare_batch: causalPrepareBatch,
+private nonisolated(unsafe) let causalDescriptor = objectiveDescriptor(
+    name: "causal", version: "1.0.0",
+    description: "next-byte prediction with causal attention",
+    dataKind: HYBRID_DATA_TEXT, windowExtra: 1, sampleKinds: HYBRID_SAMPLES_CONTINUATION,
+    functions: hybrid_objective_functions(
+        header: hybrid_struct_header(), create: causalCreate, destroy: causalDestroy, prepare_batch: causalPrepareBatch,
         build: causalBuild, sample: causalSample))
-
-private nonisolated(unsafe) let causalDescriptor: UnsafeMutablePointer<hybrid_objective_descriptor> =
-    permanent(hybrid_objective_descriptor(
-        header: header(of: hybrid_objective_descriptor.self),
-        name: permanent("causal"), version: permanent("1.0.0"),
-        description: permanent("next-byte prediction with causal attention"),
-        config_keys: nil, config_key_count: 0,
-        data_kind: HYBRID_DATA_TEXT, window_extra: 1,
-        functions: UnsafePointer(causalFunctions),
-        sample_kinds: HYBRID_SAMPLES_CONTINUATION))

@@ -11,15 +11,11 @@ public func hybridObjectiveEntry(
     serveEntry(host, descriptor, err, descriptor: denoiseDescriptor)
 }
 
-private nonisolated(unsafe) let denoiseDescriptor: UnsafeMutablePointer<hybrid_objective_descriptor> =
-    permanent(hybrid_objective_descriptor(
-        header: header(of: hybrid_objective_descriptor.self),
-        name: permanent("denoise"), version: permanent("1.0.0"),
-        description: permanent("DDPM denoising of image patches (epsilon or v prediction), bidirectional attention"),
-        config_keys: permanent(configKeys(denoiseKeys)), config_key_count: UInt32(denoiseKeys.count),
-        data_kind: HYBRID_DATA_IMAGES, window_extra: 0,
-        functions: permanent(hybrid_objective_functions(
-            header: header(of: hybrid_objective_functions.self),
-            create: denoiseCreate, destroy: denoiseDestroy, prepare_batch: denoisePrepareBatch,
-            build: denoiseBuild, sample: denoiseSample)),
-        sample_kinds: HYBRID_SAMPLES_IMAGES))
+private nonisolated(unsafe) let denoiseDescriptor = objectiveDescriptor(
+    name: "denoise", version: "1.0.0",
+    description: "DDPM denoising of image patches (epsilon or v prediction), bidirectional attention",
+    keys: denoiseKeys,
+    dataKind: HYBRID_DATA_IMAGES, windowExtra: 0, sampleKinds: HYBRID_SAMPLES_IMAGES,
+    functions: hybrid_objective_functions(
+        header: hybrid_struct_header(), create: denoiseCreate, destroy: denoiseDestroy, prepare_batch: denoisePrepareBatch,
+        build: denoiseBuild, sample: denoiseSample))

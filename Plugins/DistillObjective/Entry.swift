@@ -11,15 +11,11 @@ public func hybridObjectiveEntry(
     serveEntry(host, descriptor, err, descriptor: distillDescriptor)
 }
 
-private nonisolated(unsafe) let distillDescriptor: UnsafeMutablePointer<hybrid_objective_descriptor> =
-    permanent(hybrid_objective_descriptor(
-        header: header(of: hybrid_objective_descriptor.self),
-        name: permanent("distill"), version: permanent("1.0.0"),
-        description: permanent("progressive distillation: a student matching two DDIM steps of its frozen teacher in one"),
-        config_keys: permanent(configKeys(distillKeys)), config_key_count: UInt32(distillKeys.count),
-        data_kind: HYBRID_DATA_IMAGES, window_extra: 0,
-        functions: permanent(hybrid_objective_functions(
-            header: header(of: hybrid_objective_functions.self),
-            create: distillCreate, destroy: distillDestroy, prepare_batch: distillPrepareBatch,
-            build: distillBuild, sample: distillSample)),
-        sample_kinds: HYBRID_SAMPLES_IMAGES))
+private nonisolated(unsafe) let distillDescriptor = objectiveDescriptor(
+    name: "distill", version: "1.0.0",
+    description: "progressive distillation: a student matching two DDIM steps of its frozen teacher in one",
+    keys: distillKeys,
+    dataKind: HYBRID_DATA_IMAGES, windowExtra: 0, sampleKinds: HYBRID_SAMPLES_IMAGES,
+    functions: hybrid_objective_functions(
+        header: hybrid_struct_header(), create: distillCreate, destroy: distillDestroy, prepare_batch: distillPrepareBatch,
+        build: distillBuild, sample: distillSample))

@@ -11,15 +11,11 @@ public func hybridObjectiveEntry(
     serveEntry(host, descriptor, err, descriptor: maskedDescriptor)
 }
 
-private nonisolated(unsafe) let maskedDescriptor: UnsafeMutablePointer<hybrid_objective_descriptor> =
-    permanent(hybrid_objective_descriptor(
-        header: header(of: hybrid_objective_descriptor.self),
-        name: permanent("masked"), version: permanent("1.0.0"),
-        description: permanent("masked-byte prediction (15% chosen: 80% [MASK], 10% random, 10% kept), bidirectional attention"),
-        config_keys: permanent(configKeys(maskedKeys)), config_key_count: UInt32(maskedKeys.count),
-        data_kind: HYBRID_DATA_TEXT, window_extra: 0,
-        functions: permanent(hybrid_objective_functions(
-            header: header(of: hybrid_objective_functions.self),
-            create: maskedCreate, destroy: maskedDestroy, prepare_batch: maskedPrepareBatch,
-            build: maskedBuild, sample: maskedSample)),
-        sample_kinds: HYBRID_SAMPLES_INFILL))
+private nonisolated(unsafe) let maskedDescriptor = objectiveDescriptor(
+    name: "masked", version: "1.0.0",
+    description: "masked-byte prediction (15% chosen: 80% [MASK], 10% random, 10% kept), bidirectional attention",
+    keys: maskedKeys,
+    dataKind: HYBRID_DATA_TEXT, windowExtra: 0, sampleKinds: HYBRID_SAMPLES_INFILL,
+    functions: hybrid_objective_functions(
+        header: hybrid_struct_header(), create: maskedCreate, destroy: maskedDestroy, prepare_batch: maskedPrepareBatch,
+        build: maskedBuild, sample: maskedSample))

@@ -97,3 +97,21 @@ public func buildByteModel(_ api: UnsafePointer<hybrid_host_api>?, _ graph: Opaq
     }
     return api.graph_status(graph, err)
 }
+
+/// An objective's descriptor and function table, built once and never freed (the host never
+/// unloads a plugin, so the pointers `serveEntry` hands out stay valid).
+public func objectiveDescriptor(
+    name: String, version: String, description: String,
+    keys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [],
+    dataKind: hybrid_data_kind, windowExtra: UInt32, sampleKinds: UInt32, functions: hybrid_objective_functions
+) -> UnsafeMutablePointer<hybrid_objective_descriptor> {
+    var table = functions
+    table.header = header(of: hybrid_objective_functions.self)
+    return permanent(hybrid_objective_descriptor(
+        header: header(of: hybrid_objective_descriptor.self),
+        name: permanent(name), version: permanent(version), description: permanent(description),
+        config_keys: keys.isEmpty ? nil : permanent(configKeys(keys)), config_key_count: UInt32(keys.count),
+        data_kind: dataKind, window_extra: windowExtra,
+        functions: UnsafePointer(permanent(table)),
+        sample_kinds: sampleKinds))
+}
