@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "HybridRecipe", dependencies: ["CYAML"]),
         .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin"]),
         .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins", "CZlib"]),
+        // Open MPI, opened at run time (the binary needs no MPI unless mpirun starts it).
+        .target(name: "HybridMPI", dependencies: ["HybridTrain"]),
         .executableTarget(name: "hybrid", dependencies: [
-            "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridVulkan",
+            "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridVulkan", "HybridMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -3,8 +3,12 @@ import HybridCore
 import HybridNN
 import HybridPlugins
 
-/// One objective of a run: its plugin instance, its training graph, and its own random
-/// stream for drawing examples and corrupting them.
+/// One objective of a run: its plugin instance, its training graph, and the random streams
+/// that draw its examples and corrupt them.
+///
+/// A batch is drawn as one or more data shards, each `batchSize / shards` rows with a stream
+/// of its own; in a data-parallel run rank r holds shard r, so one process holding shards
+/// 0..<N with N× the batch draws exactly what N ranks draw (`hybrid train --data-shards`).
 ///
 /// Built in two phases because objectives share parameters: every session's graph is built
 /// (declaring parameters) before the store is allocated, then each is compiled.
@@ -26,21 +30,24 @@ public final class ObjectiveSession {
     let batchSize: Int
     let seqLen: Int
     public private(set) var executable: Executable?
-    private var inputs = NamedInputs([:])
     /// Drawn examples: windows [B, T + windowExtra] for text; pixels [B, side²] and labels
     /// [B] for images.
     private var windows: [UInt8] = []
     private var pixels: [Float] = []
     private var labels: [Int32] = []
     private var imageSide = 0
-    /// The stream handed to the plugin's prepare_batch (stable address for the C side).
-    private let rng: UnsafeMutablePointer<RandomStream>
+    /// The shards this process draws, in order.
+    private var shards: [Shard]
     /// The frozen teacher prepare_batch may run (a recipe `teacher:`): the objective's own
     /// inference graph over the teacher checkpoint's weights, in a store of its own.
     private var teacher: SamplerContext?
 
     public init(name: String, weight: (start: Float, end: Float, shape: hybrid_schedule_kind), instance: ObjectiveInstance, parameters: ParameterStore,
-                backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, log: @escaping (String) -> Void) throws {
+                backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, shards: Range<Int> = 0..<1,
+                log: @escaping (String) -> Void) throws {
+        guard !shards.isEmpty, batchSize % shards.count == 0 else {
+            throw TrainError("objective \(name): its batch of \(batchSize) does not split into \(shards.count) data shards")
+        }
         self.name = name
         (weightStart, weightEnd, weightShape) = weight
         self.instance = instance
@@ -67,28 +74,65 @@ public final class ObjectiveSession {
         try g.markOutput(output)
         graph = g
         namedInputs = context.namedInputs
-        rng = .allocate(capacity: 1)
-        rng.initialize(to: RandomStream(seed: seed, stream: RandomStream.streamID("objective/\(name)")))
+        self.shards = shards.map { Shard(index: $0, stream: RandomStream(seed: seed, stream: RandomStream.streamID(Self.streamName(name, shard: $0)))) }
     }
 
-    deinit { rng.deallocate() }
+    /// One data shard: its global index, its stream (at a stable address for the C side) and
+    /// its rows of every input.
+    final class Shard {
+        let index: Int
+        let rng: UnsafeMutablePointer<RandomStream>
+        var inputs = NamedInputs([:])
 
-    /// The state of the objective's random stream (its batches, data positions and masks), for
+        init(index: Int, stream: RandomStream) {
+            self.index = index
+            rng = .allocate(capacity: 1)
+            rng.initialize(to: stream)
+        }
+
+        deinit { rng.deallocate() }
+    }
+
+    /// The name of shard `shard`'s stream (and its checkpoint key); shard 0 keeps the name a
+    /// one-process run has always used.
+    public static func streamName(_ objective: String, shard: Int) -> String {
+        "objective/\(objective)" + (shard == 0 ? "" : "/shard\(shard)")
+    }
+
+    /// The global indices of the shards this process draws.
+    public var shardIndices: [Int] { shards.map(\.index) }
+
+    /// The state of shard `index`'s stream (its batches, data positions and masks), for
     /// checkpoints that resume exactly.
-    public var streamState: UInt64 {
-        get { rng.pointee.state }
-        set { rng.pointee = RandomStream(state: newValue) }
+    public func streamState(shard index: Int) -> UInt64 { shards.first { $0.index == index }!.rng.pointee.state }
+
+    public func setStreamState(shard index: Int, _ state: UInt64) {
+        shards.first { $0.index == index }!.rng.pointee = RandomStream(state: state)
     }
 
     public func compile(on backend: Backend) throws {
         let exe = try backend.compile(graph)
         executable = exe
-        inputs = NamedInputs(namedInputs.mapValues { exe.floatInput($0) })
+        // Each shard's rows of every input: inputs are batch-major, so a shard's are one
+        // contiguous slice.
+        let k = shards.count
+        for (j, shard) in shards.enumerated() {
+            shard.inputs = NamedInputs(try namedInputs.mapValues { id in
+                let all = exe.floatInput(id)
+                guard all.count % k == 0 else {
+                    throw TrainError("objective \(name): its input \(graph[id].name) holds \(all.count) values, which do not split into \(k) data shards")
+                }
+                return UnsafeMutableBufferPointer(rebasing: all[(j * all.count / k)..<((j + 1) * all.count / k)])
+            })
+        }
     }
 
     /// Builds the objective's inference graph over the weights of the checkpoint at `path` —
     /// every parameter it names must be there with its shape — frozen, for prepare_batch.
     func attachTeacher(checkpoint path: String, backbone: Backbone, backend: Backend) throws {
+        guard shards.count == 1 else {
+            throw TrainError("objective \(name): an objective with a teacher draws its batch as one data shard per process, not \(shards.count)")
+        }
         let store = ParameterStore()
         let model = try InferenceGraph(instance: instance, parameters: store, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
         store.materialize(seed: 0, memory: backend.parameterMemory())
@@ -105,7 +149,10 @@ public final class ObjectiveSession {
     /// Draws a fresh batch and lets the plugin turn it into inputs; `progress` is the
     /// fraction of the run done, for plugins that schedule their settings.
     func loadBatch(from data: TrainingData, progress: Float) throws {
-        try draw(from: data, .train, stream: &rng.pointee)
+        let rows = batchSize / shards.count
+        for (j, shard) in shards.enumerated() {
+            try draw(from: data, .train, rows: (j * rows)..<((j + 1) * rows), stream: &shard.rng.pointee)
+        }
         try prepare(progress: progress, isValidation: false)
     }
 
@@ -116,9 +163,9 @@ public final class ObjectiveSession {
     }
 
     /// A fixed validation batch: examples drawn from the held-out data with `stream`,
-    /// prepared once.
+    /// prepared once (each shard's rows with its stream, as training batches are).
     func fixedBatch(from data: TrainingData, stream: inout RandomStream) throws -> FixedBatch {
-        try draw(from: data, .validation, stream: &stream)
+        try draw(from: data, .validation, rows: 0..<batchSize, stream: &stream)
         try prepare(progress: 0, isValidation: true)
         let exe = executable!
         var batch = FixedBatch()
@@ -128,14 +175,15 @@ public final class ObjectiveSession {
         return batch
     }
 
-    private func draw(from data: TrainingData, _ part: TrainingData.Part, stream: inout RandomStream) throws {
+    /// Draws examples for rows `rows` of the batch.
+    private func draw(from data: TrainingData, _ part: TrainingData.Part, rows: Range<Int>, stream: inout RandomStream) throws {
         switch instance.plugin.dataKind {
         case .text:
             guard let corpus = data.text else { throw TrainError("objective \(name) reads text, but the recipe's data has no text") }
             let source = part == .train ? corpus.train : corpus.validation
             let length = seqLen + instance.plugin.windowExtra
             try windows.withUnsafeMutableBufferPointer {
-                try TextCorpus.drawWindows(from: source, count: batchSize, length: length, rng: &stream, into: $0.baseAddress!)
+                try TextCorpus.drawWindows(from: source, count: rows.count, length: length, rng: &stream, into: $0.baseAddress! + rows.lowerBound * length)
             }
         case .images:
             guard let images = data.images else { throw TrainError("objective \(name) reads images, but the recipe's data has no images") }
@@ -144,7 +192,7 @@ public final class ObjectiveSession {
             let n = set.side * set.side
             if pixels.count != batchSize * n { pixels = Array(repeating: 0, count: batchSize * n) }
             if labels.count != batchSize { labels = Array(repeating: 0, count: batchSize) }
-            for b in 0..<batchSize {
+            for b in rows {
                 let i = stream.below(set.count)
                 pixels.replaceSubrange((b * n)..<((b + 1) * n), with: set.pixels[(i * n)..<((i + 1) * n)])
                 labels[b] = set.labels[i]
@@ -152,20 +200,33 @@ public final class ObjectiveSession {
         }
     }
 
+    /// Lets the plugin prepare the drawn examples, shard by shard, each with its stream.
     private func prepare(progress: Float, isValidation: Bool) throws {
         let exe = executable!
-        let rngHandle = OpaquePointer(rng)
-        if let text {
-            try windows.withUnsafeBufferPointer { w in
-                try instance.prepareBatch(text: w, batchSize: batchSize, seqLen: seqLen,
-                                          tokens: exe.int32Input(text.tokens), targets: exe.int32Input(text.targets),
-                                          lossWeights: exe.floatInput(text.lossWeights), inputs: inputs, api: HostAPI.table,
-                                          rng: rngHandle, progress: progress, isValidation: isValidation)
+        let rows = batchSize / shards.count
+        for (j, shard) in shards.enumerated() {
+            let rngHandle = OpaquePointer(shard.rng)
+            if let text {
+                let window = seqLen + instance.plugin.windowExtra
+                func slice<T>(_ all: UnsafeMutableBufferPointer<T>) -> UnsafeMutableBufferPointer<T> {
+                    UnsafeMutableBufferPointer(rebasing: all[(j * rows * seqLen)..<((j + 1) * rows * seqLen)])
+                }
+                try windows.withUnsafeBufferPointer { w in
+                    try instance.prepareBatch(text: UnsafeBufferPointer(rebasing: w[(j * rows * window)..<((j + 1) * rows * window)]),
+                                              batchSize: rows, seqLen: seqLen, tokens: slice(exe.int32Input(text.tokens)),
+                                              targets: slice(exe.int32Input(text.targets)), lossWeights: slice(exe.floatInput(text.lossWeights)),
+                                              inputs: shard.inputs, api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation)
+                }
+            } else {
+                let n = imageSide * imageSide
+                try pixels.withUnsafeBufferPointer { p in
+                    try labels.withUnsafeBufferPointer { l in
+                        try instance.prepareBatch(images: p.baseAddress! + j * rows * n, labels: l.baseAddress! + j * rows, side: imageSide,
+                                                  batchSize: rows, inputs: shard.inputs, api: HostAPI.table, rng: rngHandle,
+                                                  progress: progress, isValidation: isValidation, teacher: teacher?.handle)
+                    }
+                }
             }
-        } else {
-            try instance.prepareBatch(images: pixels, labels: labels, side: imageSide, batchSize: batchSize, inputs: inputs,
-                                      api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation,
-                                      teacher: teacher?.handle)
         }
     }
 
@@ -208,6 +269,16 @@ public final class ObjectiveSession {
     /// The objective's weight when `progress` of the run is done.
     public func weight(at progress: Float) -> Float {
         hybrid_schedule(weightShape, weightStart, weightEnd, progress)
+    }
+
+    /// The sum of the loss's row weights in the loaded batch, when the loss is one
+    /// cross_entropy or mse over an input's weights (every bundled objective's is): the
+    /// normaliser max(Σw, 1) of that loss. A data-parallel step needs it to weigh each rank's
+    /// gradient as one batch over all ranks would.
+    func lossWeightSum() -> Double? {
+        guard let node = graph.nodes.first(where: { $0.output == loss }), node.op == .crossEntropy || node.op == .mse,
+              graph[node.inputs[2]].storage == .input else { return nil }
+        return executable!.floatInput(node.inputs[2]).reduce(0) { $0 + Double($1) }
     }
 
     /// Positions the backbone processes per step (B×T tokens, or B×patches).

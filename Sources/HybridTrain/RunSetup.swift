@@ -54,8 +54,9 @@ public struct RunSetup {
     }
 
     /// Builds the training graphs (each objective's batch size, or `training.batch_size`), allocates the parameters (initialized from
-    /// the recipe's seed) and compiles.
-    public init(recipe: Recipe, file: String, backend: Backend, log: @escaping (String) -> Void) throws {
+    /// the recipe's seed) and compiles. Each batch is drawn as the data shards `shards`
+    /// (rank r of a data-parallel run holding K per rank draws r·K..<(r+1)·K).
+    public init(recipe: Recipe, file: String, backend: Backend, shards: Range<Int> = 0..<1, log: @escaping (String) -> Void) throws {
         self.recipe = recipe
         self.backend = backend
         let instances = try Self.instances(for: recipe, file: file)
@@ -68,7 +69,7 @@ public struct RunSetup {
             try ObjectiveSession(name: objective.name, weight: (objective.weight, objective.weightEnd, Self.kind(objective.weightSchedule)),
                                  instance: instance, parameters: parameters,
                                  backbone: backbone, batchSize: objective.batchSize ?? recipe.training.batchSize,
-                                 seqLen: recipe.model.seqLen, seed: seed, log: log)
+                                 seqLen: recipe.model.seqLen, seed: seed, shards: shards, log: log)
         }
         parameters.materialize(seed: seed, memory: backend.parameterMemory())
         if let initFrom = recipe.training.initFrom {

@@ -13,6 +13,11 @@ import HybridRecipe
 ///
 /// Summed objectives run one after another into the same gradient buffer, each backward
 /// seeded with its weight: the same gradient as one backward through the weighted sum.
+///
+/// Data-parallel (`communicator.size` > 1): every rank runs this loop on its own data shard;
+/// after the backwards the flat gradient buffer is averaged over the ranks in one call, so
+/// clipping and AdamW see the same gradient everywhere and the ranks stay bit-identical.
+/// Rank 0 alone logs, evaluates and writes checkpoints.
 public final class Trainer {
     public let setup: RunSetup
     public let data: TrainingData
@@ -21,6 +26,9 @@ public final class Trainer {
     let recipePath: String
     let outputFolder: String
     let progress: Progress
+    public let communicator: Communicator
+    /// Rank 0 of a data-parallel run (or the only process) logs, evaluates and checkpoints.
+    var isLeader: Bool { communicator.rank == 0 }
     private var validationBatches: [[ObjectiveSession.FixedBatch]] = []
     /// Draws the objective of each step under `mixing: sample`.
     private var mixingStream: RandomStream
@@ -40,8 +48,10 @@ public final class Trainer {
     /// More checkpoint metadata (e.g. a distilled student's step count).
     public var extraMetadata: [String: String] = [:]
 
-    public init(setup: RunSetup, data: TrainingData, recipeText: String, recipePath: String, outputFolder: String, progress: Progress) throws {
+    public init(setup: RunSetup, data: TrainingData, recipeText: String, recipePath: String, outputFolder: String, progress: Progress,
+                communicator: Communicator = SingleProcess()) throws {
         self.setup = setup
+        self.communicator = communicator
         self.data = data
         self.recipeText = recipeText
         self.recipePath = URL(fileURLWithPath: recipePath).standardizedFileURL.path
@@ -110,26 +120,59 @@ public final class Trainer {
         public var losses: [Float?]
         public var gradNorm: Double
         public var learningRate: Double
-        /// Positions the backbone processed.
+        /// Positions the backbone processed on this rank.
         public var positions: Int
+        /// Some rank asked to stop after this step (every rank gets the same answer).
+        public var stop = false
+        /// Seconds this rank spent in the step's collectives (0 on one process).
+        public var communicationSeconds = 0.0
     }
 
-    /// The compute side of 0-based step `step`: forward and backward of `objectives`,
-    /// clipping, AdamW.
-    public func computeStep(_ step: Int, objectives: [Int]) throws -> StepResult {
+    /// The compute side of 0-based step `step`: forward and backward of `objectives`, the
+    /// gradient all-reduce when data-parallel, clipping, AdamW. `stopRequested` is this
+    /// rank's wish to stop after the step; the result says whether any rank had it.
+    public func computeStep(_ step: Int, objectives: [Int], stopRequested: Bool = false) throws -> StepResult {
         let recipe = setup.recipe
         let parameters = setup.parameters
         let backend = setup.backend
+        let ranks = communicator.size
+        var communication = Duration.zero
+        func communicating<T>(_ body: () throws -> T) rethrows -> T {
+            let start = ContinuousClock.now
+            defer { communication += ContinuousClock.now - start }
+            return try body()
+        }
         parameters.zeroGradients()
+        // Each objective's loss over all ranks' rows is Σ_r S_r / max(W, 1) (S_r: rank r's
+        // weighted sum, W: the total weight); a rank's own loss is S_r / max(W_r, 1). Seeding
+        // its backward with share_r = N·max(W_r, 1)/max(W, 1) makes the mean of the ranks'
+        // gradients that of the whole batch, so N ranks × B equal one process × N·B.
+        var shares = [Double](repeating: 1, count: setup.sessions.count)
+        if ranks > 1 {
+            let sums = objectives.map { setup.sessions[$0].lossWeightSum() }
+            let totals = try communicating { try communicator.allreduceSum(sums.map { $0 ?? 0 }) }
+            for (k, i) in objectives.enumerated() where sums[k] != nil {
+                shares[i] = Double(ranks) * max(sums[k]!, 1) / max(totals[k], 1)
+            }
+        }
         var losses = [Float?](repeating: nil, count: setup.sessions.count)
         let weights = weights(step)
         for i in objectives {
             let session = setup.sessions[i]
-            let loss = session.trainStep(seed: recipe.mixing == .sum ? weights[i] : 1)
+            let loss = session.trainStep(seed: (recipe.mixing == .sum ? weights[i] : 1) * Float(shares[i]))
             guard loss.isFinite else {
                 throw TrainError("step \(step + 1): objective \(session.name): the loss is \(loss); stopping before the parameters are damaged further")
             }
             losses[i] = loss
+        }
+        var stop = stopRequested
+        if ranks > 1 {
+            try communicating { try communicator.allreduceMean(parameters.gradients!, count: parameters.count) }
+            // The whole batch's losses (Σ_r L_r·share_r/N) and whether any rank wants to stop.
+            let local = objectives.map { Double(losses[$0]!) * shares[$0] / Double(ranks) } + [stopRequested ? 1 : 0]
+            let global = try communicating { try communicator.allreduceSum(local) }
+            for (k, i) in objectives.enumerated() { losses[i] = Float(global[k]) }
+            stop = global.last! > 0
         }
         let norm = backend.gradientNorm(parameters)
         let clip = Double(recipe.optimizer.gradClip)
@@ -139,7 +182,8 @@ public final class Trainer {
             learningRate: Float(lr), beta1: recipe.optimizer.beta1, beta2: recipe.optimizer.beta2,
             eps: recipe.optimizer.eps, weightDecay: recipe.optimizer.weightDecay), step: step + 1)
         let positions = objectives.reduce(0) { $0 + setup.sessions[$1].positionsPerStep }
-        return StepResult(losses: losses, gradNorm: norm, learningRate: lr, positions: positions)
+        return StepResult(losses: losses, gradNorm: norm, learningRate: lr, positions: positions, stop: stop,
+                          communicationSeconds: communication.inSeconds)
     }
 
     /// How a run ended.
@@ -160,21 +204,41 @@ public final class Trainer {
         }
         try Checkpoint.load(contents, into: setup.parameters, path: path)
         try Checkpoint.loadOptimizer(contents, into: setup.parameters, path: path)
-        for (key, value) in streamKeys() {
-            guard let text = contents.metadata[key], let state = UInt64(text, radix: 16) else {
-                throw TrainError("\(path): the checkpoint's metadata lacks the random stream \(key); it cannot resume this run")
+        func state(_ key: String) -> UInt64? { contents.metadata[key].flatMap { UInt64($0, radix: 16) } }
+        func missing(_ key: String) -> TrainError {
+            TrainError("\(path): the checkpoint's metadata lacks the random stream \(key); it cannot resume this run")
+        }
+        guard let mixing = state("stream/mixing") else { throw missing("stream/mixing") }
+        mixingStream = RandomStream(state: mixing)
+        // A shard the checkpoint lacks (the run now has more ranks) starts its own stream.
+        var fresh: Set<Int> = []
+        for session in setup.sessions {
+            for shard in session.shardIndices {
+                let key = "stream/" + ObjectiveSession.streamName(session.name, shard: shard)
+                if let value = state(key) { session.setStreamState(shard: shard, value) } else if shard == 0 { throw missing(key) } else { fresh.insert(shard) }
             }
-            value.set(state)
+        }
+        if !fresh.isEmpty, isLeader {
+            progress.note("data shard\(fresh.count > 1 ? "s" : "") \(fresh.sorted().map(String.init).joined(separator: ", ")) start\(fresh.count > 1 ? "" : "s") a fresh stream: the checkpoint was written by a run with fewer ranks")
         }
         return step
     }
 
-    /// Every random stream that moves during training, by metadata key.
-    private func streamKeys() -> [(String, (get: () -> UInt64, set: (UInt64) -> Void))] {
-        [("stream/mixing", (get: { self.mixingStream.state }, set: { self.mixingStream = RandomStream(state: $0) }))]
-            + setup.sessions.map { session in
-                ("stream/objective/\(session.name)", (get: { session.streamState }, set: { session.streamState = $0 }))
+    /// Every random stream's state by metadata key, gathered from every rank's shards.
+    private func streamStates() throws -> [String: String] {
+        var result = ["stream/mixing": String(mixingStream.state, radix: 16)]
+        for session in setup.sessions {
+            let mine = session.shardIndices.flatMap { withUnsafeBytes(of: session.streamState(shard: $0).littleEndian) { Array($0) } }
+            let indices = try communicator.allgather(session.shardIndices.flatMap { withUnsafeBytes(of: Int64($0).littleEndian) { Array($0) } })
+            for (states, shards) in zip(try communicator.allgather(mine), indices) {
+                for k in 0..<(shards.count / 8) {
+                    let shard = shards.withUnsafeBytes { Int(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: k * 8, as: Int64.self))) }
+                    let value = states.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)) }
+                    result["stream/" + ObjectiveSession.streamName(session.name, shard: shard)] = String(value, radix: 16)
+                }
             }
+        }
+        return result
     }
 
     /// Trains from step `start` (0, or what `restore` returned) to `training.steps`, or until
@@ -183,26 +247,31 @@ public final class Trainer {
     @discardableResult
     public func run(from start: Int = 0, stopAfter: Int? = nil, stopRequested: () -> Bool = { false }) throws -> Outcome {
         let training = setup.recipe.training
-        try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
-        metrics = try MetricsLog(folder: outputFolder, resumingAfter: start > 0 ? start : nil)
+        if isLeader {
+            try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+            metrics = try MetricsLog(folder: outputFolder, resumingAfter: start > 0 ? start : nil)
+        }
         let names = setup.sessions.map(\.name)
         progress.start(total: training.steps, objectives: names)
-        if start == 0 { try evaluate(step: 0) } else { progress.note("resuming after step \(start)") }
+        // Rank 0 alone evaluates: the ranks hold the same parameters.
+        if start == 0 { if isLeader { try evaluate(step: 0) } } else { progress.note("resuming after step \(start)") }
         for step in start..<training.steps {
             let started = ContinuousClock.now
             let objectives = pickObjectives(step: step)
             try loadBatches(objectives, step: step)
-            let result = try computeStep(step, objectives: objectives)
+            let result = try computeStep(step, objectives: objectives, stopRequested: stopRequested())
             let seconds = (ContinuousClock.now - started).inSeconds
+            // Positions and tokens/s of the whole job (every rank's shard).
+            let positions = result.positions * communicator.size
             progress.step(step + 1, losses: result.losses, learningRate: result.learningRate, gradNorm: result.gradNorm,
-                          positions: result.positions, seconds: seconds)
+                          positions: positions, seconds: seconds)
             let done = step + 1
             if done % training.logEvery == 0 || done == training.steps {
                 try metrics?.train(step: done, names: names, losses: result.losses, learningRate: result.learningRate,
-                                   tokensPerSecond: Double(result.positions) / max(seconds, 1e-9), gradNorm: result.gradNorm)
+                                   tokensPerSecond: Double(positions) / max(seconds, 1e-9), gradNorm: result.gradNorm)
             }
-            if done % training.evalEvery == 0 || done == training.steps { try evaluate(step: done) }
-            let stop = done < training.steps && (done - start == stopAfter || stopRequested())
+            if isLeader, done % training.evalEvery == 0 || done == training.steps { try evaluate(step: done) }
+            let stop = done < training.steps && (done - start == stopAfter || result.stop)
             let every = setup.recipe.checkpoint.every
             if done == training.steps || stop || (every > 0 && done % every == 0) {
                 try checkpoint(step: done)
@@ -234,14 +303,27 @@ public final class Trainer {
         return evaluation
     }
 
+    /// Writes a checkpoint on rank 0; collective in a data-parallel run (the streams of every
+    /// rank's shards are gathered, and the ranks' states are checked to be identical first).
     private func checkpoint(step: Int) throws {
         let path = "\(outputFolder)/checkpoint-\(String(format: "%06d", step)).safetensors"
-        var metadata = ["recipe": recipeText, "recipe_path": recipePath, "step": String(step)].merging(extraMetadata) { a, _ in a }
-        for (key, value) in streamKeys() { metadata[key] = String(value.get(), radix: 16) }
+        let streams = try streamStates()
+        var agreement = ""
+        if communicator.size > 1 {
+            let hashes = try communicator.allgather(DataParallel.stateHash(setup.parameters))
+            guard Set(hashes).count == 1 else {
+                throw TrainError("after step \(step) the ranks' parameters differ (state hashes \(hashes.map { String($0, radix: 16) }.joined(separator: ", "))); "
+                    + "no checkpoint written: the ranks have diverged")
+            }
+            agreement = " (\(communicator.size) ranks hold identical parameters and optimizer state, hash \(String(hashes[0], radix: 16)))"
+        }
+        guard isLeader else { return }
+        let metadata = ["recipe": recipeText, "recipe_path": recipePath, "step": String(step)].merging(extraMetadata) { a, _ in a }
+            .merging(streams) { a, _ in a }
         try Checkpoint.write(setup.parameters, metadata: metadata, optimizer: true, to: path)
         try AtomicFile.write(Data(recipeText.utf8), to: "\(outputFolder)/recipe.yaml")
         lastCheckpoint = path
-        progress.note("checkpoint \(path)")
+        progress.note("checkpoint \(path)" + agreement)
         try prune()
     }
 

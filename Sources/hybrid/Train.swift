@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HybridCPU
+import HybridMPI
 import HybridPlugins
 import HybridRecipe
 import HybridTrain
@@ -30,22 +31,47 @@ struct Train: ParsableCommand {
     @Option(help: "Bytes to generate after training (0: none).")
     var sampleTokens = 300
 
+    @Option(help: "Draw each batch as this many data shards with the streams of as many ranks: one process with K× a K-rank run's batch_size draws exactly what those ranks draw. Under mpirun, shards per rank.")
+    var dataShards = 1
+
+    func validate() throws {
+        guard dataShards >= 1 else { throw ValidationError("--data-shards must be at least 1, got \(dataShards)") }
+    }
+
     func run() throws {
         try reportingFailures {
+            let communicator = try Distributed.join()
+            try Distributed.running(communicator) { try train(communicator) }
+        }
+    }
+
+    private func train(_ communicator: Communicator) throws {
+            let say = Distributed.log(communicator)
+            let leader = communicator.rank == 0
             let loaded = try Recipe.load(path: recipe, overrides: overrides)
-            let backend = try BackendChoice.make(loaded.device, log: { say($0) })
-            let progress = Progress(logEvery: loaded.training.logEvery)
-            let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { progress.note($0) })
+            let backend = try BackendChoice.make(loaded.device, log: say)
+            // mpirun forwards output through a pseudo-terminal whatever its own output is: plain lines.
+            let progress = leader ? Progress(logEvery: loaded.training.logEvery, isTerminal: communicator is SingleProcess && isatty(STDOUT_FILENO) != 0)
+                : Progress(logEvery: .max, isTerminal: false, write: { _ in })
+            let shards = (communicator.rank * dataShards)..<((communicator.rank + 1) * dataShards)
+            let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: shards, log: { progress.note($0) })
+            try DataParallel.checkAgreement(recipeText: loaded.yamlText() + "\n# data shards per rank: \(dataShards)\n", setup: setup, communicator: communicator)
             let data = try TrainingData.load(loaded.data)
             let params = setup.parameters.count
             let objectives = loaded.objectives.map { o in
                 "\(o.name) (weight \(o.weight)" + (o.weightSchedule == .constant ? ")" : " → \(o.weightEnd), \(o.weightSchedule.rawValue))")
             }
+            let batch = loaded.training.batchSize
+            if let mpi = communicator as? MPICommunicator {
+                say("data-parallel over \(mpi.size) ranks (\(mpi.version)); rank 0 logs and writes checkpoints")
+            }
             say("recipe \(recipe): \(objectives.joined(separator: ", ")), mixing \(loaded.mixing.rawValue)")
             say("model d=\(loaded.model.dModel) L=\(loaded.model.layers) H=\(loaded.model.heads) T=\(loaded.model.seqLen) "
-                + "B=\(loaded.training.batchSize), \(params.formatted()) parameters; data: \(data.summary)")
+                + (communicator.size > 1 ? "B=\(batch) per rank × \(communicator.size) ranks = \(batch * communicator.size) per step" : "B=\(batch)")
+                + (dataShards > 1 ? " (\(dataShards) data shards per \(communicator.size > 1 ? "rank" : "process"))" : "")
+                + ", \(params.formatted()) parameters; data: \(data.summary)")
             let trainer = try Trainer(setup: setup, data: data, recipeText: loaded.yamlText(), recipePath: recipe,
-                                      outputFolder: loaded.training.output, progress: progress)
+                                      outputFolder: loaded.training.output, progress: progress, communicator: communicator)
             var start = 0
             // --resume, else the recipe's checkpoint.resume.
             let resume: String? = if let flag = self.resume { flag } else {
@@ -78,7 +104,7 @@ struct Train: ParsableCommand {
             if let last = trainer.evaluations.last {
                 say("final validation: " + last.results.map(Progress.describe).joined(separator: ", "))
             }
-            if sampleTokens > 0, let corpus = data.text, let session = setup.sessions.first(where: { $0.instance.plugin.canContinueText }) {
+            if leader, sampleTokens > 0, let corpus = data.text, let session = setup.sessions.first(where: { $0.instance.plugin.canContinueText }) {
                 let prompt = Array(corpus.validation.prefix(samplePrompt)).map(Int32.init)
                 let sampler = try TextSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
                                               seqLen: loaded.model.seqLen, settings: .init())
@@ -88,7 +114,6 @@ struct Train: ParsableCommand {
                 try sampler.generate(prompt: prompt, count: sampleTokens) { printText([$0]) }
                 say("\n---")
             }
-        }
     }
 }
 

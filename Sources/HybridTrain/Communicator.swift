@@ -1,0 +1,35 @@
+/// The processes of a data-parallel run and the collectives the trainer needs from them.
+/// Every rank calls the same collectives in the same order; a call returns only when every
+/// rank has made it, or throws when one cannot (a rank died, the deadline passed).
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Sums `count` floats over the ranks, in place, and divides by the number of ranks.
+    func allreduceMean(_ values: UnsafeMutablePointer<Float>, count: Int) throws
+    /// Sums small vectors over the ranks (loss normalisers, losses, stop flags).
+    func allreduceSum(_ values: [Double]) throws -> [Double]
+    /// Rank 0's bytes, on every rank.
+    func broadcast(_ bytes: [UInt8]) throws -> [UInt8]
+    /// Every rank's `bytes` (the same length on every rank), in rank order.
+    func allgather(_ bytes: [UInt8]) throws -> [[UInt8]]
+}
+
+/// A run on one process: every collective is the identity.
+public final class SingleProcess: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func allreduceMean(_ values: UnsafeMutablePointer<Float>, count: Int) throws {}
+    public func allreduceSum(_ values: [Double]) throws -> [Double] { values }
+    public func broadcast(_ bytes: [UInt8]) throws -> [UInt8] { bytes }
+    public func allgather(_ bytes: [UInt8]) throws -> [[UInt8]] { [bytes] }
+}
+
+extension Communicator {
+    /// Every rank's 64-bit value, in rank order.
+    public func allgather(_ value: UInt64) throws -> [UInt64] {
+        try allgather(withUnsafeBytes(of: value.littleEndian) { Array($0) }).map { bytes in
+            UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HybridCore
+import HybridRecipe
+
+/// A stop every rank of a data-parallel run agreed on (a rank's recipe or plugins differ from
+/// rank 0's): each rank can leave the job cleanly, none is left waiting.
+public struct RanksDisagree: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// What ranks must agree on before they train together, and the check that they still do.
+public enum DataParallel {
+    /// Refuses to start unless every rank resolved the same recipe (`yamlText`) and loaded the
+    /// same plugin set as rank 0; a differing rank names the keys or plugins that differ.
+    public static func checkAgreement(recipeText: String, setup: RunSetup, communicator: Communicator) throws {
+        guard communicator.size > 1 else { return }
+        let plugins = pluginLines(setup)
+        let theirs = try communicator.broadcast(Array((recipeText + "\u{0}" + plugins.joined(separator: "\n")).utf8))
+        let parts = String(decoding: theirs, as: UTF8.self).split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
+        let zeroRecipe = String(parts[0]), zeroPlugins = parts.count > 1 ? parts[1].split(separator: "\n").map(String.init) : []
+        var problems: [String] = []
+        let keys = try Recipe.differences(zeroRecipe, recipeText, ignoring: [])
+        if !keys.isEmpty { problems.append("its recipe differs from rank 0's at \(keys.joined(separator: ", "))") }
+        for (i, (mine, zero)) in zip(plugins, zeroPlugins).enumerated() where mine != zero {
+            problems.append("objectives[\(i)] loads \(mine), rank 0 \(zero)")
+        }
+        if plugins.count != zeroPlugins.count, keys.isEmpty {
+            problems.append("it loads \(plugins.count) plugins, rank 0 \(zeroPlugins.count)")
+        }
+        let flags = try communicator.allgather([problems.isEmpty ? 0 : 1])
+        let differing = flags.indices.filter { flags[$0] != [0] }
+        guard differing.isEmpty else {
+            if !problems.isEmpty {
+                throw RanksDisagree(description: "rank \(communicator.rank) cannot train with rank 0: \(problems.joined(separator: "; "))")
+            }
+            throw RanksDisagree(description: "rank \(communicator.rank): rank\(differing.count > 1 ? "s" : "") "
+                + "\(differing.map(String.init).joined(separator: ", ")) resolved another recipe or loaded other plugins than rank 0 (their messages say which); every rank must run the same recipe with the same plugin libraries")
+        }
+    }
+
+    /// One line per objective naming its plugin exactly: name, version, ABI and a hash of
+    /// the library file, so a rebuilt plugin with the same version still differs.
+    static func pluginLines(_ setup: RunSetup) -> [String] {
+        setup.sessions.map { session in
+            let plugin = session.instance.plugin
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: plugin.realPath))) ?? Data()
+            let hash = bytes.withUnsafeBytes { fnv1a($0) }
+            return "\(plugin.name) \(plugin.version) (ABI \(plugin.abiVersion), library hash \(String(hash, radix: 16)))"
+        }
+    }
+
+    /// A hash of the parameters and both AdamW moments: ranks that hold the same state have
+    /// the same hash.
+    public static func stateHash(_ parameters: ParameterStore) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for buffer in [parameters.values, parameters.firstMoments, parameters.secondMoments] {
+            guard let buffer else { continue }
+            hash = fnv1a(UnsafeRawBufferPointer(start: buffer, count: parameters.count * 4), from: hash)
+        }
+        return hash
+    }
+
+    /// FNV-1a, 64-bit, over `bytes`, continuing from `hash`.
+    static func fnv1a(_ bytes: UnsafeRawBufferPointer, from start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        var hash = start
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}

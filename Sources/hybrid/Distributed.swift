@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import HybridMPI
+import HybridTrain
+
+/// The processes of a run: the ranks Open MPI's mpirun started (libmpi opened now), or this
+/// process alone — without mpirun no MPI library is touched.
+enum Distributed {
+    static func join() throws -> Communicator {
+        guard MPICommunicator.launchedByMPI else { return SingleProcess() }
+        let communicator = try MPICommunicator()
+        communicator.interrupted = { StopSignals.received != 0 }
+        return communicator
+    }
+
+    /// Runs `body` and leaves the job: MPI_Finalize when every rank is done or refused the
+    /// run together; when this rank alone failed, prints why and takes the job down with
+    /// MPI_Abort, so no rank waits for it.
+    static func running<T>(_ communicator: Communicator, _ body: () throws -> T) throws -> T {
+        guard let mpi = communicator as? MPICommunicator else { return try body() }
+        do {
+            let result = try body()
+            mpi.finish()
+            return result
+        } catch let error as ExitCode {
+            mpi.finish()
+            throw error
+        } catch let error as RanksDisagree {
+            mpi.finish()
+            throw error
+        } catch {
+            guard mpi.size > 1 else {
+                mpi.finish()
+                throw error
+            }
+            let text = "\(error)"
+            printError("error: " + (text.hasPrefix("rank ") ? text : "rank \(mpi.rank): \(text)"))
+            mpi.abandon(exitCode: 1)
+        }
+    }
+
+    /// Rank 0 speaks for the job; the other ranks print only their errors.
+    static func log(_ communicator: Communicator) -> (String) -> Void {
+        communicator.rank == 0 ? { say($0) } : { _ in }
+    }
+}
