@@ -4,11 +4,15 @@ import HybridCore
 /// The reference backend: OpenBLAS for matrix products, the kernels in `Kernels/` for the
 /// rest, both cores through OpenBLAS's threads and `DispatchQueue.concurrentPerform`.
 public final class CPUBackend: Backend {
-    public init(threads: Int = 2) {
+    /// Cores this process may run on (its affinity mask).
+    public static var availableCores: Int { Parallel.workers }
+
+    /// `threads` for OpenBLAS: by default every core this process may run on.
+    public init(threads: Int = CPUBackend.availableCores) {
         openblas_set_num_threads(Int32(threads))
     }
 
-    public var deviceDescription: String { "cpu (OpenBLAS, \(openblas_get_num_threads()) threads)" }
+    public var deviceDescription: String { "cpu (OpenBLAS, \(openblas_get_num_threads()) thread\(openblas_get_num_threads() == 1 ? "" : "s"))" }
 
     public func compile(_ graph: Graph) throws -> Executable {
         try CPUExecutable(graph: graph)

@@ -15,8 +15,10 @@ public final class MPICommunicator: Communicator {
     public let version: String
     /// Seconds a collective may wait for the other ranks (`HYBRID_MPI_TIMEOUT`, default 300).
     public let timeout: Double
-    /// Asked while waiting; true abandons the collective (a stop signal while a rank hangs).
+    /// Asked while waiting; once true, the collective gets `grace` more seconds (healthy
+    /// ranks finish it and stop together after the step) before it is abandoned.
     public var interrupted: () -> Bool = { false }
+    let grace = 10.0
 
     /// True when this process was started by Open MPI's mpirun (its environment says so).
     public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
@@ -115,7 +117,8 @@ public final class MPICommunicator: Communicator {
     /// after the first thousand polls the loop yields the core between polls, for ranks that
     /// share cores.
     private func wait(_ request: inout OpenMPI.Request, _ what: String) throws {
-        let deadline = ContinuousClock.now + .seconds(timeout)
+        var deadline = ContinuousClock.now + .seconds(timeout)
+        var interruptedAt: ContinuousClock.Instant?
         var done: Int32 = 0
         var polls = 0
         while true {
@@ -124,8 +127,12 @@ public final class MPICommunicator: Communicator {
             polls += 1
             if polls > 1000 { sched_yield() }
             guard polls % 256 == 0 else { continue }
-            if interrupted() {
-                throw TrainError("rank \(rank): interrupted while waiting for the other ranks in \(what)")
+            if interruptedAt == nil, interrupted() {
+                interruptedAt = .now
+                deadline = min(deadline, .now + .seconds(grace))
+            }
+            if interruptedAt != nil, ContinuousClock.now > deadline {
+                throw TrainError("rank \(rank): stopped by a signal while waiting \(Int(grace)) s for the other ranks in \(what); one of them has probably failed")
             }
             if ContinuousClock.now > deadline {
                 throw TrainError("rank \(rank): \(what) did not complete within \(Int(timeout)) s (HYBRID_MPI_TIMEOUT): another rank has stopped or hangs")

@@ -12,20 +12,21 @@ public struct RanksDisagree: Error, CustomStringConvertible {
 public enum DataParallel {
     /// Refuses to start unless every rank resolved the same recipe (`yamlText`) and loaded the
     /// same plugin set as rank 0; a differing rank names the keys or plugins that differ.
-    public static func checkAgreement(recipeText: String, setup: RunSetup, communicator: Communicator) throws {
+    public static func checkAgreement(recipeText: String, setup: RunSetup, dataShards: Int = 1, communicator: Communicator) throws {
         guard communicator.size > 1 else { return }
-        let plugins = pluginLines(setup)
-        let theirs = try communicator.broadcast(Array((recipeText + "\u{0}" + plugins.joined(separator: "\n")).utf8))
-        let parts = String(decoding: theirs, as: UTF8.self).split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
-        let zeroRecipe = String(parts[0]), zeroPlugins = parts.count > 1 ? parts[1].split(separator: "\n").map(String.init) : []
+        // What else must match, labelled for the message.
+        let setting = pluginLines(setup).enumerated().map { ("objectives[\($0)] plugin", $1) } + [("--data-shards", String(dataShards))]
+        let mine = recipeText + "\u{0}" + setting.map(\.1).joined(separator: "\n")
+        let zero = String(decoding: try communicator.broadcast(Array(mine.utf8)), as: UTF8.self)
+            .split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         var problems: [String] = []
-        let keys = try Recipe.differences(zeroRecipe, recipeText, ignoring: [])
+        let keys = try Recipe.differences(zero[0], recipeText, ignoring: [])
         if !keys.isEmpty { problems.append("its recipe differs from rank 0's at \(keys.joined(separator: ", "))") }
-        for (i, (mine, zero)) in zip(plugins, zeroPlugins).enumerated() where mine != zero {
-            problems.append("objectives[\(i)] loads \(mine), rank 0 \(zero)")
-        }
-        if plugins.count != zeroPlugins.count, keys.isEmpty {
-            problems.append("it loads \(plugins.count) plugins, rank 0 \(zeroPlugins.count)")
+        let zeroSetting = zero.count > 1 ? zero[1].split(separator: "\n", omittingEmptySubsequences: false).map(String.init) : []
+        if keys.isEmpty {
+            for (i, (label, value)) in setting.enumerated() where i >= zeroSetting.count || zeroSetting[i] != value {
+                problems.append("\(label) is \(value), rank 0's \(i < zeroSetting.count ? zeroSetting[i] : "absent")")
+            }
         }
         let flags = try communicator.allgather([problems.isEmpty ? 0 : 1])
         let differing = flags.indices.filter { flags[$0] != [0] }

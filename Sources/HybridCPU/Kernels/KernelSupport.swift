@@ -13,8 +13,9 @@ import Foundation
 
 /// Splits loops over the cores with `DispatchQueue.concurrentPerform`, a few big chunks at a time.
 enum Parallel {
-    /// Cores available to the process.
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Cores this process may run on: its affinity mask as OpenBLAS reads it (mpirun binds
+    /// each rank to its own cores), which Foundation's processor counts ignore.
+    static let workers = max(1, Int(openblas_get_num_procs()))
 
     /// Below this many element-operations a loop runs on the calling thread: a dispatch costs
     /// microseconds, more than the work it would share.
