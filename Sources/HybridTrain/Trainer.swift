@@ -218,6 +218,16 @@ public final class Trainer {
                 if let value = state(key) { session.setStreamState(shard: shard, value) } else if shard == 0 { throw missing(key) } else { fresh.insert(shard) }
             }
         }
+        // Streams of shards no rank draws now (the run has fewer ranks) stay in the checkpoint.
+        let drawn = communicator.size * (setup.sessions.first?.shardIndices.count ?? 1)
+        let unused = Set(contents.metadata.keys.compactMap { key -> Int? in
+            guard let range = key.range(of: "/shard", options: .backwards), key.hasPrefix("stream/objective/"),
+                  let shard = Int(key[range.upperBound...]), shard >= drawn else { return nil }
+            return shard
+        })
+        if !unused.isEmpty, isLeader {
+            progress.note("not drawn by this run: data shard\(unused.count > 1 ? "s" : "") \(unused.sorted().map(String.init).joined(separator: ", ")) of the checkpoint (it was written by a run with more ranks)")
+        }
         if !fresh.isEmpty, isLeader {
             progress.note("data shard\(fresh.count > 1 ? "s" : "") \(fresh.sorted().map(String.init).joined(separator: ", ")) start\(fresh.count > 1 ? "" : "s") a fresh stream: the checkpoint was written by a run with fewer ranks")
         }

@@ -24,7 +24,16 @@ struct CLI {
     /// The repository root (for recipes and bundled data).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    static func run(_ arguments: [String], in folder: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    /// Open MPI's launcher, with what CI needs: root, and more ranks than cores.
+    static let mpirun = ["/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe"]
+
+    /// `mpirun … -np N hybrid arguments` (every rank the same arguments).
+    static func mpi(_ ranks: Int, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(Array(mpirun.dropFirst()) + ["-np", "\(ranks)", executable] + arguments, environment: environment, executable: mpirun[0])
+    }
+
+    static func run(_ arguments: [String], in folder: String? = nil, environment: [String: String] = [:],
+                    executable: String = CLI.executable) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

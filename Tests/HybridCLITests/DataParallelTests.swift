@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// Data-parallel training under Open MPI's mpirun: two ranks equal one process with both
+/// ranks' data, and a failing or mismatched rank stops the job with a clear error.
+@Suite(.serialized) struct DataParallelTests {
+    /// All three bundled objectives (masked modeling scores a different number of bytes on
+    /// each rank), 20 steps; a rank's batch is 4 windows and 8 images.
+    static func write(_ dir: String) throws -> String {
+        let text = """
+        device: cpu
+        model: {d_model: 32, layers: 2, heads: 2, seq_len: 32}
+        data:
+          text: ["\(CLI.root)/data/shakespeare/*.txt"]
+          images: \(CLI.root)/data/digits.csv.gz
+        objectives:
+          - plugin: causal
+          - plugin: masked
+            weight: 0.5
+          - plugin: denoise
+            batch_size: 8
+            config: {patch: 2, classes: 10}
+        optimizer: {lr: 2.0e-3}
+        schedule: {warmup_steps: 5}
+        training: {steps: 20, batch_size: 4, seed: 7, eval_every: 10, eval_batches: 2, log_every: 1, output: \(dir)/run}
+        """
+        let path = dir + "/dp.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// 2 ranks × batch B and 1 process × batch 2B drawn as the two ranks' shards: the same
+    /// losses at every step (1e-4 relative), the same parameters after the run (each tensor
+    /// to 1e-4 in relative L2 norm), and the ranks bit-identical to each other.
+    @Test func twoRanksEqualOneProcessWithTheirShardsConcatenated() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let two = try CLI.mpi(2, ["train", recipe, "--sample-tokens", "0", "--set", "training.output=\(dir)/two"])
+        #expect(two.status == 0, "\(two.all)")
+        #expect(two.stdout.contains("B=4 per rank × 2 ranks = 8 per step"), "\(two.stdout)")
+        #expect(two.stdout.contains("2 ranks hold identical parameters and optimizer state"), "\(two.stdout)")
+        let one = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "training.output=\(dir)/one", "--data-shards", "2",
+                               "--set", "training.batch_size=8", "--set", "objectives[2].batch_size=16"])
+        #expect(one.status == 0, "\(one.all)")
+        let a = try ResumeTests.losses(dir + "/one"), b = try ResumeTests.losses(dir + "/two")
+        #expect(a.count == 20 && b.count == 20, "\(a.count) and \(b.count) logged steps")
+        for step in 1...20 {
+            for (name, x) in a[step] ?? [:] {
+                let y = try #require(b[step]?[name])
+                #expect(abs(x - y) <= 1e-4 * abs(x), "step \(step) \(name): one process \(x), two ranks \(y)")
+            }
+        }
+        let p = try Tensors.read(dir + "/one/checkpoint-000020.safetensors"), q = try Tensors.read(dir + "/two/checkpoint-000020.safetensors")
+        #expect(p.keys.sorted() == q.keys.sorted())
+        for (name, x) in p where !name.hasPrefix("optimizer.") {
+            let y = try #require(q[name])
+            let difference = zip(x, y).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+            let norm = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(difference <= 1e-4 * max(norm, 1e-12), "\(name): relative difference \(difference / norm)")
+        }
+    }
+
+    /// A rank whose recipe differs from rank 0's is refused before training, naming the key.
+    @Test func aRankWithAnotherRecipeIsRefused() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let args = ["train", recipe, "--sample-tokens", "0"]
+        let r = try CLI.run(Array(CLI.mpirun.dropFirst()) + ["-np", "1", CLI.executable] + args + [":", "-np", "1", CLI.executable] + args
+                            + ["--set", "objectives[1].config.rate=0.3"], executable: CLI.mpirun[0])
+        #expect(r.status != 0, "\(r.all)")
+        #expect(r.all.contains("rank 1 cannot train with rank 0: its recipe differs from rank 0's at objectives[1].config.rate"), "\(r.all)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run/metrics.jsonl"), "a refused run trained")
+    }
+
+    /// A rank that hangs (SIGSTOP) makes rank 0 give up after HYBRID_MPI_TIMEOUT with a clear
+    /// error; a rank killed outright makes mpirun end the job. Either way the last checkpoint
+    /// stays intact, and it resumes on one process (another number of ranks).
+    @Test(.serialized, arguments: ["STOP", "KILL"]) func aFailedRankStopsTheJobAndTheCheckpointSurvives(_ signal: String) throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let launcher = Process()
+        launcher.executableURL = URL(fileURLWithPath: CLI.mpirun[0])
+        launcher.arguments = Array(CLI.mpirun.dropFirst()) + ["-x", "HYBRID_MPI_TIMEOUT=5", "-np", "2", CLI.executable, "train", recipe,
+                                                             "--sample-tokens", "0", "--set", "training.steps=100000", "--set", "checkpoint.every=5"]
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: { FileManager.default.createFile(atPath: dir + "/log", contents: nil); return dir + "/log" }()))
+        launcher.standardOutput = output
+        launcher.standardError = output
+        try launcher.run()
+        let checkpoint = dir + "/run/checkpoint-000010.safetensors"
+        let started = Date()
+        while !FileManager.default.fileExists(atPath: checkpoint), Date().timeIntervalSince(started) < 300, launcher.isRunning {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(FileManager.default.fileExists(atPath: checkpoint), "no checkpoint after step 10")
+        let victim = try #require(try Self.rank(1, running: recipe), "rank 1 is not running")
+        let signalled = Date()
+        kill(victim, signal == "STOP" ? SIGSTOP : SIGKILL)
+        while launcher.isRunning, Date().timeIntervalSince(signalled) < 60 { Thread.sleep(forTimeInterval: 0.2) }
+        let seconds = Date().timeIntervalSince(signalled)
+        if launcher.isRunning { launcher.terminate() }
+        launcher.waitUntilExit()
+        try output.close()
+        let log = try String(contentsOfFile: dir + "/log", encoding: .utf8)
+        #expect(seconds < 60 && launcher.terminationStatus != 0, "the job ran on \(seconds) s after rank 1 was stopped: \(log)")
+        if signal == "STOP" {
+            #expect(log.contains("did not complete within 5 s (HYBRID_MPI_TIMEOUT): another rank has stopped or hangs"), "\(log)")
+        } else {
+            #expect(log.contains("rank 1") && log.contains("signal 9"), "\(log)")
+        }
+        // The newest checkpoint is whole: one process resumes from it.
+        let newest = try FileManager.default.contentsOfDirectory(atPath: dir + "/run").filter { $0.hasPrefix("checkpoint-") }.sorted().last!
+        let resumed = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "training.steps=100000", "--resume", "auto", "--stop-after", "1"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("resuming \(dir)/run/\(newest)"), "\(resumed.all)")
+        #expect(resumed.stdout.contains("not drawn by this run: data shard 1"), "\(resumed.stdout)")
+    }
+
+    /// The pid of the hybrid process training `recipe` whose Open MPI rank is `rank`.
+    static func rank(_ rank: Int, running recipe: String) throws -> pid_t? {
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            guard let pid = pid_t(entry),
+                  let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/exe"),
+                  URL(fileURLWithPath: exe).lastPathComponent == "hybrid",
+                  let arguments = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  arguments.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == recipe }),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            if environ.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }) { return pid }
+        }
+        return nil
+    }
+}
+
+/// The float32 tensors of a safetensors file, by name.
+enum Tensors {
+    static func read(_ path: String) throws -> [String: [Float]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let length = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        let header = try #require(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+        var out: [String: [Float]] = [:]
+        for (name, value) in header where name != "__metadata__" {
+            let entry = try #require(value as? [String: Any])
+            let offsets = try #require(entry["data_offsets"] as? [Int])
+            #expect(entry["dtype"] as? String == "F32")
+            let bytes = data.subdata(in: (8 + length + offsets[0])..<(8 + length + offsets[1]))
+            out[name] = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        return out
+    }
+}
