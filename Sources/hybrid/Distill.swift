@@ -28,43 +28,58 @@ struct Distill: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let first = try Recipe.load(path: recipe, overrides: overrides)
-            guard let index = first.objectives.firstIndex(where: { $0.teacher != nil }), let firstTeacher = first.objectives[index].teacher else {
-                throw TrainError("\(recipe): no objective has a teacher (objectives[i].teacher: a checkpoint to distil)")
-            }
-            let instance = try RunSetup.instances(for: first, file: recipe)[index]
-            guard let steps = instance.plugin.configKeys.firstIndex(where: { $0.name == "teacher_steps" }),
-                  case .int(var teacherSteps) = instance.config[steps] else {
-                throw TrainError("\(recipe): objective \(first.objectives[index].name) (plugin \(instance.plugin.name)) has no teacher_steps setting to halve")
-            }
-            guard until < teacherSteps, teacherSteps % until == 0, (teacherSteps / until).nonzeroBitCount == 1 else {
-                throw TrainError("--until \(until): the students halve \(teacherSteps) teacher steps, so expected \(teacherSteps / 2), \(teacherSteps / 4), … down to 1")
-            }
-            let output = first.training.output
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            var teacher = firstTeacher.absolute
-            while teacherSteps > until {
-                let studentSteps = teacherSteps / 2
-                let stage = overrides + [
-                    "objectives[\(index)].teacher=\(teacher)", "objectives[\(index)].config.teacher_steps=\(teacherSteps)",
-                    "training.init_from=\(teacher)", "training.output=\(output)/stage-\(studentSteps)",
-                ]
-                say("stage: \(teacherSteps) → \(studentSteps) steps, teacher \(teacher)")
-                let loaded = try Recipe.load(path: recipe, overrides: stage)
-                let backend = try BackendChoice.make(loaded.device, log: { say($0) })
-                let progress = Progress(logEvery: loaded.training.logEvery)
-                let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, log: { progress.note($0) })
-                let trainer = try Trainer(setup: setup, data: try TrainingData.load(loaded.data), recipeText: loaded.yamlText(),
-                                          recipePath: recipe, outputFolder: loaded.training.output, progress: progress)
-                trainer.extraMetadata = ["student_steps": String(studentSteps)]
-                try trainer.run()
+            let communicator = try Distributed.join()
+            try Distributed.running(communicator) { try distill(communicator) }
+        }
+    }
+
+    /// Under mpirun every stage trains data-parallel; rank 0 writes the students.
+    private func distill(_ communicator: Communicator) throws {
+        let say = Distributed.log(communicator)
+        let leader = communicator.rank == 0
+        let first = try Recipe.load(path: recipe, overrides: overrides)
+        guard let index = first.objectives.firstIndex(where: { $0.teacher != nil }), let firstTeacher = first.objectives[index].teacher else {
+            throw TrainError("\(recipe): no objective has a teacher (objectives[i].teacher: a checkpoint to distil)")
+        }
+        let instance = try RunSetup.instances(for: first, file: recipe)[index]
+        guard let steps = instance.plugin.configKeys.firstIndex(where: { $0.name == "teacher_steps" }),
+              case .int(var teacherSteps) = instance.config[steps] else {
+            throw TrainError("\(recipe): objective \(first.objectives[index].name) (plugin \(instance.plugin.name)) has no teacher_steps setting to halve")
+        }
+        guard until < teacherSteps, teacherSteps % until == 0, (teacherSteps / until).nonzeroBitCount == 1 else {
+            throw TrainError("--until \(until): the students halve \(teacherSteps) teacher steps, so expected \(teacherSteps / 2), \(teacherSteps / 4), … down to 1")
+        }
+        let output = first.training.output
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        var teacher = firstTeacher.absolute
+        while teacherSteps > until {
+            let studentSteps = teacherSteps / 2
+            let stage = overrides + [
+                "objectives[\(index)].teacher=\(teacher)", "objectives[\(index)].config.teacher_steps=\(teacherSteps)",
+                "training.init_from=\(teacher)", "training.output=\(output)/stage-\(studentSteps)",
+            ]
+            say("stage: \(teacherSteps) → \(studentSteps) steps, teacher \(teacher)")
+            let loaded = try Recipe.load(path: recipe, overrides: stage)
+            let backend = try BackendChoice.make(loaded.device, log: say)
+            let progress = leader ? Progress(logEvery: loaded.training.logEvery, isTerminal: communicator is SingleProcess && isatty(STDOUT_FILENO) != 0)
+                : Progress(logEvery: .max, isTerminal: false, write: { _ in })
+            let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: communicator.rank..<(communicator.rank + 1),
+                                     log: { progress.note($0) })
+            try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, communicator: communicator)
+            let trainer = try Trainer(setup: setup, data: try TrainingData.load(loaded.data), recipeText: loaded.yamlText(),
+                                      recipePath: recipe, outputFolder: loaded.training.output, progress: progress, communicator: communicator)
+            trainer.extraMetadata = ["student_steps": String(studentSteps)]
+            try trainer.run()
+            let student = "\(output)/student-\(studentSteps).safetensors"
+            if leader {
                 guard let last = trainer.lastCheckpoint else { throw TrainError("stage \(studentSteps): no checkpoint was written") }
-                let student = "\(output)/student-\(studentSteps).safetensors"
                 try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: last)), to: student)
-                say("student \(student): \(studentSteps) steps, validation " + (trainer.evaluations.last.map { $0.results.map(Progress.describe).joined(separator: ", ") } ?? "-"))
-                teacher = URL(fileURLWithPath: student).standardizedFileURL.path
-                teacherSteps = studentSteps
             }
+            // Every rank's next stage reads this student: wait until rank 0 has written it.
+            _ = try communicator.allreduceSum([0])
+            say("student \(student): \(studentSteps) steps, validation " + (trainer.evaluations.last.map { $0.results.map(Progress.describe).joined(separator: ", ") } ?? "-"))
+            teacher = URL(fileURLWithPath: student).standardizedFileURL.path
+            teacherSteps = studentSteps
         }
     }
 }
