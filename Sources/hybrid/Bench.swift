@@ -38,12 +38,8 @@ struct Bench: ParsableCommand {
             guard steps >= 10 else { throw ValidationError("--steps must be at least 10 for a stable median, got \(steps)") }
             guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
         }
-
         func run() throws {
-            try reportingFailures {
-                let communicator = try Distributed.join()
-                try Distributed.running(communicator) { try bench(communicator) }
-            }
+            try Distributed.command(bench)
         }
 
         private func bench(_ communicator: Communicator) throws {

@@ -25,12 +25,8 @@ struct Distill: ParsableCommand {
     func validate() throws {
         guard until >= 1 else { throw ValidationError("--until must be at least 1, got \(until)") }
     }
-
     func run() throws {
-        try reportingFailures {
-            let communicator = try Distributed.join()
-            try Distributed.running(communicator) { try distill(communicator) }
-        }
+        try Distributed.command(distill)
     }
 
     /// Under mpirun every stage trains data-parallel; rank 0 writes the students.
@@ -61,8 +57,7 @@ struct Distill: ParsableCommand {
             say("stage: \(teacherSteps) → \(studentSteps) steps, teacher \(teacher)")
             let loaded = try Recipe.load(path: recipe, overrides: stage)
             let backend = try BackendChoice.make(loaded.device, log: say)
-            let progress = leader ? Progress(logEvery: loaded.training.logEvery, isTerminal: communicator is SingleProcess && isatty(STDOUT_FILENO) != 0)
-                : Progress(logEvery: .max, isTerminal: false, write: { _ in })
+            let progress = Distributed.progress(communicator, logEvery: loaded.training.logEvery)
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: communicator.rank..<(communicator.rank + 1),
                                      log: { progress.note($0) })
             try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, communicator: communicator)

@@ -13,6 +13,14 @@ enum Distributed {
         return communicator
     }
 
+    /// A command's body on every rank: joins the job, runs, leaves it, reports failures.
+    static func command(_ body: (Communicator) throws -> Void) throws {
+        try reportingFailures {
+            let communicator = try join()
+            try running(communicator) { try body(communicator) }
+        }
+    }
+
     /// Runs `body` and leaves the job: MPI_Finalize when every rank is done or refused the
     /// run together; when this rank alone failed, prints why and takes the job down with
     /// MPI_Abort, so no rank waits for it.
@@ -37,6 +45,13 @@ enum Distributed {
             printError("error: " + (text.hasPrefix("rank ") ? text : "rank \(mpi.rank): \(text)"))
             mpi.abandon(exitCode: 1)
         }
+    }
+
+    /// A run's progress display: rank 0's (plain lines under mpirun, which forwards output
+    /// through a pseudo-terminal whatever its own output is); the other ranks show none.
+    static func progress(_ communicator: Communicator, logEvery: Int) -> HybridTrain.Progress {
+        guard communicator.rank == 0 else { return Progress(logEvery: .max, isTerminal: false, write: { _ in }) }
+        return Progress(logEvery: logEvery, isTerminal: communicator is SingleProcess && isatty(STDOUT_FILENO) != 0)
     }
 
     /// Rank 0 speaks for the job; the other ranks print only their errors.

@@ -37,12 +37,8 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard dataShards >= 1 else { throw ValidationError("--data-shards must be at least 1, got \(dataShards)") }
     }
-
     func run() throws {
-        try reportingFailures {
-            let communicator = try Distributed.join()
-            try Distributed.running(communicator) { try train(communicator) }
-        }
+        try Distributed.command(train)
     }
 
     private func train(_ communicator: Communicator) throws {
@@ -50,9 +46,7 @@ struct Train: ParsableCommand {
         let leader = communicator.rank == 0
         let loaded = try Recipe.load(path: recipe, overrides: overrides)
         let backend = try BackendChoice.make(loaded.device, log: say)
-        // mpirun forwards output through a pseudo-terminal whatever its own output is: plain lines.
-        let progress = leader ? Progress(logEvery: loaded.training.logEvery, isTerminal: communicator is SingleProcess && isatty(STDOUT_FILENO) != 0)
-            : Progress(logEvery: .max, isTerminal: false, write: { _ in })
+        let progress = Distributed.progress(communicator, logEvery: loaded.training.logEvery)
         let shards = (communicator.rank * dataShards)..<((communicator.rank + 1) * dataShards)
         let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: shards, log: { progress.note($0) })
         try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, dataShards: dataShards, communicator: communicator)
