@@ -9,8 +9,8 @@ public final class MPICommunicator: Communicator {
     private let mpi: OpenMPI
     public let rank: Int
     public let size: Int
-    /// Ranks on this host (Open MPI's local size), to share its cores between them.
-    public let localSize: Int
+    /// This rank's place among the ranks on its host (which GPU it takes).
+    public let localRank: Int
     /// "Open MPI v4.1.4", for the log.
     public let version: String
     /// Seconds a collective may wait for the other ranks (`HYBRID_MPI_TIMEOUT`, default 300).
@@ -44,7 +44,7 @@ public final class MPICommunicator: Communicator {
         rank = Int(value)
         _ = mpi.commSize(mpi.commWorld, &value)
         size = Int(value)
-        localSize = Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
+        localRank = Int(environment["OMPI_COMM_WORLD_LOCAL_RANK"] ?? "") ?? 0
         version = mpi.version
     }
 

@@ -2,8 +2,9 @@
 public enum VulkanDeviceChoice {
     /// `forced`: HYBRID_VULKAN_DEVICE. `automatic`: `device: auto`, which takes only a real GPU
     /// (llvmpipe and other CPU-type devices are test devices, slower than the CPU backend).
-    /// nil index: use the CPU backend.
-    public static func pick(_ devices: [VulkanDeviceInfo], forced: Int?, automatic: Bool) -> (index: Int?, reason: String) {
+    /// nil index: use the CPU backend. `localRank`: a data-parallel rank's place among the
+    /// ranks on its host, so that ranks sharing a host with several GPUs take one each.
+    public static func pick(_ devices: [VulkanDeviceInfo], forced: Int?, automatic: Bool, localRank: Int = 0) -> (index: Int?, reason: String) {
         if let forced {
             guard let d = devices.first(where: { $0.index == forced }) else {
                 return (nil, "HYBRID_VULKAN_DEVICE=\(forced) names no device (there are \(devices.count))")
@@ -12,9 +13,11 @@ public enum VulkanDeviceChoice {
         }
         let rank: [VulkanDeviceInfo.Kind] = automatic ? [.discrete, .integrated] : [.discrete, .integrated, .virtual, .cpu, .other]
         for kind in rank {
-            if let d = devices.first(where: { $0.kind == kind }) {
-                return (d.index, "\(automatic ? "auto" : "device: vulkan") picks the first \(kind.rawValue) device, \(d.name)")
-            }
+            let candidates = devices.filter { $0.kind == kind }
+            guard !candidates.isEmpty else { continue }
+            let d = candidates[localRank % candidates.count]
+            let which = candidates.count == 1 ? "the first" : "\(kind.rawValue) device \(localRank % candidates.count + 1) of \(candidates.count) for local rank \(localRank):"
+            return (d.index, "\(automatic ? "auto" : "device: vulkan") picks \(candidates.count == 1 ? "the first \(kind.rawValue) device," : which) \(d.name)")
         }
         if devices.isEmpty { return (nil, "no Vulkan device is present") }
         return (nil, "auto: no discrete or integrated GPU (only \(devices.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")), "

@@ -7,7 +7,8 @@ import HybridVulkan
 
 /// Picks the compute backend a recipe's `device:` asks for, and says which and why.
 enum BackendChoice {
-    static func make(_ device: Recipe.Device, log: (String) -> Void) throws -> Backend {
+    /// `localRank`: a data-parallel rank's place on its host (which GPU it takes).
+    static func make(_ device: Recipe.Device, localRank: Int = 0, log: (String) -> Void) throws -> Backend {
         switch device {
         case .cpu:
             let backend = CPUBackend()
@@ -25,7 +26,7 @@ enum BackendChoice {
                 return backend
             }
             devices.forEach { log($0.capabilityLine) }
-            let (index, reason) = VulkanDeviceChoice.pick(devices, forced: try VulkanDeviceChoice.forcedIndex(), automatic: automatic)
+            let (index, reason) = VulkanDeviceChoice.pick(devices, forced: try VulkanDeviceChoice.forcedIndex(), automatic: automatic, localRank: localRank)
             guard let index else {
                 guard automatic else {
                     throw TrainError("device: vulkan, but \(reason); install a Vulkan driver (Debian: mesa-vulkan-drivers gives lavapipe) or use device: cpu")

@@ -54,6 +54,11 @@ enum Distributed {
         return Progress(logEvery: logEvery, isTerminal: communicator is SingleProcess && isatty(STDOUT_FILENO) != 0)
     }
 
+    /// This rank's place among the ranks on its host (0 on one process).
+    static func localRank(_ communicator: Communicator) -> Int {
+        (communicator as? MPICommunicator)?.localRank ?? 0
+    }
+
     /// Rank 0 speaks for the job; the other ranks print only their errors.
     static func log(_ communicator: Communicator) -> (String) -> Void {
         communicator.rank == 0 ? { say($0) } : { _ in }

@@ -61,6 +61,28 @@ import Testing
         }
     }
 
+    /// The same on the Vulkan backend (lavapipe in CI): the gradients the all-reduce averages
+    /// live in the device's mapped parameter memory. 6 steps.
+    @Test func twoRanksOnVulkanEqualOneProcessOnVulkan() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let common = ["train", recipe, "--sample-tokens", "0", "--set", "device=vulkan", "--set", "training.steps=6"]
+        let two = try CLI.mpi(2, common + ["--set", "training.output=\(dir)/two"])
+        #expect(two.status == 0 && two.stdout.contains("2 ranks hold identical parameters"), "\(two.all)")
+        let one = try CLI.run(common + ["--set", "training.output=\(dir)/one", "--data-shards", "2",
+                                        "--set", "training.batch_size=8", "--set", "objectives[2].batch_size=16"])
+        #expect(one.status == 0, "\(one.all)")
+        let a = try ResumeTests.losses(dir + "/one"), b = try ResumeTests.losses(dir + "/two")
+        #expect(a.count == 6 && b.count == 6, "\(a.count) and \(b.count) logged steps")
+        for step in 1...6 {
+            for (name, x) in a[step] ?? [:] {
+                let y = try #require(b[step]?[name])
+                #expect(abs(x - y) <= 1e-4 * abs(x), "step \(step) \(name): one process \(x), two ranks \(y)")
+            }
+        }
+    }
+
     /// A rank whose recipe differs from rank 0's is refused before training, naming the key.
     @Test func aRankWithAnotherRecipeIsRefused() throws {
         let dir = try CLI.temporaryFolder()

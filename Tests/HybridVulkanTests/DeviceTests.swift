@@ -32,4 +32,16 @@ import Testing
         #expect(VulkanDeviceChoice.pick([], forced: nil, automatic: false).index == nil)
         #expect(VulkanDeviceChoice.pick(mixed, forced: 5, automatic: false).index == nil)
     }
+
+    /// Data-parallel ranks on one host with several GPUs take one each, round robin.
+    @Test func ranksOnOneHostShareItsGPUs() {
+        func info(_ i: Int, _ kind: VulkanDeviceInfo.Kind) -> VulkanDeviceInfo {
+            VulkanDeviceInfo(index: i, name: "d\(i)", driver: "x", kind: kind, subgroupSize: 8, sharedMemory: 32768,
+                             maxWorkgroupInvocations: 1024, maxStorageBufferRange: 1 << 27, fp16: false)
+        }
+        let host = [info(0, .cpu), info(1, .discrete), info(2, .integrated), info(3, .discrete)]
+        #expect((0..<4).map { VulkanDeviceChoice.pick(host, forced: nil, automatic: true, localRank: $0).index } == [1, 3, 1, 3])
+        #expect(VulkanDeviceChoice.pick(host, forced: nil, automatic: true, localRank: 1).reason.contains("discrete device 2 of 2 for local rank 1"))
+        #expect(VulkanDeviceChoice.pick(host, forced: 2, automatic: true, localRank: 1).index == 2)
+    }
 }
