@@ -139,6 +139,39 @@ import Testing
         #expect(resumed.stdout.contains("not drawn by this run: data shard 1"), "\(resumed.stdout)")
     }
 
+    /// SIGTERM to one rank (a preemption): its stop request reaches every rank through the
+    /// step's all-reduce, they stop after the same step, and rank 0 writes that checkpoint.
+    @Test func sigtermToOneRankStopsEveryRankWithACheckpoint() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let launcher = Process()
+        launcher.executableURL = URL(fileURLWithPath: CLI.mpirun[0])
+        launcher.arguments = Array(CLI.mpirun.dropFirst()) + ["-np", "2", CLI.executable, "train", recipe, "--sample-tokens", "0",
+                                                             "--set", "training.steps=100000", "--set", "training.eval_every=100000"]
+        let out = Pipe()
+        launcher.standardOutput = out
+        launcher.standardError = out
+        try launcher.run()
+        // A run that never stops must not hold the suite up.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 180) { if launcher.isRunning { launcher.terminate() } }
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains(" 3/100000") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        let victim = try #require(try Self.rank(1, running: recipe), "rank 1 is not running")
+        kill(victim, SIGTERM)
+        seen.append(out.fileHandleForReading.readDataToEndOfFile())
+        launcher.waitUntilExit()
+        let log = String(decoding: seen, as: UTF8.self)
+        let stopped = try #require(log.components(separatedBy: "stopped after step ").dropFirst().first?.prefix { $0.isNumber }, "\(log)")
+        let checkpoint = "\(dir)/run/checkpoint-\(String(repeating: "0", count: 6 - stopped.count) + stopped).safetensors"
+        #expect(FileManager.default.fileExists(atPath: checkpoint), "\(log)")
+        #expect(log.contains("checkpoint \(checkpoint) (2 ranks hold identical parameters"), "\(log)")
+    }
+
     /// The pid of the hybrid process training `recipe` whose Open MPI rank is `rank`.
     static func rank(_ rank: Int, running recipe: String) throws -> pid_t? {
         for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
