@@ -31,7 +31,8 @@ import Testing
 
     /// 2 ranks × batch B and 1 process × batch 2B drawn as the two ranks' shards: the same
     /// losses at every step (1e-4 relative), the same parameters after the run (each tensor
-    /// to 1e-4 in relative L2 norm), and the ranks bit-identical to each other.
+    /// to 1e-4 in relative L2 norm), and the ranks bit-identical to each other. A 2-rank run
+    /// stopped and resumed on 2 ranks matches the uninterrupted one bit for bit.
     @Test func twoRanksEqualOneProcessWithTheirShardsConcatenated() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -51,6 +52,13 @@ import Testing
                 #expect(abs(x - y) <= 1e-4 * abs(x), "step \(step) \(name): one process \(x), two ranks \(y)")
             }
         }
+        // Stopped after 8 steps and resumed on two ranks again: bit-identical to the run that never stopped.
+        let first = try CLI.mpi(2, ["train", recipe, "--sample-tokens", "0", "--set", "training.output=\(dir)/parts", "--stop-after", "8"])
+        #expect(first.status == 0 && first.stdout.contains("stopped after step 8"), "\(first.all)")
+        let second = try CLI.mpi(2, ["train", recipe, "--sample-tokens", "0", "--set", "training.output=\(dir)/parts", "--resume", "auto"])
+        #expect(second.status == 0 && second.stdout.contains("after step 8"), "\(second.all)")
+        let c = try ResumeTests.losses(dir + "/parts")
+        for step in 1...20 { #expect(c[step] == b[step], "step \(step): resumed \(c[step] ?? [:]), uninterrupted \(b[step] ?? [:])") }
         let p = try Tensors.read(dir + "/one/checkpoint-000020.safetensors"), q = try Tensors.read(dir + "/two/checkpoint-000020.safetensors")
         #expect(p.keys.sorted() == q.keys.sorted())
         for (name, x) in p where !name.hasPrefix("optimizer.") {
@@ -94,6 +102,49 @@ import Testing
         #expect(r.status != 0, "\(r.all)")
         #expect(r.all.contains("rank 1 cannot train with rank 0: its recipe differs from rank 0's at objectives[1].config.rate"), "\(r.all)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/run/metrics.jsonl"), "a refused run trained")
+    }
+
+    /// A rank that loads another build of a plugin (same name and version, other bytes) is
+    /// refused at start, naming the objective and both libraries' hashes.
+    @Test func aRankWithAnotherPluginLibraryIsRefused() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let plugins = dir + "/other-plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        var library = try Data(contentsOf: URL(fileURLWithPath: CLI.buildFolder + "/libhybrid-objective-causal.so"))
+        library.append(0)  // a loader ignores bytes past the ELF sections: the same plugin, another file
+        try library.write(to: URL(fileURLWithPath: plugins + "/libhybrid-objective-causal.so"))
+        let args = ["train", recipe, "--sample-tokens", "0"]
+        let r = try CLI.run(Array(CLI.mpirun.dropFirst()) + ["-np", "1", CLI.executable] + args
+                            + [":", "-np", "1", "/usr/bin/env", "HYBRID_PLUGIN_PATH=\(plugins)", CLI.executable] + args, executable: CLI.mpirun[0])
+        #expect(r.status != 0, "\(r.all)")
+        #expect(r.all.contains("rank 1 cannot train with rank 0: objectives[0] plugin is causal"), "\(r.all)")
+        #expect(!r.all.contains("objectives[1] plugin"), "only the causal library differs: \(r.all)")
+    }
+
+    /// The binary links no MPI: without mpirun it never opens libmpi; under mpirun without a
+    /// usable libmpi it says what to install.
+    @Test func theBinaryNeedsNoMPIUnlessMpirunStartedIt() throws {
+        let readelf = Process()
+        readelf.executableURL = URL(fileURLWithPath: "/usr/bin/readelf")
+        readelf.arguments = ["-d", CLI.executable]
+        let pipe = Pipe()
+        readelf.standardOutput = pipe
+        try readelf.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        readelf.waitUntilExit()
+        #expect(text.contains("NEEDED") && !text.contains("libmpi"), "\(text)")
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        let missing = ["HYBRID_MPI_LIBRARY": dir + "/libmpi.so.40"]
+        let alone = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "training.steps=3"], environment: missing)
+        #expect(alone.status == 0, "\(alone.all)")
+        let launched = try CLI.run(["train", recipe, "--sample-tokens", "0", "--set", "training.steps=3"],
+                                   environment: missing.merging(["OMPI_COMM_WORLD_SIZE": "2"]) { $1 })
+        #expect(launched.status != 0 && launched.stderr.contains("cannot open the MPI library \(dir)/libmpi.so.40")
+                && launched.stderr.contains("openmpi-bin"), "\(launched.all)")
     }
 
     /// A rank that hangs (SIGSTOP) makes rank 0 give up after HYBRID_MPI_TIMEOUT with a clear
