@@ -10,12 +10,14 @@ public struct RanksDisagree: Error, CustomStringConvertible {
 
 /// What ranks must agree on before they train together, and the check that they still do.
 public enum DataParallel {
-    /// Refuses to start unless every rank resolved the same recipe (`yamlText`) and loaded the
-    /// same plugin set as rank 0; a differing rank names the keys or plugins that differ.
-    public static func checkAgreement(recipeText: String, setup: RunSetup, dataShards: Int = 1, communicator: Communicator) throws {
+    /// Refuses to start unless every rank resolved the same recipe (`yamlText`), loaded the
+    /// same plugin set and read the same data as rank 0; a differing rank names the keys,
+    /// plugins or data that differ.
+    public static func checkAgreement(recipeText: String, setup: RunSetup, data: TrainingData, dataShards: Int = 1, communicator: Communicator) throws {
         guard communicator.size > 1 else { return }
         // What else must match, labelled for the message.
-        let setting = pluginLines(setup).enumerated().map { ("objectives[\($0)] plugin", $1) } + [("--data-shards", String(dataShards))]
+        let setting = pluginLines(setup).enumerated().map { ("objectives[\($0)] plugin", $1) }
+            + [("the data", dataLine(data)), ("--data-shards", String(dataShards))]
         let mine = recipeText + "\u{0}" + setting.map(\.1).joined(separator: "\n")
         let zero = String(decoding: try communicator.broadcast(Array(mine.utf8)), as: UTF8.self)
             .split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -35,7 +37,7 @@ public enum DataParallel {
                 throw RanksDisagree(description: "rank \(communicator.rank) cannot train with rank 0: \(problems.joined(separator: "; "))")
             }
             throw RanksDisagree(description: "rank \(communicator.rank): rank\(differing.count > 1 ? "s" : "") "
-                + "\(differing.map(String.init).joined(separator: ", ")) resolved another recipe or loaded other plugins than rank 0 (their messages say which); every rank must run the same recipe with the same plugin libraries")
+                + "\(differing.map(String.init).joined(separator: ", ")) resolved another recipe, loaded other plugins or read other data than rank 0 (their messages say which); every rank must run the same recipe with the same plugin libraries and data")
         }
     }
 
@@ -48,6 +50,22 @@ public enum DataParallel {
             let hash = bytes.withUnsafeBytes { fnv1a($0) }
             return "\(plugin.name) \(plugin.version) (ABI \(plugin.abiVersion), library hash \(String(hash, radix: 16)))"
         }
+    }
+
+    /// The data as read (the same paths may hold other files on another host): its summary
+    /// and a hash of every byte and pixel.
+    static func dataLine(_ data: TrainingData) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        if let text = data.text {
+            for part in [text.train, text.validation] { hash = part.withUnsafeBytes { fnv1a($0, from: hash) } }
+        }
+        if let images = data.images {
+            for set in [images.train, images.validation] {
+                hash = set.pixels.withUnsafeBytes { fnv1a($0, from: hash) }
+                hash = set.labels.withUnsafeBytes { fnv1a($0, from: hash) }
+            }
+        }
+        return "\(data.summary) (hash \(String(hash, radix: 16)))"
     }
 
     /// A hash of the parameters and both AdamW moments: ranks that hold the same state have

@@ -49,8 +49,9 @@ struct Bench: ParsableCommand {
             let backend = try BackendChoice.make(loaded.device, localRank: Distributed.localRank(communicator), log: say)
             let progress = Progress(logEvery: .max, isTerminal: false, write: { _ in })
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: communicator.rank..<(communicator.rank + 1), log: { _ in })
-            try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, communicator: communicator)
-            let trainer = try Trainer(setup: setup, data: try TrainingData.load(loaded.data), recipeText: "", recipePath: recipe, outputFolder: "",
+            let data = try TrainingData.load(loaded.data)
+            try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, data: data, communicator: communicator)
+            let trainer = try Trainer(setup: setup, data: data, recipeText: "", recipePath: recipe, outputFolder: "",
                                       progress: progress, communicator: communicator)
             let m = loaded.model
             say("hybrid \(backend.deviceDescription) objectives=\(setup.sessions.map(\.name).joined(separator: "+")) "

@@ -60,8 +60,9 @@ struct Distill: ParsableCommand {
             let progress = Distributed.progress(communicator, logEvery: loaded.training.logEvery)
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: communicator.rank..<(communicator.rank + 1),
                                      log: { progress.note($0) })
-            try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, communicator: communicator)
-            let trainer = try Trainer(setup: setup, data: try TrainingData.load(loaded.data), recipeText: loaded.yamlText(),
+            let data = try TrainingData.load(loaded.data)
+            try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, data: data, communicator: communicator)
+            let trainer = try Trainer(setup: setup, data: data, recipeText: loaded.yamlText(),
                                       recipePath: recipe, outputFolder: loaded.training.output, progress: progress, communicator: communicator)
             trainer.extraMetadata = ["student_steps": String(studentSteps)]
             try trainer.run()

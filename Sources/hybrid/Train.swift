@@ -49,8 +49,8 @@ struct Train: ParsableCommand {
         let progress = Distributed.progress(communicator, logEvery: loaded.training.logEvery)
         let shards = (communicator.rank * dataShards)..<((communicator.rank + 1) * dataShards)
         let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: shards, log: { progress.note($0) })
-        try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, dataShards: dataShards, communicator: communicator)
         let data = try TrainingData.load(loaded.data)
+        try DataParallel.checkAgreement(recipeText: loaded.yamlText(), setup: setup, data: data, dataShards: dataShards, communicator: communicator)
         let params = setup.parameters.count
         let objectives = loaded.objectives.map { o in
             "\(o.name) (weight \(o.weight)" + (o.weightSchedule == .constant ? ")" : " → \(o.weightEnd), \(o.weightSchedule.rawValue))")

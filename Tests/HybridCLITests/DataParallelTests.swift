@@ -123,6 +123,29 @@ import Testing
         #expect(!r.all.contains("objectives[1] plugin"), "only the causal library differs: \(r.all)")
     }
 
+    /// Ranks whose recipes name the same relative paths, which hold other text on one of
+    /// them (another host's copy): refused, naming the data.
+    @Test func aRankThatReadsOtherDataIsRefused() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var recipes: [String] = []
+        for host in ["a", "b"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(host)/plays", withIntermediateDirectories: true)
+            let text = try String(contentsOfFile: CLI.root + "/data/shakespeare/lear.txt", encoding: .utf8)
+            try (host == "a" ? text : text + "one more line\n").write(toFile: "\(dir)/\(host)/plays/play.txt", atomically: true, encoding: .utf8)
+            let recipe = try CLI.tinyRecipe(in: "\(dir)/\(host)")
+            let yaml = try String(contentsOfFile: recipe, encoding: .utf8)
+                .replacingOccurrences(of: "\(CLI.root)/data/shakespeare/*.txt", with: "plays/*.txt")
+                .replacingOccurrences(of: "output: \(dir)/\(host)/run", with: "output: \(dir)/run")
+            try yaml.write(toFile: recipe, atomically: true, encoding: .utf8)
+            recipes.append(recipe)
+        }
+        let r = try CLI.run(Array(CLI.mpirun.dropFirst()) + ["-np", "1", CLI.executable, "train", recipes[0], "--sample-tokens", "0",
+                                                            ":", "-np", "1", CLI.executable, "train", recipes[1], "--sample-tokens", "0"],
+                            executable: CLI.mpirun[0])
+        #expect(r.status != 0 && r.all.contains("rank 1 cannot train with rank 0: the data is 1 text files"), "\(r.all)")
+    }
+
     /// The binary links no MPI: without mpirun it never opens libmpi; under mpirun without a
     /// usable libmpi it says what to install.
     @Test func theBinaryNeedsNoMPIUnlessMpirunStartedIt() throws {
