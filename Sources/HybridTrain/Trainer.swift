@@ -211,20 +211,21 @@ public final class Trainer {
         guard let mixing = state("stream/mixing") else { throw missing("stream/mixing") }
         mixingStream = RandomStream(state: mixing)
         // A shard the checkpoint lacks (the run now has more ranks) starts its own stream.
-        var fresh: Set<Int> = []
         for session in setup.sessions {
             for shard in session.shardIndices {
                 let key = "stream/" + ObjectiveSession.streamName(session.name, shard: shard)
-                if let value = state(key) { session.setStreamState(shard: shard, value) } else if shard == 0 { throw missing(key) } else { fresh.insert(shard) }
+                if let value = state(key) { session.setStreamState(shard: shard, value) } else if shard == 0 { throw missing(key) }
             }
         }
-        // Streams of shards no rank draws now (the run has fewer ranks) stay in the checkpoint.
+        // Which shards of the whole run are new, and which of the checkpoint's no rank draws now.
         let drawn = communicator.size * (setup.sessions.first?.shardIndices.count ?? 1)
-        let unused = Set(contents.metadata.keys.compactMap { key -> Int? in
-            guard let range = key.range(of: "/shard", options: .backwards), key.hasPrefix("stream/objective/"),
-                  let shard = Int(key[range.upperBound...]), shard >= drawn else { return nil }
-            return shard
+        let saved = Set(contents.metadata.keys.compactMap { key -> Int? in
+            guard key.hasPrefix("stream/objective/") else { return nil }
+            guard let range = key.range(of: "/shard", options: .backwards) else { return 0 }
+            return Int(key[range.upperBound...])
         })
+        let fresh = (0..<drawn).filter { !saved.contains($0) }
+        let unused = saved.filter { $0 >= drawn }
         if !unused.isEmpty, isLeader {
             progress.note("not drawn by this run: data shard\(unused.count > 1 ? "s" : "") \(unused.sorted().map(String.init).joined(separator: ", ")) of the checkpoint (it was written by a run with more ranks)")
         }

@@ -91,6 +91,19 @@ import Testing
         }
     }
 
+    /// A one-process run resumed on two ranks: rank 1's shard starts its own stream, and the
+    /// ranks finish the run together.
+    @Test func aOneProcessRunResumesOnTwoRanks() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let first = try CLI.run(["train", recipe, "--sample-tokens", "0", "--stop-after", "5"])
+        #expect(first.status == 0 && first.stdout.contains("stopped after step 5"), "\(first.all)")
+        let rest = try CLI.mpi(2, ["train", recipe, "--sample-tokens", "0", "--resume", "auto"])
+        #expect(rest.status == 0 && rest.stdout.contains("data shard 1 starts a fresh stream"), "\(rest.all)")
+        #expect(rest.stdout.contains("checkpoint \(dir)/run/checkpoint-000020.safetensors (2 ranks hold identical parameters"), "\(rest.all)")
+    }
+
     /// A rank whose recipe differs from rank 0's is refused before training, naming the key.
     @Test func aRankWithAnotherRecipeIsRefused() throws {
         let dir = try CLI.temporaryFolder()
