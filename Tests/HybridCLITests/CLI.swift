@@ -58,6 +58,19 @@ struct CLI {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// `readelf -d` of the built executable: the libraries it links.
+    static func dynamicSection() throws -> String {
+        let readelf = Process()
+        readelf.executableURL = URL(fileURLWithPath: "/usr/bin/readelf")
+        readelf.arguments = ["-d", executable]
+        let pipe = Pipe()
+        readelf.standardOutput = pipe
+        try readelf.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        readelf.waitUntilExit()
+        return text
+    }
+
     static func temporaryFolder() throws -> String {
         let path = NSTemporaryDirectory() + "hybrid-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -162,14 +162,7 @@ import Testing
     /// The binary links no MPI: without mpirun it never opens libmpi; under mpirun without a
     /// usable libmpi it says what to install.
     @Test func theBinaryNeedsNoMPIUnlessMpirunStartedIt() throws {
-        let readelf = Process()
-        readelf.executableURL = URL(fileURLWithPath: "/usr/bin/readelf")
-        readelf.arguments = ["-d", CLI.executable]
-        let pipe = Pipe()
-        readelf.standardOutput = pipe
-        try readelf.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        readelf.waitUntilExit()
+        let text = try CLI.dynamicSection()
         #expect(text.contains("NEEDED") && !text.contains("libmpi"), "\(text)")
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -63,14 +63,7 @@ import Testing
 
     /// The loader is opened at run time, never linked: the binary starts where there is none.
     @Test func theBinaryDoesNotLinkTheVulkanLoader() throws {
-        let readelf = Process()
-        readelf.executableURL = URL(fileURLWithPath: "/usr/bin/readelf")
-        readelf.arguments = ["-d", CLI.executable]
-        let pipe = Pipe()
-        readelf.standardOutput = pipe
-        try readelf.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        readelf.waitUntilExit()
+        let text = try CLI.dynamicSection()
         #expect(text.contains("NEEDED"), "\(text)")
         #expect(!text.contains("libvulkan"), "\(text)")
     }
