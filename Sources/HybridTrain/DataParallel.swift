@@ -41,6 +41,17 @@ public enum DataParallel {
         }
     }
 
+    /// Refuses to go on unless every rank starts from the same step (resumed the same
+    /// checkpoint, or none).
+    public static func checkSameStart(_ step: Int, communicator: Communicator) throws {
+        guard communicator.size > 1 else { return }
+        let steps = try communicator.allgather(UInt64(step))
+        guard Set(steps).count == 1 else {
+            throw RanksDisagree(description: "rank \(communicator.rank): the ranks start after different steps ("
+                + steps.enumerated().map { "rank \($0): \($1)" }.joined(separator: ", ") + "); every rank must resume the same checkpoint")
+        }
+    }
+
     /// One line per objective naming its plugin exactly: name, version, ABI and a hash of
     /// the library file, so a rebuilt plugin with the same version still differs.
     static func pluginLines(_ setup: RunSetup) -> [String] {

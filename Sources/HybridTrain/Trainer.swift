@@ -129,9 +129,10 @@ public final class Trainer {
     }
 
     /// The compute side of 0-based step `step`: forward and backward of `objectives`, the
-    /// gradient all-reduce when data-parallel, clipping, AdamW. `stopRequested` is this
-    /// rank's wish to stop after the step; the result says whether any rank had it.
-    public func computeStep(_ step: Int, objectives: [Int], stopRequested: Bool = false) throws -> StepResult {
+    /// gradient all-reduce when data-parallel, clipping, AdamW. `stopRequested`, asked after
+    /// the backwards, is this rank's wish to stop after the step; the result says whether any
+    /// rank had it, so every rank stops after the same step.
+    public func computeStep(_ step: Int, objectives: [Int], stopRequested: @autoclosure () -> Bool = false) throws -> StepResult {
         let recipe = setup.recipe
         let parameters = setup.parameters
         let backend = setup.backend
@@ -165,11 +166,11 @@ public final class Trainer {
             }
             losses[i] = loss
         }
-        var stop = stopRequested
+        var stop = stopRequested()
         if ranks > 1 {
             try communicating { try communicator.allreduceMean(parameters.gradients!, count: parameters.count) }
             // The whole batch's losses (Σ_r L_r·share_r/N) and whether any rank wants to stop.
-            let local = objectives.map { Double(losses[$0]!) * shares[$0] / Double(ranks) } + [stopRequested ? 1 : 0]
+            let local = objectives.map { Double(losses[$0]!) * shares[$0] / Double(ranks) } + [stop ? 1 : 0]
             let global = try communicating { try communicator.allreduceSum(local) }
             for (k, i) in objectives.enumerated() { losses[i] = Float(global[k]) }
             stop = global.last! > 0
@@ -270,7 +271,9 @@ public final class Trainer {
             let started = ContinuousClock.now
             let objectives = pickObjectives(step: step)
             try loadBatches(objectives, step: step)
-            let result = try computeStep(step, objectives: objectives, stopRequested: stopRequested())
+            // --stop-after and signals ride on the step's all-reduce: ranks given other
+            // --stop-after values still stop together.
+            let result = try computeStep(step, objectives: objectives, stopRequested: step + 1 - start == stopAfter || stopRequested())
             let seconds = (ContinuousClock.now - started).inSeconds
             // Positions and tokens/s of the whole job (every rank's shard).
             let positions = result.positions * communicator.size
@@ -282,7 +285,7 @@ public final class Trainer {
                                    tokensPerSecond: Double(positions) / max(seconds, 1e-9), gradNorm: result.gradNorm)
             }
             if isLeader, done % training.evalEvery == 0 || done == training.steps { try evaluate(step: done) }
-            let stop = done < training.steps && (done - start == stopAfter || result.stop)
+            let stop = done < training.steps && result.stop
             let every = setup.recipe.checkpoint.every
             if done == training.steps || stop || (every > 0 && done % every == 0) {
                 try checkpoint(step: done)

@@ -88,6 +88,7 @@ struct Train: ParsableCommand {
             start = try trainer.restore(contents, path: path)
             say("resuming \(path) after step \(start)" + (differing.isEmpty ? "" : " (overriding \(differing.joined(separator: ", ")))"))
         }
+        try DataParallel.checkSameStart(start, communicator: communicator)
         StopSignals.install()
         let outcome = try trainer.run(from: start, stopAfter: stopAfter, stopRequested: { StopSignals.received != 0 })
         if case .stopped(let step) = outcome {

@@ -117,6 +117,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/run/metrics.jsonl"), "a refused run trained")
     }
 
+    /// Ranks given other --stop-after values stop together after the earliest; ranks that
+    /// would start from different steps (one resumes, one does not) are refused.
+    @Test func ranksStopTogetherAndMustStartTogether() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.write(dir)
+        let args = [CLI.executable, "train", recipe, "--sample-tokens", "0"]
+        func mpmd(_ zero: [String], _ one: [String]) throws -> CLI.Result {
+            try CLI.run(Array(CLI.mpirun.dropFirst()) + ["-np", "1"] + args + zero + [":", "-np", "1"] + args + one, executable: CLI.mpirun[0])
+        }
+        let stopped = try mpmd(["--stop-after", "7"], ["--stop-after", "3"])
+        #expect(stopped.status == 0 && stopped.stdout.contains("stopped after step 3 with checkpoint \(dir)/run/checkpoint-000003.safetensors"), "\(stopped.all)")
+        let apart = try mpmd(["--resume", "auto"], [])
+        #expect(apart.status != 0 && apart.all.contains("the ranks start after different steps (rank 0: 3, rank 1: 0)"), "\(apart.all)")
+    }
+
     /// A rank that loads another build of a plugin (same name and version, other bytes) is
     /// refused at start, naming the objective and both libraries' hashes.
     @Test func aRankWithAnotherPluginLibraryIsRefused() throws {
