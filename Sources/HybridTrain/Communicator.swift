@@ -26,6 +26,16 @@ public final class SingleProcess: Communicator {
 }
 
 extension Communicator {
+    /// Every rank's text (of any length), in rank order.
+    public func allgather(text: String) throws -> [String] {
+        let bytes = Array(text.utf8)
+        let lengths = try allgather(UInt64(bytes.count))
+        let width = Int(lengths.max() ?? 0)
+        return try zip(allgather(bytes + [UInt8](repeating: 0, count: width - bytes.count)), lengths).map {
+            String(decoding: $0.prefix(Int($1)), as: UTF8.self)
+        }
+    }
+
     /// Every rank's 64-bit value, in rank order.
     public func allgather(_ value: UInt64) throws -> [UInt64] {
         try allgather(withUnsafeBytes(of: value.littleEndian) { Array($0) }).map { bytes in

@@ -3,7 +3,9 @@ import HybridCore
 import HybridRecipe
 
 /// A stop every rank of a data-parallel run agreed on (a rank's recipe or plugins differ from
-/// rank 0's): each rank can leave the job cleanly, none is left waiting.
+/// rank 0's): each rank can leave the job cleanly, none is left waiting. Every rank holds the
+/// whole message (each differing rank's reasons), so rank 0 alone can print it: mpirun may
+/// take the job down as soon as one rank exits, before the others' output is forwarded.
 public struct RanksDisagree: Error, CustomStringConvertible {
     public let description: String
 }
@@ -30,14 +32,11 @@ public enum DataParallel {
                 problems.append("\(label) is \(value), rank 0's \(i < zeroSetting.count ? zeroSetting[i] : "absent")")
             }
         }
-        let flags = try communicator.allgather([problems.isEmpty ? 0 : 1])
-        let differing = flags.indices.filter { flags[$0] != [0] }
-        guard differing.isEmpty else {
-            if !problems.isEmpty {
-                throw RanksDisagree(description: "rank \(communicator.rank) cannot train with rank 0: \(problems.joined(separator: "; "))")
-            }
-            throw RanksDisagree(description: "rank \(communicator.rank): rank\(differing.count > 1 ? "s" : "") "
-                + "\(differing.map(String.init).joined(separator: ", ")) resolved another recipe, loaded other plugins or read other data than rank 0 (their messages say which); every rank must run the same recipe with the same plugin libraries and data")
+        let verdict = problems.isEmpty ? "" : "rank \(communicator.rank) cannot train with rank 0: \(problems.joined(separator: "; "))"
+        let messages = try communicator.allgather(text: verdict).filter { !$0.isEmpty }
+        guard messages.isEmpty else {
+            throw RanksDisagree(description: messages.joined(separator: "\n")
+                + "\nevery rank must run the same recipe with the same plugin libraries and data")
         }
     }
 
@@ -47,7 +46,7 @@ public enum DataParallel {
         guard communicator.size > 1 else { return }
         let steps = try communicator.allgather(UInt64(step))
         guard Set(steps).count == 1 else {
-            throw RanksDisagree(description: "rank \(communicator.rank): the ranks start after different steps ("
+            throw RanksDisagree(description: "the ranks start after different steps ("
                 + steps.enumerated().map { "rank \($0): \($1)" }.joined(separator: ", ") + "); every rank must resume the same checkpoint")
         }
     }

@@ -34,8 +34,10 @@ enum Distributed {
             mpi.finish()
             throw error
         } catch let error as RanksDisagree {
+            // Printed before leaving: mpirun ends the job when the first rank exits.
+            if mpi.rank == 0 { error.description.split(separator: "\n").forEach { printError("error: \($0)") } }
             mpi.finish()
-            throw error
+            throw ExitCode.failure
         } catch {
             guard mpi.size > 1 else {
                 mpi.finish()
