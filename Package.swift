@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridCPU", "HybridTestSupport"]),
-        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport"]),
+        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport", "HybridTrain"]),
         .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport", "HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]

@@ -60,11 +60,9 @@ public final class MPICommunicator: Communicator {
         exit(exitCode)
     }
 
-    public func allreduceMean(_ values: UnsafeMutablePointer<Float>, count: Int) throws {
+    public func allreduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws {
         guard size > 1 else { return }
         try allreduce(values, count: count, type: mpi.float, what: "the gradient all-reduce")
-        let scale = 1 / Float(size)
-        for i in 0..<count { values[i] *= scale }
     }
 
     public func allreduceSum(_ values: [Double]) throws -> [Double] {

@@ -54,6 +54,18 @@ public enum Checkpoint {
         /// The whole file; tensor ranges are relative to `dataStart`.
         public var bytes: Data
         public var dataStart: Int
+
+        /// The values of tensor `name` (copied byte-wise: the data section need not be aligned).
+        public func values(_ name: String) -> [Float]? {
+            tensors[name].map { t in
+                [Float](unsafeUninitializedCapacity: t.range.count / 4) { buffer, count in
+                    bytes.withUnsafeBytes { raw in
+                        UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress! + dataStart + t.range.lowerBound, byteCount: t.range.count)
+                    }
+                    count = t.range.count / 4
+                }
+            }
+        }
     }
 
     /// Reads and validates a checkpoint's header (every check of the reference reader: size

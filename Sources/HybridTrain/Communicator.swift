@@ -4,8 +4,8 @@
 public protocol Communicator: AnyObject {
     var rank: Int { get }
     var size: Int { get }
-    /// Sums `count` floats over the ranks, in place, and divides by the number of ranks.
-    func allreduceMean(_ values: UnsafeMutablePointer<Float>, count: Int) throws
+    /// Sums `count` floats over the ranks, in place.
+    func allreduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws
     /// Sums small vectors over the ranks (loss normalisers, losses, stop flags).
     func allreduceSum(_ values: [Double]) throws -> [Double]
     /// Rank 0's bytes, on every rank.
@@ -19,7 +19,7 @@ public final class SingleProcess: Communicator {
     public init() {}
     public var rank: Int { 0 }
     public var size: Int { 1 }
-    public func allreduceMean(_ values: UnsafeMutablePointer<Float>, count: Int) throws {}
+    public func allreduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws {}
     public func allreduceSum(_ values: [Double]) throws -> [Double] { values }
     public func broadcast(_ bytes: [UInt8]) throws -> [UInt8] { bytes }
     public func allgather(_ bytes: [UInt8]) throws -> [[UInt8]] { [bytes] }

@@ -25,6 +25,9 @@ public final class ObjectiveSession {
     /// Float inputs the objective made itself (api->input), by name.
     let namedInputs: [String: TensorID]
     let loss: TensorID
+    /// The row weights the loss is normalised by, when the loss is one cross_entropy or mse
+    /// over an input's weights (every bundled objective's is).
+    let lossRowWeights: TensorID?
     /// The head's output (logits [B, T, 256] for text objectives), kept for metrics.
     let output: TensorID
     let batchSize: Int
@@ -68,7 +71,11 @@ public final class ObjectiveSession {
             mode: .train, batchSize: batchSize, seqLen: seqLen, dModel: backbone.config.dModel,
             tokens: text.map { hybrid_tensor($0.tokens) } ?? none, targets: text.map { hybrid_tensor($0.targets) } ?? none,
             lossWeights: text.map { hybrid_tensor($0.lossWeights) } ?? none))
-        loss = TensorID(built.loss!)
+        let loss = TensorID(built.loss!)
+        self.loss = loss
+        lossRowWeights = g.nodes.first { $0.output == loss }.flatMap { node in
+            (node.op == .crossEntropy || node.op == .mse) && g[node.inputs[2]].storage == .input ? node.inputs[2] : nil
+        }
         output = TensorID(built.output)
         try g.differentiate(loss: loss)
         try g.markOutput(output)
@@ -271,14 +278,11 @@ public final class ObjectiveSession {
         hybrid_schedule(weightShape, weightStart, weightEnd, progress)
     }
 
-    /// The sum of the loss's row weights in the loaded batch, when the loss is one
-    /// cross_entropy or mse over an input's weights (every bundled objective's is): the
-    /// normaliser max(Σw, 1) of that loss. A data-parallel step needs it to weigh each rank's
+    /// The sum of the loss's row weights in the loaded batch (its normaliser is max(Σw, 1)),
+    /// or nil for a loss without them. A data-parallel step needs it to weigh each rank's
     /// gradient as one batch over all ranks would.
     func lossWeightSum() -> Double? {
-        guard let node = graph.nodes.first(where: { $0.output == loss }), node.op == .crossEntropy || node.op == .mse,
-              graph[node.inputs[2]].storage == .input else { return nil }
-        return executable!.floatInput(node.inputs[2]).reduce(0) { $0 + Double($1) }
+        lossRowWeights.map { executable!.floatInput($0).reduce(0) { $0 + Double($1) } }
     }
 
     /// Positions the backbone processes per step (B×T tokens, or B×patches).

@@ -146,14 +146,15 @@ public final class Trainer {
         parameters.zeroGradients()
         // Each objective's loss over all ranks' rows is Σ_r S_r / max(W, 1) (S_r: rank r's
         // weighted sum, W: the total weight); a rank's own loss is S_r / max(W_r, 1). Seeding
-        // its backward with share_r = N·max(W_r, 1)/max(W, 1) makes the mean of the ranks'
-        // gradients that of the whole batch, so N ranks × B equal one process × N·B.
+        // its backward with its share of the batch, share_r = max(W_r, 1)/max(W, 1) (1/N for a
+        // loss without row weights), makes the sum of the ranks' gradients — the all-reduce —
+        // the whole batch's mean gradient, so N ranks × B equal one process × N·B.
         var shares = [Double](repeating: 1, count: setup.sessions.count)
         if ranks > 1 {
             let sums = objectives.map { setup.sessions[$0].lossWeightSum() }
             let totals = try communicating { try communicator.allreduceSum(sums.map { $0 ?? 0 }) }
-            for (k, i) in objectives.enumerated() where sums[k] != nil {
-                shares[i] = Double(ranks) * max(sums[k]!, 1) / max(totals[k], 1)
+            for (k, i) in objectives.enumerated() {
+                shares[i] = sums[k].map { max($0, 1) / max(totals[k], 1) } ?? 1 / Double(ranks)
             }
         }
         var losses = [Float?](repeating: nil, count: setup.sessions.count)
@@ -168,9 +169,9 @@ public final class Trainer {
         }
         var stop = stopRequested()
         if ranks > 1 {
-            try communicating { try communicator.allreduceMean(parameters.gradients!, count: parameters.count) }
-            // The whole batch's losses (Σ_r L_r·share_r/N) and whether any rank wants to stop.
-            let local = objectives.map { Double(losses[$0]!) * shares[$0] / Double(ranks) } + [stop ? 1 : 0]
+            try communicating { try communicator.allreduceSum(parameters.gradients!, count: parameters.count) }
+            // The whole batch's losses (Σ_r L_r·share_r) and whether any rank wants to stop.
+            let local = objectives.map { Double(losses[$0]!) * shares[$0] } + [stop ? 1 : 0]
             let global = try communicating { try communicator.allreduceSum(local) }
             for (k, i) in objectives.enumerated() { losses[i] = Float(global[k]) }
             stop = global.last! > 0
@@ -240,13 +241,13 @@ public final class Trainer {
     private func streamStates() throws -> [String: String] {
         var result = ["stream/mixing": String(mixingStream.state, radix: 16)]
         for session in setup.sessions {
-            let mine = session.shardIndices.flatMap { withUnsafeBytes(of: session.streamState(shard: $0).littleEndian) { Array($0) } }
-            let indices = try communicator.allgather(session.shardIndices.flatMap { withUnsafeBytes(of: Int64($0).littleEndian) { Array($0) } })
-            for (states, shards) in zip(try communicator.allgather(mine), indices) {
-                for k in 0..<(shards.count / 8) {
-                    let shard = shards.withUnsafeBytes { Int(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: k * 8, as: Int64.self))) }
-                    let value = states.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)) }
-                    result["stream/" + ObjectiveSession.streamName(session.name, shard: shard)] = String(value, radix: 16)
+            // Each rank's shards as (index, state) pairs of 64-bit words.
+            let mine = session.shardIndices.flatMap { [UInt64($0), session.streamState(shard: $0)] }
+                .flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }
+            for bytes in try communicator.allgather(mine) {
+                let words = bytes.withUnsafeBytes { raw in (0..<(raw.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
+                for k in stride(from: 0, to: words.count, by: 2) {
+                    result["stream/" + ObjectiveSession.streamName(session.name, shard: Int(words[k]))] = String(words[k + 1], radix: 16)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HybridTrain
 import Testing
 
 /// Data-parallel training under Open MPI's mpirun: two ranks equal one process with both
@@ -59,10 +60,10 @@ import Testing
         #expect(second.status == 0 && second.stdout.contains("after step 8"), "\(second.all)")
         let c = try ResumeTests.losses(dir + "/parts")
         for step in 1...20 { #expect(c[step] == b[step], "step \(step): resumed \(c[step] ?? [:]), uninterrupted \(b[step] ?? [:])") }
-        let p = try Tensors.read(dir + "/one/checkpoint-000020.safetensors"), q = try Tensors.read(dir + "/two/checkpoint-000020.safetensors")
-        #expect(p.keys.sorted() == q.keys.sorted())
-        for (name, x) in p where !name.hasPrefix("optimizer.") {
-            let y = try #require(q[name])
+        let p = try Checkpoint.read(dir + "/one/checkpoint-000020.safetensors"), q = try Checkpoint.read(dir + "/two/checkpoint-000020.safetensors")
+        #expect(p.tensors.keys.sorted() == q.tensors.keys.sorted())
+        for name in p.tensors.keys where !name.hasPrefix("optimizer.") {
+            let x = try #require(p.values(name)), y = try #require(q.values(name))
             let difference = zip(x, y).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
             let norm = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             #expect(difference <= 1e-4 * max(norm, 1e-12), "\(name): relative difference \(difference / norm)")
@@ -283,20 +284,3 @@ import Testing
     }
 }
 
-/// The float32 tensors of a safetensors file, by name.
-enum Tensors {
-    static func read(_ path: String) throws -> [String: [Float]] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let length = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        let header = try #require(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
-        var out: [String: [Float]] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            let entry = try #require(value as? [String: Any])
-            let offsets = try #require(entry["data_offsets"] as? [Int])
-            #expect(entry["dtype"] as? String == "F32")
-            let bytes = data.subdata(in: (8 + length + offsets[0])..<(8 + length + offsets[1]))
-            out[name] = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        }
-        return out
-    }
-}
