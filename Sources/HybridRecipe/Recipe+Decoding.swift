@@ -11,21 +11,22 @@ extension Recipe {
                 : isFolder.boolValue ? "this is a folder, not a recipe file" : "recipe file cannot be read"
             throw RecipeErrors([RecipeError(at: Mark(file: path), reason: reason)])
         }
-        return try decode(bytes: [UInt8](contents), path: path, overrides: overrides)
+        return try decode(bytes: [UInt8](contents), path: path, source: path, overrides: overrides)
     }
 
-    /// Decodes recipe text that stands for the file at `path`: errors name `path`, relative
-    /// paths resolve against its folder, and `training.output` defaults to `runs/<its stem>`.
-    /// With `requireData` false (a recipe read back from a checkpoint, to sample), data
-    /// patterns that match no file are kept rather than refused.
-    public static func decode(yaml: String, path: String, overrides: [String] = [],
+    /// Decodes recipe text that stands for the file at `path`: relative paths resolve against
+    /// its folder, `training.output` defaults to `runs/<its stem>`, and errors name `source`
+    /// (default `path`; a checkpoint's stored recipe names the checkpoint, since today's file
+    /// at `path` may hold other lines). With `requireData` false (a recipe read back from a
+    /// checkpoint, to sample), data patterns that match no file are kept rather than refused.
+    public static func decode(yaml: String, path: String, source: String? = nil, overrides: [String] = [],
                               requireData: Bool = true) throws(RecipeErrors) -> Recipe {
-        try decode(bytes: Array(yaml.utf8), path: path, overrides: overrides, requireData: requireData)
+        try decode(bytes: Array(yaml.utf8), path: path, source: source ?? path, overrides: overrides, requireData: requireData)
     }
 
-    private static func decode(bytes: [UInt8], path: String, overrides: [String],
+    private static func decode(bytes: [UInt8], path: String, source: String, overrides: [String],
                                requireData: Bool = true) throws(RecipeErrors) -> Recipe {
-        let (root, errors) = try tree(bytes: bytes, path: path, overrides: overrides)
+        let (root, errors) = try tree(bytes: bytes, path: path, source: source, overrides: overrides)
         let decoder = RecipeDecoder(errors: errors)
         let recipe = RecipeReader(path: path, decoder: decoder, requireData: requireData).recipe(root)
         guard let recipe, decoder.errors.isEmpty else { throw RecipeErrors(decoder.errors) }
@@ -35,11 +36,11 @@ extension Recipe {
 
 extension Recipe {
     /// The recipe's node tree before decoding: the file with its `extends` bases merged in and
-    /// `overrides` applied, every node marked with where it was written; plus the overrides'
-    /// errors.
-    static func tree(bytes: [UInt8], path: String, overrides: [String]) throws(RecipeErrors) -> (YAMLNode, [RecipeError]) {
-        guard let parsed = try YAMLParser.parse(bytes: bytes, file: path), !parsed.isNull else {
-            throw RecipeErrors([RecipeError(at: Mark(file: path), reason: "recipe is empty",
+    /// `overrides` applied, every node marked with where it was written (`source`: the name
+    /// of the text itself); plus the overrides' errors.
+    static func tree(bytes: [UInt8], path: String, source: String, overrides: [String]) throws(RecipeErrors) -> (YAMLNode, [RecipeError]) {
+        guard let parsed = try YAMLParser.parse(bytes: bytes, file: source), !parsed.isNull else {
+            throw RecipeErrors([RecipeError(at: Mark(file: source), reason: "recipe is empty",
                                             expected: "a mapping with model, data, objectives and training")])
         }
         var root = try Extends.resolve(parsed, file: path)
@@ -53,7 +54,7 @@ extension Recipe {
     public static func explain(path: String, overrides: [String] = []) throws(RecipeErrors) -> [String] {
         let recipe = try load(path: path, overrides: overrides)
         guard let bytes = FileManager.default.contents(atPath: path) else { return [] }
-        let (sources, _) = try tree(bytes: [UInt8](bytes), path: path, overrides: overrides)
+        let (sources, _) = try tree(bytes: [UInt8](bytes), path: path, source: path, overrides: overrides)
         guard let resolved = try YAMLParser.parse(recipe.yamlText(), file: "resolved") else { return [] }
         var lines: [String] = []
         func flow(_ n: YAMLNode) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import HybridCore
+import HybridRecipe
 
 /// Model checkpoints as `.safetensors`: an 8-byte little-endian header length, a JSON header
 /// mapping each parameter name to its dtype, shape and byte range, then the raw data. The
@@ -64,6 +65,24 @@ public enum Checkpoint {
                     }
                     count = t.range.count / 4
                 }
+            }
+        }
+
+        /// The recipe the checkpoint at `path` was trained with (its metadata), with
+        /// `overrides`. Relative paths resolve from the folder of the recipe file training
+        /// read, as they did then; errors name the checkpoint, whose stored text (also the run
+        /// folder's recipe.yaml), not today's recipe file, is what was read.
+        public func recipe(checkpoint path: String, overrides: [String] = [], requireData: Bool = true) throws -> Recipe {
+            guard let text = metadata["recipe"] else {
+                throw TrainError("\(path): the checkpoint's metadata has no recipe; it was not written by hybrid train")
+            }
+            do {
+                return try Recipe.decode(yaml: text, path: metadata["recipe_path"] ?? path, source: "\(path) (its recipe)",
+                                         overrides: overrides, requireData: requireData)
+            } catch {
+                throw TrainError("\(path): the recipe stored in this checkpoint does not read"
+                    + (overrides.isEmpty ? " (it may have been written by an older hybrid; the run folder's recipe.yaml holds the same text)" : "")
+                    + ":\n\(error)")
             }
         }
     }

@@ -24,12 +24,7 @@ struct CheckpointModel {
     init(path: String, device: Recipe.Device? = nil) throws {
         self.path = path
         contents = try Checkpoint.read(path)
-        guard let text = contents.metadata["recipe"] else {
-            throw TrainError("\(path): the checkpoint's metadata has no recipe; it was not written by hybrid train")
-        }
-        // Relative paths in the recipe are relative to where the recipe was when training ran.
-        let recipePath = contents.metadata["recipe_path"] ?? path
-        recipe = try Recipe.decode(yaml: text, path: recipePath, requireData: false)
+        recipe = try contents.recipe(checkpoint: path, requireData: false)
         instances = try RunSetup.instances(for: recipe, file: path)
         backbone = Backbone(config: RunSetup.backboneConfig(recipe.model))
         backend = try BackendChoice.make(device ?? recipe.device, log: { printError($0) })

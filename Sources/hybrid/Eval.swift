@@ -41,10 +41,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let contents = try Checkpoint.read(checkpoint)
-            guard let text = contents.metadata["recipe"] else {
-                throw TrainError("\(checkpoint): the checkpoint's metadata has no recipe; it was not written by hybrid train")
-            }
-            let recipe = try Recipe.decode(yaml: text, path: contents.metadata["recipe_path"] ?? checkpoint, overrides: overrides)
+            let recipe = try contents.recipe(checkpoint: checkpoint, overrides: overrides)
             let backend = try BackendChoice.make(device ?? recipe.device, log: { printError($0) })
             let setup = try RunSetup(recipe: recipe, file: checkpoint, backend: backend, log: { _ in })
             try Checkpoint.load(contents, into: setup.parameters, path: checkpoint)

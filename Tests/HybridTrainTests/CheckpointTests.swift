@@ -42,6 +42,22 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["m.safetensors"])
     }
 
+    /// A recipe that no longer reads (a key an older hybrid wrote) is reported against the
+    /// checkpoint that holds it and the stored text's line, not against today's recipe file.
+    @Test func storedRecipeErrorsNameTheCheckpoint() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = "model: {d_model: 8, layers: 1, heads: 1, seq_len: 4}\ndata: {text: t.txt}\n"
+            + "objectives: [{plugin: causal}]\ntraining:\n  steps: 1\n  checkpoint_every: 5\n"
+        try Checkpoint.write(try Self.store(seed: 1), metadata: ["recipe": recipe, "recipe_path": "\(dir)/r.yaml"], to: "\(dir)/m.safetensors")
+        let contents = try Checkpoint.read("\(dir)/m.safetensors")
+        let error = try #require(throws: TrainError.self) { _ = try contents.recipe(checkpoint: "\(dir)/m.safetensors", requireData: false) }
+        let text = "\(error)"
+        #expect(text.contains("\(dir)/m.safetensors: the recipe stored in this checkpoint does not read"))
+        #expect(text.contains("\(dir)/m.safetensors (its recipe):6:3: training.checkpoint_every: unknown key"))
+        #expect(!text.contains("r.yaml:"))
+    }
+
     /// Runs `python3 -c script args…` and returns its stdout as JSON.
     static func python(_ script: String, _ arguments: [String]) throws -> [String: Any] {
         let p = Process()
