@@ -33,9 +33,12 @@ extension Bench {
         @Option(help: "Seed of the sampling noise (the same for every row).")
         var seed: UInt64 = 1
 
+        @Option(help: "Training steps of the digit classifier whose features the Fréchet distance compares.")
+        var classifierSteps = 3000
+
         func validate() throws {
             guard images >= 10 else { throw ValidationError("--images must be at least 10, got \(images)") }
-            guard ddpmSteps >= 1 else { throw ValidationError("--ddpm-steps must be at least 1") }
+            guard ddpmSteps >= 1, classifierSteps >= 1 else { throw ValidationError("--ddpm-steps and --classifier-steps must be at least 1") }
             guard (try? ddimCounts()) != nil else { throw ValidationError("--ddim \"\(ddim)\": expected step counts like 50,8,4") }
         }
 
@@ -53,7 +56,7 @@ extension Bench {
                 guard let (train, validation) = try TrainingData.load(teacherModel.recipe.data).images else {
                     throw TrainError("\(teacher): its recipe names no images to compare with")
                 }
-                let quality = try ImageQuality(train: train, validation: validation, backend: teacherModel.backend)
+                let quality = try ImageQuality(train: train, validation: validation, classifierSteps: classifierSteps, backend: teacherModel.backend)
                 let classes = quality.classes, side = train.side
                 say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) digits it never saw")
                 let labels: [Int32]? = unconditional ? nil : (0..<images).map { Int32($0 % classes) }
@@ -81,11 +84,22 @@ extension Bench {
                 say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   \(header)")
                 say(String(format: "real vs real (%d/%d)          -     %14.3f     %14.3f", quality.baseline.sizes.0, quality.baseline.sizes.1,
                            quality.baseline.features, quality.baseline.pixels))
+                var scores: [ImageQuality.Score] = []
                 for row in rows {
                     let score = try quality.score(row.pixels, count: images, labels: labels)
+                    scores.append(score)
                     say(row.name.padding(toLength: 20, withPad: " ", startingAt: 0)
                         + String(format: "%6d %10.1f %14.3f     %14.3f       %8.3f", row.steps, row.imagesPerSecond, score.features, score.pixels,
                                  score.agreement ?? score.entropy))
+                }
+                // The trade-off: each student against the teacher's DDPM, and against the teacher's
+                // own DDIM at the student's step count where that was drawn.
+                for s in rows.indices where rows[s].name == "student" {
+                    for t in rows.indices where rows[t].name == "teacher DDPM" || (rows[t].name == "teacher DDIM" && rows[t].steps == rows[s].steps) {
+                        say(String(format: "student %d vs %@ %d: Fréchet %.2f× (features), %.2f× (pixels); images/s %.1f×", rows[s].steps,
+                                   rows[t].name, rows[t].steps, scores[s].features / scores[t].features, scores[s].pixels / scores[t].pixels,
+                                   rows[s].imagesPerSecond / rows[t].imagesPerSecond))
+                    }
                 }
             }
         }

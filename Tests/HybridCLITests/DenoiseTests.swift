@@ -127,6 +127,17 @@ import Testing
         }
         let s = try CLI.run(["sample", "--checkpoint", "\(dir)/students/student-1.safetensors", "--images", "3", "--out", "\(dir)/s.png"])
         #expect(s.status == 0, "\(s.all)")
+        // bench sample: every sampler side by side, then each student against the teacher's
+        // DDPM and the teacher's DDIM at the student's count.
+        let bench = try CLI.run(["bench", "sample", "--teacher", "\(dir)/run/checkpoint-000010.safetensors", "--students",
+                                 "\(dir)/students/student-2.safetensors", "\(dir)/students/student-1.safetensors", "--images", "20",
+                                 "--ddpm-steps", "20", "--ddim", "2", "--unconditional", "--classifier-steps", "50"])
+        #expect(bench.status == 0, "\(bench.all)")
+        for line in ["real vs real (750/750)", "teacher DDPM", "teacher DDIM", "student 2 vs teacher DDPM 20: Fréchet",
+                     "student 2 vs teacher DDIM 2: Fréchet", "student 1 vs teacher DDPM 20: Fréchet"] {
+            #expect(bench.stdout.contains(line), "\(line): \(bench.stdout)")
+        }
+        #expect(!bench.stdout.contains("student 1 vs teacher DDIM"), "\(bench.stdout)")
     }
 
     @Test func badDistillationInputIsRefused() throws {
