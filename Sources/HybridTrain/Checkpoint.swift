@@ -80,8 +80,9 @@ public enum Checkpoint {
                 return try Recipe.decode(yaml: text, path: metadata["recipe_path"] ?? path, source: "\(path) (its recipe)",
                                          overrides: overrides, requireData: requireData)
             } catch {
-                throw TrainError("\(path): the recipe stored in this checkpoint does not read"
-                    + (overrides.isEmpty ? " (it may have been written by an older hybrid; the run folder's recipe.yaml holds the same text)" : "")
+                throw TrainError("\(path): the recipe stored in this checkpoint does not read "
+                    + (overrides.isEmpty ? "(it may have been written by an older hybrid; the run folder's recipe.yaml holds the same text)"
+                                         : "with the overrides given")
                     + ":\n\(error)")
             }
         }

@@ -48,7 +48,9 @@ extension Bench {
             return counts.map { $0! }
         }
 
-        struct Row { let name: String; let steps: Int; let imagesPerSecond: Double; let pixels: [Float] }
+        /// A row's sampler; the raw value is its name in the table.
+        enum Kind: String { case teacherDDPM = "teacher DDPM", teacherDDIM = "teacher DDIM", student }
+        struct Row { let kind: Kind; let steps: Int; let imagesPerSecond: Double; let pixels: [Float] }
 
         func run() throws {
             try reportingFailures {
@@ -62,22 +64,23 @@ extension Bench {
                 let labels: [Int32]? = unconditional ? nil : (0..<images).map { Int32($0 % classes) }
 
                 var rows: [Row] = []
-                func draw(_ model: CheckpointModel, name: String, steps: Int, sampler: hybrid_image_sampler) throws {
+                func draw(_ model: CheckpointModel, _ kind: Kind, steps: Int) throws {
+                    let sampler = kind == .teacherDDPM ? HYBRID_SAMPLER_DDPM : HYBRID_SAMPLER_DDIM
                     let imageSampler = try model.imageSampler(count: images).sampler
                     let started = ContinuousClock.now
                     let pixels = try imageSampler.generate(ImageRequest(steps: steps, side: side, labels: labels, sampler: sampler), seed: seed)
                     let seconds = (ContinuousClock.now - started).inSeconds
-                    rows.append(Row(name: name, steps: steps, imagesPerSecond: Double(images) / seconds, pixels: pixels))
-                    printError("\(name): \(images) images in \(String(format: "%.1f", seconds)) s")
+                    rows.append(Row(kind: kind, steps: steps, imagesPerSecond: Double(images) / seconds, pixels: pixels))
+                    printError("\(kind.rawValue): \(images) images in \(String(format: "%.1f", seconds)) s")
                 }
-                try draw(teacherModel, name: "teacher DDPM", steps: ddpmSteps, sampler: HYBRID_SAMPLER_DDPM)
-                for steps in try ddimCounts() { try draw(teacherModel, name: "teacher DDIM", steps: steps, sampler: HYBRID_SAMPLER_DDIM) }
+                try draw(teacherModel, .teacherDDPM, steps: ddpmSteps)
+                for steps in try ddimCounts() { try draw(teacherModel, .teacherDDIM, steps: steps) }
                 for path in students {
                     let model = try CheckpointModel(path: path)
                     guard let steps = model.contents.metadata["student_steps"].flatMap(Int.init) else {
                         throw TrainError("\(path): no student_steps in its metadata; it was not written by hybrid distill")
                     }
-                    try draw(model, name: "student", steps: steps, sampler: HYBRID_SAMPLER_DDIM)
+                    try draw(model, .student, steps: steps)
                 }
 
                 let header = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
@@ -88,16 +91,16 @@ extension Bench {
                 for row in rows {
                     let score = try quality.score(row.pixels, count: images, labels: labels)
                     scores.append(score)
-                    say(row.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                    say(row.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
                         + String(format: "%6d %10.1f %14.3f     %14.3f       %8.3f", row.steps, row.imagesPerSecond, score.features, score.pixels,
                                  score.agreement ?? score.entropy))
                 }
                 // The trade-off: each student against the teacher's DDPM, and against the teacher's
                 // own DDIM at the student's step count where that was drawn.
-                for s in rows.indices where rows[s].name == "student" {
-                    for t in rows.indices where rows[t].name == "teacher DDPM" || (rows[t].name == "teacher DDIM" && rows[t].steps == rows[s].steps) {
+                for s in rows.indices where rows[s].kind == .student {
+                    for t in rows.indices where rows[t].kind == .teacherDDPM || (rows[t].kind == .teacherDDIM && rows[t].steps == rows[s].steps) {
                         say(String(format: "student %d vs %@ %d: Fréchet %.2f× (features), %.2f× (pixels); images/s %.1f×", rows[s].steps,
-                                   rows[t].name, rows[t].steps, scores[s].features / scores[t].features, scores[s].pixels / scores[t].pixels,
+                                   rows[t].kind.rawValue, rows[t].steps, scores[s].features / scores[t].features, scores[s].pixels / scores[t].pixels,
                                    rows[s].imagesPerSecond / rows[t].imagesPerSecond))
                     }
                 }
