@@ -1,4 +1,5 @@
 import COpenBLAS
+import HybridCore
 
 /// The Fréchet distance between two sets of feature vectors, each summarised by its mean and
 /// covariance as a Gaussian (FID's formula, Heusel et al. 2017):
@@ -26,6 +27,35 @@ public enum Frechet {
     public static func distance(_ a: [Float], count countA: Int, _ b: [Float], count countB: Int, n: Int) throws -> Double {
         let (m1, s1) = moments(a, count: countA, n: n), (m2, s2) = moments(b, count: countB, n: n)
         return try distance(mean1: m1, covariance1: s1, mean2: m2, covariance2: s2, n: n)
+    }
+
+    /// What "perfect" reads: the distance between two disjoint random halves of the same `count`
+    /// vectors, averaged over `splits` shuffles (one split's figure moves by a fifth or more
+    /// from shuffle to shuffle at a few hundred vectors a side), with its spread (sample
+    /// standard deviation) and the halves' sizes.
+    public static func halves(_ x: [Float], count: Int, n: Int, splits: Int) throws -> (sizes: (Int, Int), mean: Double, spread: Double) {
+        precondition(splits >= 2, "halves: at least 2 splits")
+        let sizes = (count / 2, count - count / 2)
+        var values: [Double] = []
+        for split in 0..<splits {
+            // Random halves: a file's order follows its writers, so its own halves would measure a
+            // shift between people, not what sampling noise alone gives.
+            var order = Array(0..<count), stream = RandomStream(seed: UInt64(split + 1), stream: RandomStream.streamID("real-halves"))
+            for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, stream.below(i + 1)) }
+            let a = order[..<sizes.0].flatMap { x[($0 * n)..<(($0 + 1) * n)] }, b = order[sizes.0...].flatMap { x[($0 * n)..<(($0 + 1) * n)] }
+            values.append(try distance(a, count: sizes.0, b, count: sizes.1, n: n))
+        }
+        let mean = values.reduce(0, +) / Double(splits)
+        let spread = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(splits - 1)).squareRoot()
+        return (sizes, mean, spread)
+    }
+
+    /// The distance expected between `counts.0` and `counts.1` vectors drawn from one
+    /// distribution, from `measured` at `sizes`: the plug-in estimate's bias shrinks as
+    /// 1/n₁ + 1/n₂ (Chong & Forsyth 2020, "Effectively Unbiased FID"), so a sampler that drew
+    /// exactly the real distribution would read about this, not 0.
+    public static func floor(measured: Double, sizes: (Int, Int), counts: (Int, Int)) -> Double {
+        measured * (1 / Double(counts.0) + 1 / Double(counts.1)) / (1 / Double(sizes.0) + 1 / Double(sizes.1))
     }
 
     public static func distance(mean1: [Double], covariance1: [Double], mean2: [Double], covariance2: [Double], n: Int) throws -> Double {

@@ -5,38 +5,37 @@ import HybridCore
 /// Fréchet distance to every real image in the feature space of a digit classifier trained on
 /// the spot on the training split (its held-out accuracy reported) and in pixel space; how
 /// often the classifier agrees with the labels asked for, or the entropy of the classes it
-/// predicts; and, as the yardstick, the same distances between two disjoint random halves of
-/// the real images (what "perfect" reads at this sample size).
+/// predicts; and, as the yardstick, the same distances between disjoint random halves of the
+/// real images, and what they imply a perfect sampler reads at a given number of images.
 public final class ImageQuality {
     public let classes: Int
     public let heldOutAccuracy: Double
-    /// Real-vs-real: the two halves' sizes and distances.
-    public let baseline: (sizes: (Int, Int), features: Double, pixels: Double)
+    /// Real-vs-real over `splits` random halvings: the halves' sizes, and each distance's mean
+    /// and spread.
+    public let baseline: (sizes: (Int, Int), splits: Int, features: (mean: Double, spread: Double), pixels: (mean: Double, spread: Double))
     private let classifier: DigitClassifier
     private let real: ImageSet
     private let realFeatures: [Float]
 
     /// `classifierSteps`: the classifier's training steps (fewer: faster, coarser features).
-    public init(train: ImageSet, validation: ImageSet, classifierSteps: Int = 3000, backend: Backend) throws {
+    public init(train: ImageSet, validation: ImageSet, classifierSteps: Int = 3000, splits: Int = 8, backend: Backend) throws {
         real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
         classes = Int(real.labels.max() ?? 0) + 1
         classifier = try DigitClassifier(training: train, classes: classes, steps: classifierSteps, backend: backend)
         heldOutAccuracy = try classifier.accuracy(on: validation)
         realFeatures = try classifier.judge(real.pixels, count: real.count).features
-        // Random halves: the file's order follows its writers, so its own halves would measure
-        // a shift between people, not what sampling noise alone gives.
-        let F = DigitClassifier.featureCount, n = real.side * real.side
-        var order = Array(0..<real.count), stream = RandomStream(seed: 1, stream: RandomStream.streamID("real-halves"))
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, stream.below(i + 1)) }
-        let halves = [order[..<(real.count / 2)], order[(real.count / 2)...]]
-        func pick(_ values: [Float], _ width: Int, _ indices: ArraySlice<Int>) -> [Float] {
-            indices.flatMap { values[($0 * width)..<(($0 + 1) * width)] }
-        }
-        baseline = ((halves[0].count, halves[1].count),
-                    try Frechet.distance(pick(realFeatures, F, halves[0]), count: halves[0].count,
-                                         pick(realFeatures, F, halves[1]), count: halves[1].count, n: F),
-                    try Frechet.distance(pick(real.pixels, n, halves[0]), count: halves[0].count,
-                                         pick(real.pixels, n, halves[1]), count: halves[1].count, n: n))
+        let features = try Frechet.halves(realFeatures, count: real.count, n: DigitClassifier.featureCount, splits: splits)
+        let pixels = try Frechet.halves(real.pixels, count: real.count, n: real.side * real.side, splits: splits)
+        baseline = (features.sizes, splits, (features.mean, features.spread), (pixels.mean, pixels.spread))
+    }
+
+    /// What a sampler that drew exactly the real digits would read, on average, with `count`
+    /// images against all the real ones: the real-vs-real means scaled to those sizes.
+    public var realCount: Int { real.count }
+
+    public func perfect(count: Int) -> (features: Double, pixels: Double) {
+        (Frechet.floor(measured: baseline.features.mean, sizes: baseline.sizes, counts: (count, real.count)),
+         Frechet.floor(measured: baseline.pixels.mean, sizes: baseline.sizes, counts: (count, real.count)))
     }
 
     public struct Score: Sendable {

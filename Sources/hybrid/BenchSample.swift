@@ -85,8 +85,12 @@ extension Bench {
 
                 let header = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
                 say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   \(header)")
-                say(String(format: "real vs real (%d/%d)          -     %14.3f     %14.3f", quality.baseline.sizes.0, quality.baseline.sizes.1,
-                           quality.baseline.features, quality.baseline.pixels))
+                let perfect = quality.perfect(count: images)
+                say(String(format: "real vs real (%d/%d)          -     %8.3f ± %.3f     %8.3f ± %.3f   (mean of %d random halvings)",
+                           quality.baseline.sizes.0, quality.baseline.sizes.1, quality.baseline.features.mean, quality.baseline.features.spread,
+                           quality.baseline.pixels.mean, quality.baseline.pixels.spread, quality.baseline.splits))
+                say(String(format: "perfect, %d images          -     %14.3f     %14.3f   (real vs real scaled by 1/n₁ + 1/n₂ to %d vs %d)",
+                           images, perfect.features, perfect.pixels, images, quality.realCount))
                 var scores: [ImageQuality.Score] = []
                 for row in rows {
                     let score = try quality.score(row.pixels, count: images, labels: labels)

@@ -81,9 +81,12 @@ struct Eval: ParsableCommand {
         let drawing = zip(recipe.objectives, setup.sessions).filter { $0.1.instance.plugin.canDrawImages }
         guard !drawing.isEmpty else { return }
         let quality = try ImageQuality(train: train, validation: validation, classifierSteps: classifierSteps, backend: setup.backend)
-        say(String(format: "images: a digit classifier trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d): "
-                   + "Fréchet %.3f (features), %.3f (pixels)", quality.heldOutAccuracy * 100, quality.baseline.sizes.0, quality.baseline.sizes.1,
-                   quality.baseline.features, quality.baseline.pixels))
+        let perfect = quality.perfect(count: images)
+        say(String(format: "images: a digit classifier trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d, mean of %d "
+                   + "random halvings): Fréchet %.3f ± %.3f (features), %.3f ± %.3f (pixels); a perfect sampler would read about %.3f (features), "
+                   + "%.3f (pixels) with %d images", quality.heldOutAccuracy * 100, quality.baseline.sizes.0, quality.baseline.sizes.1,
+                   quality.baseline.splits, quality.baseline.features.mean, quality.baseline.features.spread, quality.baseline.pixels.mean,
+                   quality.baseline.pixels.spread, perfect.features, perfect.pixels, images))
         for (config, session) in drawing {
             var classes = 0
             if case .scalar(let s)? = config.config["classes"]?.content { classes = Int(s.text) ?? 0 }
@@ -100,8 +103,10 @@ struct Eval: ParsableCommand {
             var metrics = record[config.name] as? [String: Double] ?? [:]
             metrics["frechet_features"] = score.features
             metrics["frechet_pixels"] = score.pixels
-            metrics["real_vs_real_frechet_features"] = quality.baseline.features
-            metrics["real_vs_real_frechet_pixels"] = quality.baseline.pixels
+            metrics["real_vs_real_frechet_features"] = quality.baseline.features.mean
+            metrics["real_vs_real_frechet_pixels"] = quality.baseline.pixels.mean
+            metrics["perfect_frechet_features"] = perfect.features
+            metrics["perfect_frechet_pixels"] = perfect.pixels
             metrics["class_entropy"] = score.entropy
             if let agreement = score.agreement { metrics["classifier_agreement"] = agreement }
             record[config.name] = metrics

@@ -74,6 +74,9 @@ import Testing
         let denoise = try #require(report["denoise"] as? [String: Double])
         #expect(denoise["mse"] != nil && (denoise["frechet_features"] ?? 0) > 0 && (denoise["frechet_pixels"] ?? 0) > 0
                 && denoise["classifier_agreement"] != nil && (denoise["real_vs_real_frechet_features"] ?? 0) > 0, "\(denoise)")
+        // 40 drawn against all 1,500 real digits: the halves' (750/750) figure times (1/40 + 1/1500) / (2/750).
+        let perfect = (denoise["real_vs_real_frechet_features"] ?? 0) * (1.0 / 40 + 1.0 / 1500) / (2.0 / 750)
+        #expect(abs((denoise["perfect_frechet_features"] ?? 0) - perfect) < 1e-9 * perfect, "\(denoise)")
 
         let unknown = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--label", "12", "--out", png])
         #expect(unknown.status != 0 && unknown.stderr.contains("label 12 asked; the model knows classes 0...9"), "\(unknown.all)")

@@ -32,6 +32,33 @@ import Testing
         #expect(try Frechet.distance(mean1: mean, covariance1: sigma, mean2: mean, covariance2: sigma, n: n) < 1e-9)
     }
 
+    @Test("the real-vs-real floor: same-distribution samples read what random halves predict, scaled by 1/n₁ + 1/n₂")
+    func floor() throws {
+        // Correlated 8-D Gaussian: x = A z + z.
+        let n = 8
+        var rng = SeededRNG(seed: 11)
+        let a = rng.normal(count: n * n)
+        func draw(_ count: Int) -> [Float] {
+            (0..<count).flatMap { _ -> [Float] in
+                let z = rng.normal(count: n)
+                return (0..<n).map { r in (0..<n).reduce(z[r]) { $0 + a[r * n + $1] * z[$1] } }
+            }
+        }
+        // Halves of six independent sets of 600 (the set itself moves one set's figure by a
+        // fifth or more), against the mean of 24 fresh draws of 1,200 vs 600.
+        var halved = 0.0
+        for _ in 0..<6 {
+            let halves = try Frechet.halves(draw(600), count: 600, n: n, splits: 4)
+            #expect(halves.sizes == (300, 300) && halves.spread > 0)
+            halved += halves.mean / 6
+        }
+        var measured = 0.0
+        for _ in 0..<24 { measured += try Frechet.distance(draw(1200), count: 1200, draw(600), count: 600, n: n) / 24 }
+        let predicted = Frechet.floor(measured: halved, sizes: (300, 300), counts: (1200, 600))
+        #expect(abs(predicted - halved * 0.375) < 1e-12)   // (1/1200 + 1/600) / (2/300)
+        #expect(abs(measured / predicted - 1) < 0.2, "measured \(measured), predicted \(predicted) from halves reading \(halved)")
+    }
+
     @Test("the digit classifier learns the bundled digits: held-out accuracy above 90% after a short run")
     func classifier() throws {
         let (train, validation) = try ImageSet.load(path: ImageSetTests.digits).split(validationFraction: 0.1)
