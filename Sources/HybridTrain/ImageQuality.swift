@@ -29,10 +29,11 @@ public final class ImageQuality {
         baseline = (features.sizes, splits, (features.mean, features.spread), (pixels.mean, pixels.spread))
     }
 
-    /// What a sampler that drew exactly the real digits would read, on average, with `count`
-    /// images against all the real ones: the real-vs-real means scaled to those sizes.
+    /// How many real images every distance compares with.
     public var realCount: Int { real.count }
 
+    /// What a sampler that drew exactly the real digits would read, on average, with `count`
+    /// images against all the real ones: the real-vs-real means scaled to those sizes.
     public func perfect(count: Int) -> (features: Double, pixels: Double) {
         (Frechet.floor(measured: baseline.features.mean, sizes: baseline.sizes, counts: (count, real.count)),
          Frechet.floor(measured: baseline.pixels.mean, sizes: baseline.sizes, counts: (count, real.count)))
