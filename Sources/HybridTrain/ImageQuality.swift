@@ -5,21 +5,30 @@ import HybridCore
 /// Fréchet distance to every real image in the feature space of a digit classifier trained on
 /// the spot on the training split (its held-out accuracy reported) and in pixel space; how
 /// often the classifier agrees with the labels asked for, or the entropy of the classes it
-/// predicts; and, as the yardstick, the same distances between disjoint random halves of the
-/// real images, and what they imply a perfect sampler reads at a given number of images.
+/// predicts; how many drawn images sit nearer a training image than new real ones do; and, as
+/// the yardstick, the same distances between disjoint random halves of the real images, and
+/// what they imply a perfect sampler reads at a given number of images.
 public final class ImageQuality {
     public let classes: Int
     public let heldOutAccuracy: Double
     /// Real-vs-real over `splits` random halvings: the halves' sizes, and each distance's mean
     /// and spread.
     public let baseline: (sizes: (Int, Int), splits: Int, features: (mean: Double, spread: Double), pixels: (mean: Double, spread: Double))
+    /// The distance from a held-out image to its nearest training image that only 5% of the
+    /// held-out images come within: nearer than that, a drawn image is a near copy.
+    public let copyRadius: Double
     private let classifier: DigitClassifier
     private let real: ImageSet
+    private let train: ImageSet
     private let realFeatures: [Float]
 
     /// `classifierSteps`: the classifier's training steps (fewer: faster, coarser features).
     public init(train: ImageSet, validation: ImageSet, classifierSteps: Int = 3000, splits: Int = 8, backend: Backend) throws {
         real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
+        self.train = train
+        let heldOut = NearestImages.distances(validation.pixels, count: validation.count, to: train.pixels, count: train.count,
+                                              n: train.side * train.side).sorted()
+        copyRadius = heldOut[heldOut.count / 20]
         classes = Int(real.labels.max() ?? 0) + 1
         classifier = try DigitClassifier(training: train, classes: classes, steps: classifierSteps, backend: backend)
         heldOutAccuracy = try classifier.accuracy(on: validation)
@@ -46,6 +55,10 @@ public final class ImageQuality {
         public var agreement: Double?
         /// The entropy (nats) of the predicted classes' histogram; log(classes) when even.
         public var entropy: Double
+        /// The fraction of images within `copyRadius` of a training image: about 0.05 for new
+        /// digits like the real ones, near 1 for copies (blurred, averaged strokes also sit
+        /// near many digits and read above 0.05).
+        public var nearCopies: Double
     }
 
     /// Scores `count` drawn images (pixels in [-1, 1]); `labels` the classes asked for, if any.
@@ -59,6 +72,8 @@ public final class ImageQuality {
             features: try Frechet.distance(judged.features, count: count, realFeatures, count: real.count, n: DigitClassifier.featureCount),
             pixels: try Frechet.distance(pixels, count: count, real.pixels, count: real.count, n: n),
             agreement: labels.map { labels in Double(zip(judged.predictions, labels).filter { $0 == Int($1) }.count) / Double(count) },
-            entropy: entropy)
+            entropy: entropy,
+            nearCopies: Double(NearestImages.distances(pixels, count: count, to: train.pixels, count: train.count, n: n)
+                .filter { $0 < copyRadius }.count) / Double(count))
     }
 }

@@ -61,6 +61,8 @@ extension Bench {
                 let quality = try ImageQuality(train: train, validation: validation, classifierSteps: classifierSteps, backend: teacherModel.backend)
                 let classes = quality.classes, side = train.side
                 say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) digits it never saw")
+                say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training digit, as only 5%% of the %d held-out digits are",
+                           quality.copyRadius, validation.count))
                 let labels: [Int32]? = unconditional ? nil : (0..<images).map { Int32($0 % classes) }
 
                 var rows: [Row] = []
@@ -84,7 +86,7 @@ extension Bench {
                 }
 
                 let header = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
-                say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   \(header)")
+                say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   near copies   \(header)")
                 let perfect = quality.perfect(count: images)
                 say(String(format: "real vs real (%d/%d)          -     %8.3f ± %.3f     %8.3f ± %.3f   (mean of %d random halvings)",
                            quality.baseline.sizes.0, quality.baseline.sizes.1, quality.baseline.features.mean, quality.baseline.features.spread,
@@ -96,8 +98,8 @@ extension Bench {
                     let score = try quality.score(row.pixels, count: images, labels: labels)
                     scores.append(score)
                     say(row.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
-                        + String(format: "%6d %10.1f %14.3f     %14.3f       %8.3f", row.steps, row.imagesPerSecond, score.features, score.pixels,
-                                 score.agreement ?? score.entropy))
+                        + String(format: "%6d %10.1f %14.3f     %14.3f        %5.1f%%      %8.3f", row.steps, row.imagesPerSecond, score.features,
+                                 score.pixels, score.nearCopies * 100, score.agreement ?? score.entropy))
                 }
                 // The trade-off: each student against the teacher's DDPM, and against the teacher's
                 // own DDIM at the student's step count where that was drawn.

@@ -96,8 +96,9 @@ struct Eval: ParsableCommand {
             try sampler.compile(on: setup.backend)
             let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: train.side, labels: labels, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
             let score = try quality.score(pixels, count: images, labels: labels)
-            say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), %@", config.name, images, imageSteps,
-                       labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels,
+            say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), near copies %.1f%% (within %.2f of a "
+                       + "training digit, as 5%% of the held-out are), %@", config.name, images, imageSteps,
+                       labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
                        score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
                            ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))
             var metrics = record[config.name] as? [String: Double] ?? [:]
@@ -108,6 +109,7 @@ struct Eval: ParsableCommand {
             metrics["perfect_frechet_features"] = perfect.features
             metrics["perfect_frechet_pixels"] = perfect.pixels
             metrics["class_entropy"] = score.entropy
+            metrics["near_copies"] = score.nearCopies
             if let agreement = score.agreement { metrics["classifier_agreement"] = agreement }
             record[config.name] = metrics
         }

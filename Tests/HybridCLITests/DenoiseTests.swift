@@ -73,7 +73,8 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/checkpoint-000020.eval.json"))) as? [String: Any])
         let denoise = try #require(report["denoise"] as? [String: Double])
         #expect(denoise["mse"] != nil && (denoise["frechet_features"] ?? 0) > 0 && (denoise["frechet_pixels"] ?? 0) > 0
-                && denoise["classifier_agreement"] != nil && (denoise["real_vs_real_frechet_features"] ?? 0) > 0, "\(denoise)")
+                && denoise["classifier_agreement"] != nil && (denoise["real_vs_real_frechet_features"] ?? 0) > 0
+                && (0...1).contains(denoise["near_copies"] ?? -1), "\(denoise)")
         // 40 drawn against all 1,500 real digits: the halves' (750/750) figure times (1/40 + 1/1500) / (2/750).
         let perfect = (denoise["real_vs_real_frechet_features"] ?? 0) * (1.0 / 40 + 1.0 / 1500) / (2.0 / 750)
         #expect(abs((denoise["perfect_frechet_features"] ?? 0) - perfect) < 1e-9 * perfect, "\(denoise)")
@@ -136,7 +137,7 @@ import Testing
                                  "\(dir)/students/student-2.safetensors", "\(dir)/students/student-1.safetensors", "--images", "20",
                                  "--ddpm-steps", "20", "--ddim", "2", "--unconditional", "--classifier-steps", "50"])
         #expect(bench.status == 0, "\(bench.all)")
-        for line in ["real vs real (750/750)", "teacher DDPM", "teacher DDIM", "student 2 vs teacher DDPM 20: Fréchet",
+        for line in ["real vs real (750/750)", "near copies: within", "teacher DDPM", "teacher DDIM", "student 2 vs teacher DDPM 20: Fréchet",
                      "student 2 vs teacher DDIM 2: Fréchet", "student 1 vs teacher DDPM 20: Fréchet"] {
             #expect(bench.stdout.contains(line), "\(line): \(bench.stdout)")
         }
