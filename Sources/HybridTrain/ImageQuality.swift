@@ -22,8 +22,13 @@ public final class ImageQuality {
     private let train: ImageSet
     private let realFeatures: [Float]
 
-    /// `classifierSteps`: the classifier's training steps (fewer: faster, coarser features).
-    public init(train: ImageSet, validation: ImageSet, classifierSteps: Int = 3000, splits: Int = 8, backend: Backend) throws {
+    /// `source`: the images' file, for errors; `classifierSteps`: the classifier's training
+    /// steps (fewer: faster, coarser features).
+    public init(train: ImageSet, validation: ImageSet, source: String, classifierSteps: Int = 3000, splits: Int = 8, backend: Backend) throws {
+        guard train.count >= 2, validation.count >= 1, train.count + validation.count >= 4 else {
+            throw TrainError("\(source): splits into \(train.count) training and \(validation.count) held-out images; measuring drawn "
+                             + "images needs at least 4, 2 of them for training and 1 held out (a classifier, two real halves, a near-copy radius)")
+        }
         real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
         self.train = train
         let heldOut = NearestImages.distances(validation.pixels, count: validation.count, to: train.pixels, count: train.count,

@@ -1,9 +1,8 @@
 import COpenBLAS
 
-/// Euclidean distance from each query vector to its nearest reference vector, the test that
-/// says whether a sampler copies its training images (Carlini et al. 2023 look for
-/// generations this near a training image): a Fréchet distance to the very images a model
-/// learnt from cannot tell copying from quality.
+/// Euclidean distance from each query vector to its nearest reference vector: how to tell a
+/// sampler that copies its training images (as Carlini et al. 2023 found generations by their
+/// nearness to one), which a Fréchet distance to those same images scores as perfect.
 ///     queries [Q, n], references [R, n] → nearest [Q]
 public enum NearestImages {
     /// ‖q − r‖² = ‖q‖² + ‖r‖² − 2 q·r, the cross terms as one SGEMM in blocks of queries.

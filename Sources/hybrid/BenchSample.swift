@@ -58,7 +58,8 @@ extension Bench {
                 guard let (train, validation) = try TrainingData.load(teacherModel.recipe.data).images else {
                     throw TrainError("\(teacher): its recipe names no images to compare with")
                 }
-                let quality = try ImageQuality(train: train, validation: validation, classifierSteps: classifierSteps, backend: teacherModel.backend)
+                let quality = try ImageQuality(train: train, validation: validation, source: teacherModel.recipe.data.images?.absolute ?? teacher,
+                                               classifierSteps: classifierSteps, backend: teacherModel.backend)
                 let classes = quality.classes, side = train.side
                 say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) digits it never saw")
                 say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training digit, as only 5%% of the %d held-out digits are",

@@ -80,7 +80,8 @@ struct Eval: ParsableCommand {
     private func scoreImages(setup: RunSetup, recipe: Recipe, train: ImageSet, validation: ImageSet, into record: inout [String: Any]) throws {
         let drawing = zip(recipe.objectives, setup.sessions).filter { $0.1.instance.plugin.canDrawImages }
         guard !drawing.isEmpty else { return }
-        let quality = try ImageQuality(train: train, validation: validation, classifierSteps: classifierSteps, backend: setup.backend)
+        let quality = try ImageQuality(train: train, validation: validation, source: recipe.data.images?.absolute ?? checkpoint,
+                                       classifierSteps: classifierSteps, backend: setup.backend)
         let perfect = quality.perfect(count: images)
         say(String(format: "images: a digit classifier trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d, mean of %d "
                    + "random halvings): Fréchet %.3f ± %.3f (features), %.3f ± %.3f (pixels); a perfect sampler would read about %.3f (features), "
