@@ -52,6 +52,18 @@ public enum ConfigValue: Equatable, Sendable {
     }
 }
 
+extension ConfigValue: CustomStringConvertible {
+    /// The value as a recipe writes it (and `--set` reads it back).
+    public var description: String {
+        switch self {
+        case .int(let v): String(v)
+        case .float(let v): "\(v)"
+        case .bool(let v): v ? "true" : "false"
+        case .string(let v): v
+        }
+    }
+}
+
 /// Checks an objective's `config:` mapping against the keys its plugin declares and returns
 /// every declared key, in declaration order, with the recipe's value or the default.
 ///

@@ -134,9 +134,9 @@ public final class ObjectiveSession {
         }
     }
 
-    /// Builds the objective's inference graph over the weights of the checkpoint at `path` —
+    /// Builds the objective's inference graph over the weights of `contents`, the checkpoint read from `path` —
     /// every parameter it names must be there with its shape — frozen, for prepare_batch.
-    func attachTeacher(checkpoint path: String, backbone: Backbone, backend: Backend) throws {
+    func attachTeacher(_ contents: Checkpoint.Contents, path: String, backbone: Backbone, backend: Backend) throws {
         guard shards.count == 1 else {
             throw TrainError("objective \(name): an objective with a teacher draws its batch as one data shard per process, not \(shards.count)")
         }
@@ -144,7 +144,7 @@ public final class ObjectiveSession {
         let model = try InferenceGraph(instance: instance, parameters: store, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
         store.materialize(seed: 0, memory: backend.parameterMemory())
         do {
-            try Checkpoint.load(Checkpoint.read(path), into: store, path: path)
+            try Checkpoint.load(contents, into: store, path: path)
         } catch {
             throw TrainError("objective \(name): its teacher cannot run: \(error) (a teacher is a checkpoint of the same model: "
                 + "the same backbone, and the heads this objective builds, e.g. a denoising model for distill)")

@@ -78,13 +78,33 @@ public struct RunSetup {
                 : "; \(kept.count) parameters it lacks keep their initial values: \(kept.joined(separator: ", "))"))
         }
         for s in sessions { try s.compile(on: backend) }
-        for (objective, session) in zip(recipe.objectives, sessions) {
+        for (i, (objective, session)) in zip(recipe.objectives, sessions).enumerated() {
             guard let teacher = objective.teacher else { continue }
             guard session.instance.plugin.dataKind == .images else {
                 throw TrainError("objective \(objective.name) has a teacher, which only image objectives can run for now")
             }
-            try session.attachTeacher(checkpoint: teacher.absolute, backbone: backbone, backend: backend)
+            let contents = try Checkpoint.read(teacher.absolute)
+            try session.attachTeacher(contents, path: teacher.absolute, backbone: backbone, backend: backend)
+            try Self.checkAgreement(of: session.instance, at: "objectives[\(i)].config", file: file,
+                                    withTeacher: contents, path: teacher.absolute)
             log("objective \(objective.name): teacher \(teacher.written) (frozen)")
+        }
+    }
+
+    /// A plugin names what it assumes of its teacher `teacher_<key>` (distill's
+    /// teacher_prediction): the teacher checkpoint's own recipe must give `<key>` of its image
+    /// objective the same value, or the frozen teacher's outputs would be misread in silence.
+    static func checkAgreement(of instance: ObjectiveInstance, at keyPath: String, file: String,
+                               withTeacher contents: Checkpoint.Contents, path: String) throws {
+        let stored = try contents.recipe(checkpoint: path, requireData: false)
+        let teachers = try instances(for: stored, file: path)
+        // attachTeacher has already refused a checkpoint without the image heads.
+        guard let k = teachers.firstIndex(where: { $0.plugin.dataKind == .images }) else { return }
+        for (key, value) in zip(instance.plugin.configKeys, instance.config) where key.name.hasPrefix("teacher_") {
+            let name = String(key.name.dropFirst("teacher_".count))
+            guard let trained = teachers[k].value(of: name), trained != value else { continue }
+            throw TrainError("\(file): \(keyPath).\(key.name) is \(value), but the teacher \(path) was trained with \(name) \(trained) "
+                + "(its recipe's objectives[\(k)].config.\(name)); expected \(key.name): \(trained)")
         }
     }
 }

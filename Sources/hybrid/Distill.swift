@@ -38,8 +38,7 @@ struct Distill: ParsableCommand {
             throw TrainError("\(recipe): no objective has a teacher (objectives[i].teacher: a checkpoint to distil)")
         }
         let instance = try RunSetup.instances(for: first, file: recipe)[index]
-        guard let steps = instance.plugin.configKeys.firstIndex(where: { $0.name == "teacher_steps" }),
-              case .int(var teacherSteps) = instance.config[steps] else {
+        guard case .int(var teacherSteps) = instance.value(of: "teacher_steps") else {
             throw TrainError("\(recipe): objective \(first.objectives[index].name) (plugin \(instance.plugin.name)) has no teacher_steps setting to halve")
         }
         guard until < teacherSteps, teacherSteps % until == 0, (teacherSteps / until).nonzeroBitCount == 1 else {
@@ -47,10 +46,18 @@ struct Distill: ParsableCommand {
         }
         let output = first.training.output
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        // From the second stage on, the teacher is the last student: whatever the objective
+        // assumes of its teacher (teacher_<key>, e.g. teacher_prediction) is then its own <key>.
+        let asStudent = instance.plugin.configKeys.compactMap { key -> String? in
+            guard key.name != "teacher_steps", key.name.hasPrefix("teacher_"),
+                  let own = instance.value(of: String(key.name.dropFirst("teacher_".count))) else { return nil }
+            return "objectives[\(index)].config.\(key.name)=\(own)"
+        }
         var teacher = firstTeacher.absolute
+        var teacherIsStudent: [String] = []
         while teacherSteps > until {
             let studentSteps = teacherSteps / 2
-            let stage = overrides + [
+            let stage = overrides + teacherIsStudent + [
                 "objectives[\(index)].teacher=\(teacher)", "objectives[\(index)].config.teacher_steps=\(teacherSteps)",
                 "training.init_from=\(teacher)", "training.output=\(output)/stage-\(studentSteps)",
             ]
@@ -76,6 +83,7 @@ struct Distill: ParsableCommand {
             say("student \(student): \(studentSteps) steps, validation " + (trainer.evaluations.last.map { $0.results.map(Progress.describe).joined(separator: ", ") } ?? "-"))
             teacher = URL(fileURLWithPath: student).standardizedFileURL.path
             teacherSteps = studentSteps
+            teacherIsStudent = asStudent
         }
     }
 }

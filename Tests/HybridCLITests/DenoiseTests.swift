@@ -144,6 +144,31 @@ import Testing
         #expect(!bench.stdout.contains("student 1 vs teacher DDIM"), "\(bench.stdout)")
     }
 
+    /// An ε-predicting teacher: the first stage reads it as ε (its recipe is checked for that),
+    /// every later stage's teacher is a v-predicting student and is read as v.
+    @Test func laterStagesReadTheirStudentTeacherAsTheStudentPredicts() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let digits = "  images: \(CLI.root)/data/digits.csv.gz"
+        let teacherRecipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20, prediction: epsilon, schedule: cosine}\n",
+                                            data: digits)
+        let t = try CLI.run(["train", teacherRecipe, "--set", "training.steps=4", "--set", "training.eval_every=4"])
+        #expect(t.status == 0, "\(t.all)")
+        let teacher = "\(dir)/run/checkpoint-000004.safetensors"
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: distill\n    teacher: \(teacher)\n"
+                                     + "    config: {timesteps: 20, schedule: cosine, teacher_steps: 4, teacher_prediction: v}\n", data: digits)
+        let misread = try CLI.run(["distill", recipe, "--set", "training.steps=2", "--set", "training.output=\(dir)/students"])
+        #expect(misread.status != 0 && misread.stderr.contains(
+            "objectives[0].config.teacher_prediction is v, but the teacher \(teacher) was trained with prediction epsilon "
+            + "(its recipe's objectives[0].config.prediction); expected teacher_prediction: epsilon"), "\(misread.all)")
+        let r = try CLI.run(["distill", recipe, "--set", "objectives[0].config.teacher_prediction=epsilon", "--set", "training.steps=2",
+                             "--set", "training.eval_every=2", "--set", "training.output=\(dir)/students"])
+        #expect(r.status == 0, "\(r.all)")
+        // The second stage's stored recipe reads its teacher, student-2, as the v it predicts.
+        let second = try String(contentsOfFile: "\(dir)/students/stage-1/recipe.yaml", encoding: .utf8)
+        #expect(second.contains("teacher_prediction: v") && second.contains("student-2.safetensors"), "\(second)")
+    }
+
     @Test func badDistillationInputIsRefused() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

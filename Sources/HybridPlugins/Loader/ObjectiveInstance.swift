@@ -61,6 +61,11 @@ public final class ObjectiveInstance {
         if let state { plugin.functions.pointee.destroy!(state) }
     }
 
+    /// The value create received for key `name`; nil when the plugin declares no such key.
+    public func value(of name: String) -> ConfigValue? {
+        plugin.configKeys.firstIndex { $0.name == name }.map { config[$0] }
+    }
+
     /// Turns a plugin function's status into a typed error naming `function`.
     func check(_ status: hybrid_status, _ function: String) throws(PluginError) {
         guard status == HYBRID_OK else { throw failure(function, errorBuffer.message) }
