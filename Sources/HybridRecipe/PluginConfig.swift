@@ -52,9 +52,9 @@ public enum ConfigValue: Equatable, Sendable {
     }
 }
 
-extension ConfigValue: CustomStringConvertible {
+extension ConfigValue {
     /// The value as a recipe writes it (and `--set` reads it back).
-    public var description: String {
+    public var recipeText: String {
         switch self {
         case .int(let v): String(v)
         case .float(let v): "\(v)"

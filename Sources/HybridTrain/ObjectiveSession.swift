@@ -134,8 +134,9 @@ public final class ObjectiveSession {
         }
     }
 
-    /// Builds the objective's inference graph over the weights of `contents`, the checkpoint read from `path` —
-    /// every parameter it names must be there with its shape — frozen, for prepare_batch.
+    /// Builds the objective's inference graph over the weights of `contents` (the checkpoint
+    /// read from `path`) — every parameter it names must be there with its shape — frozen, for
+    /// prepare_batch.
     func attachTeacher(_ contents: Checkpoint.Contents, path: String, backbone: Backbone, backend: Backend) throws {
         guard shards.count == 1 else {
             throw TrainError("objective \(name): an objective with a teacher draws its batch as one data shard per process, not \(shards.count)")

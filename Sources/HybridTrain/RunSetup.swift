@@ -103,8 +103,8 @@ public struct RunSetup {
         for (key, value) in zip(instance.plugin.configKeys, instance.config) where key.name.hasPrefix("teacher_") {
             let name = String(key.name.dropFirst("teacher_".count))
             guard let trained = teachers[k].value(of: name), trained != value else { continue }
-            throw TrainError("\(file): \(keyPath).\(key.name) is \(value), but the teacher \(path) was trained with \(name) \(trained) "
-                + "(its recipe's objectives[\(k)].config.\(name)); expected \(key.name): \(trained)")
+            throw TrainError("\(file): \(keyPath).\(key.name) is \(value.recipeText), but the teacher \(path) was trained with "
+                + "\(name) \(trained.recipeText) (its recipe's objectives[\(k)].config.\(name)); expected \(key.name): \(trained.recipeText)")
         }
     }
 }

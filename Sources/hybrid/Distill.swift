@@ -51,7 +51,7 @@ struct Distill: ParsableCommand {
         let asStudent = instance.plugin.configKeys.compactMap { key -> String? in
             guard key.name != "teacher_steps", key.name.hasPrefix("teacher_"),
                   let own = instance.value(of: String(key.name.dropFirst("teacher_".count))) else { return nil }
-            return "objectives[\(index)].config.\(key.name)=\(own)"
+            return "objectives[\(index)].config.\(key.name)=\(own.recipeText)"
         }
         var teacher = firstTeacher.absolute
         var teacherIsStudent: [String] = []
