@@ -100,11 +100,10 @@ public struct RunSetup {
         let teachers = try instances(for: stored, file: path)
         // attachTeacher has already refused a checkpoint without the image heads.
         guard let k = teachers.firstIndex(where: { $0.plugin.dataKind == .images }) else { return }
-        for (key, value) in zip(instance.plugin.configKeys, instance.config) where key.name.hasPrefix("teacher_") {
-            let name = String(key.name.dropFirst("teacher_".count))
+        for (key, value, name) in instance.teacherAssumptions {
             guard let trained = teachers[k].value(of: name), trained != value else { continue }
-            throw TrainError("\(file): \(keyPath).\(key.name) is \(value.recipeText), but the teacher \(path) was trained with "
-                + "\(name) \(trained.recipeText) (its recipe's objectives[\(k)].config.\(name)); expected \(key.name): \(trained.recipeText)")
+            throw TrainError("\(file): \(keyPath).\(key) is \(value.recipeText), but the teacher \(path) was trained with "
+                + "\(name) \(trained.recipeText) (its recipe's objectives[\(k)].config.\(name)); expected \(key): \(trained.recipeText)")
         }
     }
 }

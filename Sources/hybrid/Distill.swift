@@ -48,10 +48,9 @@ struct Distill: ParsableCommand {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         // From the second stage on, the teacher is the last student: whatever the objective
         // assumes of its teacher (teacher_<key>, e.g. teacher_prediction) is then its own <key>.
-        let asStudent = instance.plugin.configKeys.compactMap { key -> String? in
-            guard key.name != "teacher_steps", key.name.hasPrefix("teacher_"),
-                  let own = instance.value(of: String(key.name.dropFirst("teacher_".count))) else { return nil }
-            return "objectives[\(index)].config.\(key.name)=\(own.recipeText)"
+        let asStudent = instance.teacherAssumptions.compactMap { key, _, teacherKey -> String? in
+            guard key != "teacher_steps", let own = instance.value(of: teacherKey) else { return nil }
+            return "objectives[\(index)].config.\(key)=\(own.recipeText)"
         }
         var teacher = firstTeacher.absolute
         var teacherIsStudent: [String] = []

@@ -97,14 +97,21 @@ import Testing
         #expect(s.status != 0 && s.stderr.contains("labels asked, but this model was trained without them (config classes 0)"), "\(s.all)")
     }
 
+    /// Trains a tiny 20-timestep digits teacher predicting `prediction` for `steps` steps into
+    /// `dir`/run and returns its recipe.
+    static func trainTinyTeacher(in dir: String, prediction: String, steps: Int) throws -> String {
+        let recipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20, prediction: \(prediction), schedule: cosine}\n",
+                                     data: "  images: \(CLI.root)/data/digits.csv.gz")
+        let t = try CLI.run(["train", recipe, "--set", "training.steps=\(steps)", "--set", "training.eval_every=\(steps)"])
+        #expect(t.status == 0, "\(t.all)")
+        return recipe
+    }
+
     @Test func progressiveDistillationHalvesTheSteps() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let digits = "  images: \(CLI.root)/data/digits.csv.gz"
-        let teacherRecipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20, prediction: v, schedule: cosine}\n",
-                                            data: digits)
-        let t = try CLI.run(["train", teacherRecipe, "--set", "training.steps=10", "--set", "training.eval_every=10"])
-        #expect(t.status == 0, "\(t.all)")
+        let teacherRecipe = try Self.trainTinyTeacher(in: dir, prediction: "v", steps: 10)
         let noTeacher = try CLI.run(["distill", teacherRecipe])
         #expect(noTeacher.status != 0 && noTeacher.stderr.contains("no objective has a teacher"), "\(noTeacher.all)")
         let distill = "  - plugin: distill\n    teacher: \(dir)/run/checkpoint-000010.safetensors\n"
@@ -150,10 +157,7 @@ import Testing
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let digits = "  images: \(CLI.root)/data/digits.csv.gz"
-        let teacherRecipe = try Self.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {timesteps: 20, sample_steps: 20, prediction: epsilon, schedule: cosine}\n",
-                                            data: digits)
-        let t = try CLI.run(["train", teacherRecipe, "--set", "training.steps=4", "--set", "training.eval_every=4"])
-        #expect(t.status == 0, "\(t.all)")
+        _ = try Self.trainTinyTeacher(in: dir, prediction: "epsilon", steps: 4)
         let teacher = "\(dir)/run/checkpoint-000004.safetensors"
         let recipe = try Self.recipe(in: dir, objectives: "  - plugin: distill\n    teacher: \(teacher)\n"
                                      + "    config: {timesteps: 20, schedule: cosine, teacher_steps: 4, teacher_prediction: v}\n", data: digits)

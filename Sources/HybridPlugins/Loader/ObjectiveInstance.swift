@@ -66,6 +66,14 @@ public final class ObjectiveInstance {
         plugin.configKeys.firstIndex { $0.name == name }.map { config[$0] }
     }
 
+    /// What the plugin assumes of its teacher: each `teacher_<key>` it declares (distill's
+    /// teacher_prediction, teacher_steps), with its value and the teacher's `<key>`.
+    public var teacherAssumptions: [(key: String, value: ConfigValue, teacherKey: String)] {
+        zip(plugin.configKeys, config).compactMap { spec, value in
+            spec.name.hasPrefix("teacher_") ? (spec.name, value, String(spec.name.dropFirst("teacher_".count))) : nil
+        }
+    }
+
     /// Turns a plugin function's status into a typed error naming `function`.
     func check(_ status: hybrid_status, _ function: String) throws(PluginError) {
         guard status == HYBRID_OK else { throw failure(function, errorBuffer.message) }
