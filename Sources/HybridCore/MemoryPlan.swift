@@ -3,7 +3,8 @@
 /// The run is a timeline: forward node i at time i, then backward step k at time n + k.
 /// Each arena tensor lives from the time it is first written to the time it is last read;
 /// tensors whose lifetimes do not overlap share memory. Placement is greedy first-fit,
-/// largest first (the offline strategy of TFLite's and ggml's allocators).
+/// largest first (the offline strategy of TFLite's and ggml's allocators). With a `chunk`, no
+/// tensor crosses a multiple of it: a GPU backend binds the arena as buffers of that size.
 public struct MemoryPlan: Sendable {
     /// Arena offset (in 4-byte elements) per tensor id; nil for non-arena tensors.
     public private(set) var offsets: [Int?]
@@ -15,7 +16,7 @@ public struct MemoryPlan: Sendable {
     /// Offsets are rounded to 16 elements (64 bytes) for aligned SIMD loads.
     static let alignment = 16
 
-    public init(graph: Graph) {
+    public init(graph: Graph, chunk: Int = .max) {
         let tensors = graph.tensors
         let n = graph.nodes.count
         let end = n + graph.backwardSteps.count
@@ -56,11 +57,18 @@ public struct MemoryPlan: Sendable {
         for id in order {
             let need = (tensors[id].count + Self.alignment - 1) / Self.alignment * Self.alignment
             let overlapping = placed.filter { $0.first <= last[id] && first[id] <= $0.last }.sorted { $0.offset < $1.offset }
+            // The next chunk boundary, where the tensor would cross one (one larger than a chunk
+            // crosses anyway, and the backend refuses it by name).
+            func inOneChunk(_ offset: Int) -> Int {
+                need > 0 && need <= chunk && offset / chunk != (offset + need - 1) / chunk ? (offset / chunk + 1) * chunk : offset
+            }
             var offset = 0
             for block in overlapping {
+                offset = inOneChunk(offset)
                 if offset + need <= block.offset { break }
                 offset = max(offset, block.offset + block.size)
             }
+            offset = inOneChunk(offset)
             placed.append((offset, need, first[id], last[id]))
             offsets[id] = offset
             size = max(size, offset + need)

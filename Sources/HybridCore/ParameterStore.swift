@@ -29,16 +29,32 @@ public final class ParameterStore {
     /// Total elements; offsets are padded to 16 floats so every parameter starts 64-byte aligned.
     public private(set) var count = 0
 
-    public private(set) var values: UnsafeMutablePointer<Float>?
-    public private(set) var gradients: UnsafeMutablePointer<Float>?
-    public private(set) var firstMoments: UnsafeMutablePointer<Float>?
-    public private(set) var secondMoments: UnsafeMutablePointer<Float>?
-    /// Owns the four buffers (host memory, or mapped device memory for a GPU backend).
+    /// The host's view of the four buffers. Each getter first tells `memory` the host is about
+    /// to read or write that buffer, so a GPU backend brings a newer device copy back first and
+    /// uploads the host's copy before its next kernel reads it. Take a pointer for one access,
+    /// never across device work.
+    public var values: UnsafeMutablePointer<Float>? { host(.values) }
+    public var gradients: UnsafeMutablePointer<Float>? { host(.gradients) }
+    public var firstMoments: UnsafeMutablePointer<Float>? { host(.firstMoments) }
+    public var secondMoments: UnsafeMutablePointer<Float>? { host(.secondMoments) }
+    /// Owns the four buffers (host memory, or a GPU backend's device memory with a host copy).
     public private(set) var memory: ParameterMemory?
+    private var buffers: ParameterBuffers?
 
     public init() {}
 
-    public var isMaterialized: Bool { values != nil }
+    public var isMaterialized: Bool { buffers != nil }
+
+    private func host(_ which: ParameterBuffer) -> UnsafeMutablePointer<Float>? {
+        guard let buffers, let memory else { return nil }
+        memory.hostAccess(which)
+        switch which {
+        case .values: return buffers.values
+        case .gradients: return buffers.gradients
+        case .firstMoments: return buffers.firstMoments
+        case .secondMoments: return buffers.secondMoments
+        }
+    }
 
     /// The parameter called `name`, registering it on first use.
     public func declare(_ name: String, shape: [Int], initializer: ParameterInit, decay: Bool) throws -> ParameterInfo {
@@ -71,12 +87,8 @@ public final class ParameterStore {
     /// name, so values do not depend on declaration order.
     public func materialize(seed: UInt64, memory: ParameterMemory = HostParameterMemory()) {
         precondition(!isMaterialized, "parameters are materialized once")
-        let buffers = memory.allocate(count: max(count, 1))
+        buffers = memory.allocate(count: max(count, 1))
         self.memory = memory
-        values = buffers.values
-        gradients = buffers.gradients
-        firstMoments = buffers.firstMoments
-        secondMoments = buffers.secondMoments
         for info in parameters { initialize(info, seed: seed) }
     }
 
@@ -91,8 +103,9 @@ public final class ParameterStore {
         }
     }
 
+    /// Sets every gradient to 0 where the gradients live (on the device for a GPU backend).
     public func zeroGradients() {
-        gradients?.update(repeating: 0, count: count)
+        memory?.zeroGradients()
     }
 }
 
@@ -109,17 +122,27 @@ public struct ParameterBuffers {
     }
 }
 
+/// One of a parameter store's four buffers.
+public enum ParameterBuffer: Int, CaseIterable, Sendable {
+    case values, gradients, firstMoments, secondMoments
+}
+
 /// Where a parameter store lives. The object owns the memory it hands out and frees it when
-/// it goes; a GPU backend hands out mapped device memory so its kernels read the same floats
-/// the checkpoint code writes.
+/// it goes. A GPU backend hands out a host copy and keeps the kernels' copy in device memory,
+/// kept coherent through `hostAccess`.
 public protocol ParameterMemory: AnyObject {
     /// Four zeroed buffers of `count` floats each, valid while this object lives.
     func allocate(count: Int) -> ParameterBuffers
+    /// The host is about to read or write `buffer` through its pointer.
+    func hostAccess(_ buffer: ParameterBuffer)
+    /// Sets every gradient to 0.
+    func zeroGradients()
 }
 
 /// Plain host memory, 64-byte aligned.
 public final class HostParameterMemory: ParameterMemory {
     private var blocks: [UnsafeMutableRawPointer] = []
+    private var gradients: UnsafeMutableBufferPointer<Float>?
 
     public init() {}
 
@@ -131,6 +154,15 @@ public final class HostParameterMemory: ParameterMemory {
             blocks.append(raw)
             return raw.initializeMemory(as: Float.self, repeating: 0, count: count)
         }
-        return ParameterBuffers(values: zeroed(), gradients: zeroed(), firstMoments: zeroed(), secondMoments: zeroed())
+        let buffers = ParameterBuffers(values: zeroed(), gradients: zeroed(), firstMoments: zeroed(), secondMoments: zeroed())
+        gradients = UnsafeMutableBufferPointer(start: buffers.gradients, count: count)
+        return buffers
+    }
+
+    /// The host's memory is the only copy.
+    public func hostAccess(_ buffer: ParameterBuffer) {}
+
+    public func zeroGradients() {
+        gradients?.update(repeating: 0)
     }
 }

@@ -26,10 +26,13 @@ final class CommandRecording {
     var isEmpty: Bool { buffers.isEmpty }
 
     /// One dispatch of `groups` workgroups (spread over x and y: at most 65535 in a dimension;
-    /// kernels rebuild the flat group index and skip groups past their work).
-    func dispatch(_ kernel: Kernel, constants: [UInt32]? = nil, push: [UInt32], groups: Int) throws {
+    /// kernels rebuild the flat group index and skip groups past their work). The push
+    /// constants are the operands (two words each) then the scalars, as every shader declares them.
+    func dispatch(_ kernel: Kernel, constants: [UInt32]? = nil, _ operands: [Operand], _ scalars: [UInt32], groups: Int) throws {
+        let push = operands.flatMap { [$0.buffer, $0.offset] } + scalars
         precondition(push.count * 4 <= PipelineLayouts.pushConstantBytes, "\(kernel): push constants over 128 bytes")
         guard groups > 0 else { return }
+        precondition(groups <= 65535 * 65535, "\(kernel): \(groups) workgroups is past what one dispatch can name")
         let pipeline = try owner.pipeline(PipelineKey(kernel: kernel, constants: constants ?? kernel.defaultConstants(owner.info)))
         let cb = try commandBuffer()
         let vk = owner.vk
@@ -41,8 +44,8 @@ final class CommandRecording {
     }
 
     /// One dispatch of a one-invocation-per-item kernel over `items` items.
-    func dispatch(_ kernel: Kernel, push: [UInt32], items: Int) throws {
-        try dispatch(kernel, push: push, groups: kernel.groups(items, owner.info))
+    func dispatch(_ kernel: Kernel, _ operands: [Operand], _ scalars: [UInt32], items: Int) throws {
+        try dispatch(kernel, operands, scalars, groups: kernel.groups(items, owner.info))
     }
 
     /// Sets `count` elements from `offset` to the 32-bit pattern `value`.

@@ -1,24 +1,20 @@
 import CVulkan
 
-/// Every buffer a kernel can address. All pipelines share one descriptor-set layout: binding 0
-/// is an array of these storage buffers, and a kernel names a tensor by one 32-bit operand,
-/// slot << 29 | element offset (see Shaders/common.glsl), so one descriptor set per executable
-/// serves all its dispatches.
-enum BufferSlot: UInt32, CaseIterable {
-    case arena = 0, values, gradients, firstMoments, secondMoments, inputs, aux
-}
-
-/// The shared descriptor-set layout and pipeline layout (one push-constant range of 128 bytes).
+/// The layouts every pipeline shares: binding 0 is an array of `bindingCount` storage buffers
+/// (Shaders/common.glsl's BUFFERS), and a kernel names a tensor by an `Operand` (buffer index,
+/// element offset) in its push constants, so one descriptor set per executable serves all its
+/// dispatches; one push-constant range of 128 bytes (every device offers that much).
 struct PipelineLayouts {
     let descriptorSet: VkDescriptorSetLayout
     let pipeline: VkPipelineLayout
     static let pushConstantBytes = 128
+    static let bindingCount = 32
 
     init(_ vk: DeviceFunctions, _ device: VkDevice) throws {
         var binding = VkDescriptorSetLayoutBinding()
         binding.binding = 0
         binding.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-        binding.descriptorCount = UInt32(BufferSlot.allCases.count)
+        binding.descriptorCount = UInt32(Self.bindingCount)
         binding.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT.rawValue
         var setLayout: VkDescriptorSetLayout?
         let r1 = withUnsafePointer(to: &binding) { b in

@@ -12,11 +12,18 @@ public struct VulkanDeviceInfo: Sendable {
     public var maxWorkgroupInvocations: Int
     public var maxStorageBufferRange: Int
     public var fp16: Bool
+    /// The largest single allocation the driver promises (Vulkan 1.1 maintenance3).
+    public var maxMemoryAllocationSize: Int
+    /// The size of the largest device-local memory heap, in bytes.
+    public var deviceMemory: Int
+    /// Storage buffers one shader stage may bind.
+    public var maxStorageBuffers: Int
 
     public enum Kind: String, Sendable { case discrete, integrated, virtual, cpu, other }
 
     public init(index: Int, name: String, driver: String, kind: Kind, subgroupSize: Int, sharedMemory: Int,
-                maxWorkgroupInvocations: Int, maxStorageBufferRange: Int, fp16: Bool) {
+                maxWorkgroupInvocations: Int, maxStorageBufferRange: Int, fp16: Bool,
+                maxMemoryAllocationSize: Int = 1 << 31, deviceMemory: Int = 1 << 33, maxStorageBuffers: Int = 32) {
         self.index = index
         self.name = name
         self.driver = driver
@@ -26,13 +33,16 @@ public struct VulkanDeviceInfo: Sendable {
         self.maxWorkgroupInvocations = maxWorkgroupInvocations
         self.maxStorageBufferRange = maxStorageBufferRange
         self.fp16 = fp16
+        self.maxMemoryAllocationSize = maxMemoryAllocationSize
+        self.deviceMemory = deviceMemory
+        self.maxStorageBuffers = maxStorageBuffers
     }
 
     /// One line: name, driver, type, subgroup size, shared memory, fp16, largest storage buffer.
     public var capabilityLine: String {
         "vulkan device \(index): \(name) (\(kind.rawValue), driver \(driver)): subgroup \(subgroupSize), "
             + "shared memory \(sharedMemory / 1024) KiB, fp16 \(fp16 ? "yes" : "no"), "
-            + "storage buffer range \(maxStorageBufferRange / (1 << 20)) MiB"
+            + "storage buffer range \(maxStorageBufferRange / (1 << 20)) MiB, device memory \(deviceMemory / (1 << 20)) MiB"
     }
 }
 
@@ -67,6 +77,14 @@ public final class VulkanDevice {
     public var matmul: MatmulKernel
     /// How long a submit may run before it is an error.
     let timeoutNanoseconds: UInt64
+    /// Bytes this process holds in buffers on the device now.
+    var allocatedBytes = 0
+    /// The most bytes one buffer of a store holds: the device's limits, or less where a test
+    /// sets it (stores then split into more chunks, exercising the same code as a large model).
+    var bufferLimit: Int
+    var chunkElements: Int { bufferLimit / 4 }
+    /// The most floats one staging buffer holds (larger transfers go in pieces).
+    static let stagingElements = 1 << 22
 
     /// Every Vulkan device the loader reports, without opening any. Throws when there is no
     /// loader or no instance can be made.
@@ -98,6 +116,12 @@ public final class VulkanDevice {
         var properties = VkPhysicalDeviceProperties()
         vki.getPhysicalDeviceProperties(physical, &properties)
         minStorageOffsetAlignment = Int(properties.limits.minStorageBufferOffsetAlignment)
+        bufferLimit = min(info.maxStorageBufferRange, info.maxMemoryAllocationSize, ChunkLayout.maxChunkElements * 4) / 64 * 64
+        guard info.maxStorageBuffers >= PipelineLayouts.bindingCount else {
+            messenger?.destroy(instance, vki)
+            vki.destroyInstance(instance, nil)
+            throw VulkanError("\(info.name) lets a shader bind \(info.maxStorageBuffers) storage buffers; hybrid's kernels bind \(PipelineLayouts.bindingCount)")
+        }
         var memory = VkPhysicalDeviceMemoryProperties()
         vki.getPhysicalDeviceMemoryProperties(physical, &memory)
         memoryProperties = memory
@@ -169,6 +193,18 @@ public final class VulkanDevice {
         vk.destroyDevice(device, nil)
         messenger?.destroy(instance, vki)
         vki.destroyInstance(instance, nil)
+    }
+
+    /// Runs `body(staging, done, n)` for consecutive pieces of `count` floats through one
+    /// host-visible staging buffer made for the transfer.
+    func throughStaging(count: Int, _ body: (VulkanBuffer, Int, Int) throws -> Void) throws {
+        let staging = try VulkanBuffer(self, count: min(max(count, 1), Self.stagingElements), hostVisible: true, purpose: "a staging buffer")
+        var done = 0
+        while done < count {
+            let n = min(count - done, Self.stagingElements)
+            try body(staging, done, n)
+            done += n
+        }
     }
 
     /// Validation-layer errors reported so far (0 unless HYBRID_VULKAN_VALIDATION=1).
@@ -264,15 +300,25 @@ public final class VulkanDevice {
         subgroup.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES
         var driver = VkPhysicalDeviceDriverProperties()
         driver.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES
+        var maintenance3 = VkPhysicalDeviceMaintenance3Properties()
+        maintenance3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES
         var properties = VkPhysicalDeviceProperties2()
         properties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
-        withUnsafeMutablePointer(to: &driver) { d in
-            subgroup.pNext = UnsafeMutableRawPointer(d)
-            withUnsafeMutablePointer(to: &subgroup) { s in
-                properties.pNext = UnsafeMutableRawPointer(s)
-                vki.getPhysicalDeviceProperties2(physical, &properties)
+        withUnsafeMutablePointer(to: &maintenance3) { m in
+            driver.pNext = UnsafeMutableRawPointer(m)
+            withUnsafeMutablePointer(to: &driver) { d in
+                subgroup.pNext = UnsafeMutableRawPointer(d)
+                withUnsafeMutablePointer(to: &subgroup) { s in
+                    properties.pNext = UnsafeMutableRawPointer(s)
+                    vki.getPhysicalDeviceProperties2(physical, &properties)
+                }
             }
         }
+        var memory = VkPhysicalDeviceMemoryProperties()
+        vki.getPhysicalDeviceMemoryProperties(physical, &memory)
+        let heaps = withUnsafeBytes(of: memory.memoryHeaps) { Array($0.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount))) }
+        let localHeaps = heaps.filter { $0.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }
+        let deviceMemory = Int((localHeaps.isEmpty ? heaps : localHeaps).map(\.size).max() ?? 0)
         let p = properties.properties
         let kind: VulkanDeviceInfo.Kind = switch p.deviceType {
         case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: .discrete
@@ -291,7 +337,9 @@ public final class VulkanDevice {
             subgroupSize: Int(subgroup.subgroupSize), sharedMemory: Int(p.limits.maxComputeSharedMemorySize),
             maxWorkgroupInvocations: Int(p.limits.maxComputeWorkGroupInvocations),
             maxStorageBufferRange: Int(p.limits.maxStorageBufferRange),
-            fp16: Self.supportsFloat16(physical, vki))
+            fp16: Self.supportsFloat16(physical, vki),
+            maxMemoryAllocationSize: Int(clamping: maintenance3.maxMemoryAllocationSize), deviceMemory: deviceMemory,
+            maxStorageBuffers: Int(min(p.limits.maxPerStageDescriptorStorageBuffers, p.limits.maxDescriptorSetStorageBuffers)))
     }
 
     private static func supportsFloat16(_ physical: VkPhysicalDevice, _ vki: InstanceFunctions) -> Bool {

@@ -1,20 +1,22 @@
 import HybridCore
 
 /// A graph bound to device memory, its forward and backward recorded once as command buffers
-/// and replayed each run. Buffers: the arena (activations and their gradients, laid out by
-/// `MemoryPlan`), the parameter store's four, `inputs` (host-visible: every graph input and state, the
-/// loss seed and the attention key windows) and `aux` (loss normalizers, per-row losses and
-/// the attention backward's scores).
+/// and replayed each run. Buffers, bound in this order: the arena's chunks (activations and
+/// their gradients, laid out by `MemoryPlan` so none crosses a chunk), the parameter values'
+/// and gradients' chunks, `inputs` (host-visible: every graph input and state, the loss seed
+/// and the attention key windows) and `aux` (loss normalizers, per-row losses and the
+/// attention backward's scores).
 final class VulkanExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
     private let device: VulkanDevice
-    let arena: VulkanBuffer
+    let arena: VulkanStore
     private let inputs: VulkanBuffer
     private let aux: VulkanBuffer
     private let parameters: VulkanParameterMemory
     private let set: DescriptorSet
-    private var operands: [UInt32?]
+    /// Per tensor: where the kernels find it (nil: unplaced, or an input, found by `inputOffsets`).
+    private var operands: [Operand?]
     private var inputOffsets: [TensorID: Int] = [:]
     private let seedOffset: Int
     /// Per attention node: where its key windows (start[T], end[T]) are in `inputs`.
@@ -23,6 +25,7 @@ final class VulkanExecutable: Executable {
     private var normalizers: [Int: Int] = [:]
     private let rowLossOffset: Int
     private let scoresOffset: Int
+    private let inputsBinding: UInt32, auxBinding: UInt32
     private var forwardRecording: CommandRecording!
     private var backwardRecording: CommandRecording!
     /// With a profile set: one recording per forward node and per backward step, each run and
@@ -40,7 +43,7 @@ final class VulkanExecutable: Executable {
         self.graph = graph
         self.device = device
         parameters = memory
-        let plan = MemoryPlan(graph: graph)
+        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements)
         self.plan = plan
 
         // inputs: each graph input 16-aligned, then the seed, then the key windows.
@@ -73,20 +76,35 @@ final class VulkanExecutable: Executable {
         scoresOffset = auxCount
         auxCount += scores
 
-        arena = try VulkanBuffer(device, count: plan.size, hostVisible: false, purpose: "the activation arena")
+        try Self.checkFits(device, arena: plan.size, inputs: inputCount, aux: auxCount, graph: graph)
+        let copy = try memory.prepare(graph.parameters, writes: [])
+        arena = try VulkanStore(device, count: plan.size, purpose: "the activation arena")
         inputs = try VulkanBuffer(device, count: inputCount, hostVisible: true, purpose: "the graph inputs")
         aux = try VulkanBuffer(device, count: auxCount, hostVisible: false, purpose: "loss and attention scratch")
-        set = try DescriptorSet(device, buffers: [arena] + memory.buffers + [inputs, aux])
+        let parameterChunks = copy.stores[0].chunks + copy.stores[1].chunks
+        let bindings = arena.chunks + parameterChunks + [inputs, aux]
+        guard bindings.count <= PipelineLayouts.bindingCount else {
+            throw VulkanError("this graph needs \(bindings.count) buffers of at most \(device.bufferLimit >> 20) MiB on \(device.info.name) "
+                + "(activations \(arena.chunks.count), parameters and gradients \(parameterChunks.count)); kernels bind \(PipelineLayouts.bindingCount)")
+        }
+        set = try DescriptorSet(device, buffers: bindings)
+        let valuesBase = arena.chunks.count, gradientsBase = valuesBase + copy.stores[0].chunks.count
+        inputsBinding = UInt32(bindings.count - 2)
+        auxBinding = UInt32(bindings.count - 1)
 
-        operands = graph.tensors.enumerated().map { id, t in
+        let arena = self.arena
+        operands = try graph.tensors.enumerated().map { id, t in
             switch t.storage {
-            case .parameter(let offset): return operand(.values, offset)
-            case .parameterGradient(let offset): return operand(.gradients, offset)
-            case .activation, .activationGradient: return plan.offsets[id].map { operand(.arena, $0) }
+            case .parameter(let offset): return try copy.operand(base: valuesBase, offset: offset, count: t.count)
+            case .parameterGradient(let offset): return try copy.operand(base: gradientsBase, offset: offset, count: t.count)
+            case .activation, .activationGradient:
+                guard let offset = plan.offsets[id] else { return nil }
+                let (_, chunk, local) = try arena.locate(offset: offset, count: t.count)
+                return Operand(buffer: UInt32(chunk), offset: UInt32(local))
             case .input, .state: return nil
             }
         }
-        for (id, offset) in inputOffsets { operands[id] = operand(.inputs, offset) }
+        for (id, offset) in inputOffsets { operands[id] = Operand(buffer: inputsBinding, offset: UInt32(offset)) }
         let ints = UnsafeMutableRawPointer(inputs.mapped!).assumingMemoryBound(to: Int32.self)
         for (index, at) in keyWindows {
             guard case .attention(_, let mask) = graph.nodes[index].op else { continue }
@@ -104,6 +122,17 @@ final class VulkanExecutable: Executable {
         backwardRecording = backward
     }
 
+    /// Refuses, before allocating, a graph whose buffers do not fit what is left of the
+    /// device's memory, naming the sizes (a device-lost mid-step tells the user nothing).
+    private static func checkFits(_ device: VulkanDevice, arena: Int, inputs: Int, aux: Int, graph: Graph) throws {
+        let need = 4 * (arena + aux), have = device.info.deviceMemory - device.allocatedBytes
+        guard need > have else { return }
+        func mib(_ bytes: Int) -> String { "\(bytes >> 20) MiB" }
+        throw VulkanError("the graph's activations need \(mib(4 * arena)) and its scratch \(mib(4 * aux)) on \(device.info.name), "
+            + "but only \(mib(max(have, 0))) of its \(mib(device.info.deviceMemory)) are free (\(mib(device.allocatedBytes)) already hold "
+            + "parameters, gradients, AdamW moments and other graphs); use a smaller batch, sequence or model")
+    }
+
     func int32Input(_ id: TensorID) -> UnsafeMutableBufferPointer<Int32> {
         precondition(graph[id].storage == .input && graph[id].dtype == .int32, "\(graph[id].name) is not an int32 input")
         let base = UnsafeMutableRawPointer(inputs.mapped! + inputOffsets[id]!).assumingMemoryBound(to: Int32.self)
@@ -116,8 +145,9 @@ final class VulkanExecutable: Executable {
     }
 
     func forward() {
-        guard let profile else { return run("the forward of a graph") { try forwardRecording.run() } }
         run("the forward of a graph") {
+            _ = try parameters.prepare(graph.parameters, writes: [])
+            guard let profile else { return try forwardRecording.run() }
             for (index, recording) in try profiledRecordings().forward.enumerated() {
                 let t0 = ContinuousClock.now
                 try recording.run()
@@ -129,8 +159,9 @@ final class VulkanExecutable: Executable {
     func backward(seed: Float) {
         precondition(graph.loss.flatMap { graph[$0].gradient } != nil, "backward on a graph without a differentiated loss")
         inputs.mapped![seedOffset] = seed
-        guard let profile else { return run("the backward of a graph") { try backwardRecording.run() } }
         run("the backward of a graph") {
+            _ = try parameters.prepare(graph.parameters, writes: [.gradients])
+            guard let profile else { return try backwardRecording.run() }
             for (k, recording) in try profiledRecordings().backward.enumerated() {
                 let t0 = ContinuousClock.now
                 try recording.run()
@@ -163,23 +194,32 @@ final class VulkanExecutable: Executable {
 
     func read(_ id: TensorID, offset: Int, count: Int, into: UnsafeMutablePointer<Float>) {
         precondition(offset >= 0 && offset + count <= graph[id].count, "read past the end of \(graph[id].name)")
-        guard let r = operands[id] else { preconditionFailure("\(graph[id].name) was never placed (unused)") }
-        let buffer: VulkanBuffer = switch BufferSlot(rawValue: r >> 29)! {
-        case .arena: arena
-        case .values: parameters.buffers[0]
-        case .gradients: parameters.buffers[1]
-        case .inputs: inputs
-        default: preconditionFailure("\(graph[id].name) is not readable")
+        let t = graph[id]
+        run("reading \(t.name)") {
+            switch t.storage {
+            case .activation, .activationGradient:
+                guard let at = plan.offsets[id] else { preconditionFailure("\(t.name) was never placed (unused)") }
+                try arena.download(offset: at + offset, count: count, into: into)
+            case .input, .state:
+                (into).update(from: inputs.mapped! + inputOffsets[id]! + offset, count: count)
+            case .parameter, .parameterGradient:
+                let which: ParameterBuffer = if case .parameter = t.storage { .values } else { .gradients }
+                let copy = try parameters.prepare(graph.parameters, writes: [])
+                guard let o = operands[id] else { preconditionFailure("\(t.name) was never placed") }
+                let base = which == .values ? arena.chunks.count : arena.chunks.count + copy.stores[0].chunks.count
+                try copy.stores[which.rawValue].chunks[Int(o.buffer) - base].download(offset: Int(o.offset) + offset, count: count, into: into)
+            }
         }
-        run("reading \(graph[id].name)") { try buffer.download(offset: Int(r & 0x1FFF_FFFF) + offset, count: count, into: into) }
     }
 
     // MARK: recording
 
-    private func o(_ id: TensorID) -> UInt32 { operands[id]! }
+    private func o(_ id: TensorID) -> Operand { operands[id]! }
     /// An absent gradient: an operand no kernel reads (its flag is off).
-    private func o(_ id: TensorID?) -> UInt32 { id.map { operands[$0]! } ?? 0 }
+    private func o(_ id: TensorID?) -> Operand { id.map { operands[$0]! } ?? .none }
     private func u(_ n: Int) -> UInt32 { UInt32(n) }
+    private func inputsAt(_ offset: Int) -> Operand { Operand(buffer: inputsBinding, offset: UInt32(offset)) }
+    private func auxAt(_ offset: Int) -> Operand { Operand(buffer: auxBinding, offset: UInt32(offset)) }
 
     /// Records every forward node into `recording(node index)`.
     private func recordForward(_ recording: (Int) throws -> CommandRecording) throws {
@@ -189,49 +229,51 @@ final class VulkanExecutable: Executable {
             switch node.op {
             case .embedding:
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, push: [o(i[1]), o(i[0]), out, u(N), u(C), 0], items: N * C)
+                try r.dispatch(.embedding, [o(i[1]), o(i[0]), out], [u(N), u(C), 0], items: N * C)
             case .linear(let hasBias):
                 let x = graph[i[0]], w = graph[i[1]]
                 try matmul(r, a: o(i[0]), b: o(i[1]), c: out, bias: hasBias ? o(i[2]) : nil, M: x.rows, N: w.shape[0], K: w.shape[1],
                            lda: w.shape[1], ldb: w.shape[1], ldc: w.shape[0], transA: false, transB: true, beta: 0)
             case .add:
-                try r.dispatch(.add, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], items: graph[node.output].count)
+                let n = graph[node.output].count
+                try r.dispatch(.add, [out, o(i[0]), o(i[1])], [u(n)], items: n)
             case .addBroadcast:
                 let total = graph[i[0]].count
-                try r.dispatch(.add_broadcast, push: [out, o(i[0]), o(i[1]), u(graph[i[1]].count), u(total)], items: total)
+                try r.dispatch(.add_broadcast, [out, o(i[0]), o(i[1])], [u(graph[i[1]].count), u(total)], items: total)
             case .mul:
-                try r.dispatch(.mul, push: [out, o(i[0]), o(i[1]), u(graph[node.output].count)], items: graph[node.output].count)
+                let n = graph[node.output].count
+                try r.dispatch(.mul, [out, o(i[0]), o(i[1])], [u(n)], items: n)
             case .scale(let s):
                 let n = graph[node.output].count
-                try r.dispatch(.scale, push: [out, o(i[0]), u(n), s.bitPattern], items: n)
+                try r.dispatch(.scale, [out, o(i[0])], [u(n), s.bitPattern], items: n)
             case .layerNorm(let eps):
                 let x = graph[i[0]]
-                try r.dispatch(.layer_norm, push: [out, o(node.saved[0]), o(node.saved[1]), o(i[0]), o(i[1]), o(i[2]), 0,
-                                                   u(x.rows), u(x.columns), 0, eps.bitPattern], items: x.rows)
+                try r.dispatch(.layer_norm, [out, o(node.saved[0]), o(node.saved[1]), o(i[0]), o(i[1]), o(i[2]), .none],
+                               [u(x.rows), u(x.columns), 0, eps.bitPattern], items: x.rows)
             case .gelu:
                 let n = graph[node.output].count
-                try r.dispatch(.gelu, push: [out, o(i[0]), 0, u(n), 0], items: n)
+                try r.dispatch(.gelu, [out, o(i[0]), .none], [u(n), 0], items: n)
             case .attention(let heads, _):
                 let s = graph[i[0]].shape, windows = keyWindows[index]!
-                try r.dispatch(.attention, push: [out, o(node.saved[0]), o(i[0]), operand(.inputs, windows), operand(.inputs, windows + s[1]),
-                                                  u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], items: s[0] * heads * s[1])
+                try r.dispatch(.attention, [out, o(node.saved[0]), o(i[0]), inputsAt(windows), inputsAt(windows + s[1])],
+                               [u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], items: s[0] * heads * s[1])
             case .attentionDecode(let heads):
                 let cache = graph[i[1]].shape
-                try r.dispatch(.attention_decode, push: [out, o(i[0]), o(i[1]), o(i[2]), o(i[3]), u(cache[1]), u(heads)], items: heads)
+                try r.dispatch(.attention_decode, [out, o(i[0]), o(i[1]), o(i[2]), o(i[3])], [u(cache[1]), u(heads)], items: heads)
             case .crossEntropy:
                 let logits = graph[i[0]]
-                try r.dispatch(.cross_entropy, push: [o(node.saved[0]), o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset),
-                                                      u(logits.rows), u(logits.columns)], items: logits.rows)
+                try r.dispatch(.cross_entropy, [o(node.saved[0]), o(i[0]), o(i[1]), o(i[2]), auxAt(rowLossOffset)],
+                               [u(logits.rows), u(logits.columns)], items: logits.rows)
                 try sum(r, into: out, rows: logits.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: 1)
             case .mse:
                 let p = graph[i[0]]
-                try r.dispatch(.mse, push: [o(i[0]), o(i[1]), o(i[2]), operand(.aux, rowLossOffset), 0, 0, 0, 0,
-                                            u(p.rows), u(p.columns), 0, 0], items: p.rows)
+                try r.dispatch(.mse, [o(i[0]), o(i[1]), o(i[2]), auxAt(rowLossOffset), .none, .none, .none, .none],
+                               [u(p.rows), u(p.columns), 0, 0], items: p.rows)
                 try sum(r, into: out, rows: p.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: Float(p.columns))
             case .mean:
                 let n = graph[i[0]].count
                 if n == 0 { try fill(r, node.output, value: 0); break }
-                try r.dispatch(.sum, push: [out, o(i[0]), u(n), 0, 0, 0, 0, 0, u(n), Float(n).bitPattern], groups: 1)
+                try r.dispatch(.sum, [out, o(i[0]), .none, .none], [u(n), 0, 0, 0, u(n), Float(n).bitPattern], groups: 1)
             }
         }
     }
@@ -241,7 +283,10 @@ final class VulkanExecutable: Executable {
         guard let loss = graph.loss, let lossGradient = graph[loss].gradient else { return }
         for (k, step) in graph.backwardSteps.enumerated() {
             let r = try recording(k)
-            if k == 0 { try r.copy(from: inputs, offset: seedOffset, to: arena, offset: plan.offsets[lossGradient]!, count: 1) }
+            if k == 0 {
+                let (buffer, _, at) = try arena.locate(offset: plan.offsets[lossGradient]!, count: 1)
+                try r.copy(from: inputs, offset: seedOffset, to: buffer, offset: at, count: 1)
+            }
             for g in plan.zeroBeforeStep[k] { try fill(r, g, value: 0) }
             let node = graph.nodes[step.node]
             let i = node.inputs, d = step.inputGradients, dout = o(step.outputGradient)
@@ -249,7 +294,7 @@ final class VulkanExecutable: Executable {
             case .embedding:
                 guard let dtable = d[1] else { break }
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, push: [o(dtable), o(i[0]), dout, u(N), u(C), 1], items: C)
+                try r.dispatch(.embedding, [o(dtable), o(i[0]), dout], [u(N), u(C), 1], items: C)
             case .linear(let hasBias):
                 let N = graph[i[0]].rows, K = graph[i[1]].shape[1], M = graph[i[1]].shape[0]
                 if let dx = d[0], K > 0 {
@@ -260,81 +305,81 @@ final class VulkanExecutable: Executable {
                     try matmul(r, a: dout, b: o(i[0]), c: o(dw), bias: nil, M: M, N: K, K: N, lda: M, ldb: K, ldc: K,
                                transA: true, transB: false, beta: 1)
                 }
-                if hasBias, let db = d[2] { try r.dispatch(.column_sum, push: [o(db), dout, u(N), u(M)], items: M) }
+                if hasBias, let db = d[2] { try r.dispatch(.column_sum, [o(db), dout], [u(N), u(M)], items: M) }
             case .add:
                 let n = graph[node.output].count
-                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, push: [o(g), dout, u(n), Float(1).bitPattern], items: n) }
+                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, [o(g), dout], [u(n), Float(1).bitPattern], items: n) }
             case .addBroadcast:
                 let n = graph[i[1]].count, R = graph[i[0]].count / max(n, 1)
-                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(R * n), Float(1).bitPattern], items: R * n) }
-                if let dy = d[1] { try r.dispatch(.column_sum, push: [o(dy), dout, u(R), u(n)], items: n) }
+                if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(R * n), Float(1).bitPattern], items: R * n) }
+                if let dy = d[1] { try r.dispatch(.column_sum, [o(dy), dout], [u(R), u(n)], items: n) }
             case .mul:
                 let n = graph[node.output].count
-                if let da = d[0] { try r.dispatch(.mul_accumulate, push: [o(da), dout, o(i[1]), u(n)], items: n) }
-                if let db = d[1] { try r.dispatch(.mul_accumulate, push: [o(db), dout, o(i[0]), u(n)], items: n) }
+                if let da = d[0] { try r.dispatch(.mul_accumulate, [o(da), dout, o(i[1])], [u(n)], items: n) }
+                if let db = d[1] { try r.dispatch(.mul_accumulate, [o(db), dout, o(i[0])], [u(n)], items: n) }
             case .scale(let s):
                 let n = graph[node.output].count
-                if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(n), s.bitPattern], items: n) }
+                if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(n), s.bitPattern], items: n) }
             case .layerNorm(let eps):
                 let x = graph[i[0]], mean = o(node.saved[0]), rstd = o(node.saved[1])
                 if let dx = d[0] {
-                    try r.dispatch(.layer_norm, push: [o(dx), mean, rstd, o(i[0]), o(i[1]), o(i[2]), dout, u(x.rows), u(x.columns), 1, eps.bitPattern],
+                    try r.dispatch(.layer_norm, [o(dx), mean, rstd, o(i[0]), o(i[1]), o(i[2]), dout], [u(x.rows), u(x.columns), 1, eps.bitPattern],
                                    items: x.rows)
                 }
                 let which = (d[1] != nil ? 1 : 0) | (d[2] != nil ? 2 : 0)
                 if which != 0 {
-                    try r.dispatch(.layer_norm_parameters, push: [o(d[1]), o(d[2]), dout, o(i[0]), mean, rstd, u(x.rows), u(x.columns), u(which)],
+                    try r.dispatch(.layer_norm_parameters, [o(d[1]), o(d[2]), dout, o(i[0]), mean, rstd], [u(x.rows), u(x.columns), u(which)],
                                    items: x.columns)
                 }
             case .gelu:
                 let n = graph[node.output].count
-                if let dx = d[0] { try r.dispatch(.gelu, push: [o(dx), o(i[0]), dout, u(n), 1], items: n) }
+                if let dx = d[0] { try r.dispatch(.gelu, [o(dx), o(i[0]), dout], [u(n), 1], items: n) }
             case .attention(let heads, _):
                 guard let dqkv = d[0] else { break }
                 let s = graph[i[0]].shape, windows = keyWindows[step.node]!
-                let push = [o(dqkv), operand(.aux, scoresOffset), dout, o(i[0]), o(node.saved[0]),
-                            operand(.inputs, windows), operand(.inputs, windows + s[1]), u(s[0]), u(s[1]), u(s[2] / 3), u(heads)]
-                try r.dispatch(.attention_backward, push: push, items: s[0] * heads * s[1])
-                try r.dispatch(.attention_backward_keys, push: push, items: s[0] * s[1] * s[2] / 3)
+                let operands = [o(dqkv), auxAt(scoresOffset), dout, o(i[0]), o(node.saved[0]), inputsAt(windows), inputsAt(windows + s[1])]
+                let scalars = [u(s[0]), u(s[1]), u(s[2] / 3), u(heads)]
+                try r.dispatch(.attention_backward, operands, scalars, items: s[0] * heads * s[1])
+                try r.dispatch(.attention_backward_keys, operands, scalars, items: s[0] * s[1] * s[2] / 3)
             case .attentionDecode:
                 preconditionFailure("attention_decode has no backward")
             case .crossEntropy:
                 guard let dlogits = d[0] else { break }
                 let logits = graph[i[0]]
-                try r.dispatch(.cross_entropy_backward, push: [o(dlogits), o(node.saved[0]), o(i[1]), o(i[2]), dout,
-                                                               operand(.aux, normalizers[step.node]!), u(logits.rows), u(logits.columns)],
-                               items: logits.count)
+                try r.dispatch(.cross_entropy_backward, [o(dlogits), o(node.saved[0]), o(i[1]), o(i[2]), dout, auxAt(normalizers[step.node]!)],
+                               [u(logits.rows), u(logits.columns)], items: logits.count)
             case .mse:
                 let p = graph[i[0]]
                 let which = (d[0] != nil ? 1 : 0) | (d[1] != nil ? 2 : 0)
                 guard which != 0, p.columns > 0 else { break }
-                try r.dispatch(.mse, push: [o(i[0]), o(i[1]), o(i[2]), 0, o(d[0]), o(d[1]), dout, operand(.aux, normalizers[step.node]!),
-                                            u(p.rows), u(p.columns), 1, u(which)], items: p.count)
+                try r.dispatch(.mse, [o(i[0]), o(i[1]), o(i[2]), .none, o(d[0]), o(d[1]), dout, auxAt(normalizers[step.node]!)],
+                               [u(p.rows), u(p.columns), 1, u(which)], items: p.count)
             case .mean:
                 let n = graph[i[0]].count
-                if let dx = d[0], n > 0 { try r.dispatch(.mean_backward, push: [o(dx), dout, u(n)], items: n) }
+                if let dx = d[0], n > 0 { try r.dispatch(.mean_backward, [o(dx), dout], [u(n)], items: n) }
             }
         }
     }
 
-    private func matmul(_ r: CommandRecording, a: UInt32, b: UInt32, c: UInt32, bias: UInt32?, M: Int, N: Int, K: Int,
+    private func matmul(_ r: CommandRecording, a: Operand, b: Operand, c: Operand, bias: Operand?, M: Int, N: Int, K: Int,
                         lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
         guard M > 0, N > 0 else { return }
         let kernel: Kernel = device.matmul == .tiled ? .matmul : .matmul_direct
         let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
-        try r.dispatch(kernel, push: [a, b, c, bias ?? 0, u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
-                                       bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern],
+        try r.dispatch(kernel, [a, b, c, bias ?? .none], [u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
+                                                         bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern],
                        groups: kernel == .matmul ? tiles : kernel.groups(tiles, device.info))
     }
 
     /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.
-    private func sum(_ r: CommandRecording, into out: UInt32, rows: Int, weights: UInt32, normalizer: Int, divisor: Float) throws {
-        try r.dispatch(.sum, push: [out, operand(.aux, rowLossOffset), u(rows), weights, u(rows), 1, operand(.aux, normalizer), 0,
-                                    u(max(rows, 1)), divisor.bitPattern], groups: 1)
+    private func sum(_ r: CommandRecording, into out: Operand, rows: Int, weights: Operand, normalizer: Int, divisor: Float) throws {
+        try r.dispatch(.sum, [out, auxAt(rowLossOffset), weights, auxAt(normalizer)], [u(rows), u(rows), 1, 0, u(max(rows, 1)), divisor.bitPattern],
+                       groups: 1)
     }
 
     private func fill(_ r: CommandRecording, _ id: TensorID, value: Float) throws {
-        try r.fill(arena, offset: plan.offsets[id]!, count: graph[id].count, value: value.bitPattern)
+        let (buffer, _, at) = try arena.locate(offset: plan.offsets[id]!, count: graph[id].count)
+        try r.fill(buffer, offset: at, count: graph[id].count, value: value.bitPattern)
     }
 }

@@ -47,7 +47,7 @@ struct CheckpointModel {
     /// Allocates the parameters the graphs built so far declared and fills them from the
     /// checkpoint; later graphs over the same parameters need no second load.
     func load() throws {
-        guard parameters.values == nil else { return }
+        guard !parameters.isMaterialized else { return }
         parameters.materialize(seed: 0, memory: backend.parameterMemory())
         try Checkpoint.load(contents, into: parameters, path: path)
     }

@@ -56,18 +56,21 @@ func runGraph(on backend: Backend, seed: UInt64 = 7, intBounds: [String: Int] = 
     // Guard regions: every arena element no tensor owns holds a sentinel NaN through the run.
     let sentinel: UInt32 = 0x7FC0_DEAD
     var owned: [Bool] = []
-    if let vulkan = exe as? VulkanExecutable, let arena = vulkan.arena.mapped {
+    if let vulkan = exe as? VulkanExecutable {
         owned = [Bool](repeating: false, count: vulkan.arena.count)
         for (id, t) in graph.tensors.enumerated() {
             guard let offset = vulkan.plan.offsets[id] else { continue }
             for i in offset..<(offset + t.count) { owned[i] = true }
         }
-        for i in owned.indices { arena[i] = Float(bitPattern: sentinel) }
+        let guards = [Float](repeating: Float(bitPattern: sentinel), count: vulkan.arena.count)
+        try vulkan.arena.upload(from: guards, offset: 0, count: guards.count)
     }
     exe.forward()
     exe.backward(seed: 1)
     var overwritten = 0
-    if let vulkan = exe as? VulkanExecutable, let arena = vulkan.arena.mapped {
+    if let vulkan = exe as? VulkanExecutable {
+        var arena = [Float](repeating: 0, count: vulkan.arena.count)
+        try vulkan.arena.download(offset: 0, count: arena.count, into: &arena)
         overwritten = owned.indices.filter { !owned[$0] && arena[$0].bitPattern != sentinel }.count
     }
     let gradients = Array(UnsafeBufferPointer(start: store.gradients!, count: store.count))

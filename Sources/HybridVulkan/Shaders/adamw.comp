@@ -5,7 +5,7 @@
 // rootCorrection2 = sqrt(1 − β2^t) come from the host, computed as the CPU computes them.
 //   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²
 //   p ← p·decay − stepSize · (m / (sqrt(v) / rootCorrection2 + eps))
-layout(push_constant) uniform Push { uint param, grad, m, v, n; float beta1, beta2, eps, decay, stepSize, rootCorrection2; } p;
+layout(push_constant) uniform Push { uvec2 param, grad, m, v; uint n; float beta1, beta2, eps, decay, stepSize, rootCorrection2; } p;
 void main() {
     uint i = INDEX;
     if (i >= p.n) return;

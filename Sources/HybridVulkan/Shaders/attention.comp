@@ -7,7 +7,7 @@
 //   probs[b,h,t,:] = softmax over the window of scale · q_t·k_j   (0 outside it)
 //   out[b,t,h·D + d] = Σ_j probs[b,h,t,j] · v_j[d]
 // The scores go straight into probs (saved for the backward): no row buffer limits T.
-layout(push_constant) uniform Push { uint o, probs, qkv, keyStart, keyEnd, B, T, C, H; } p;
+layout(push_constant) uniform Push { uvec2 o, probs, qkv, keyStart, keyEnd; uint B, T, C, H; } p;
 void main() {
     uint row = INDEX;
     if (row >= p.B * p.H * p.T) return;

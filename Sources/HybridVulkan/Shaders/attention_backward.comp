@@ -5,7 +5,7 @@
 //   dP_j = dout_t · v_j,   dS_j = P_j (dP_j − Σ_j P_j dP_j)    (0 outside the window; kept in
 //   dscores[b,h,t,:] for attention_backward_keys.comp)
 //   dq_t += scale · Σ_j dS_j k_j
-layout(push_constant) uniform Push { uint dqkv, dscores, dout, qkv, probs, keyStart, keyEnd, B, T, C, H; } p;
+layout(push_constant) uniform Push { uvec2 dqkv, dscores, dout, qkv, probs, keyStart, keyEnd; uint B, T, C, H; } p;
 void main() {
     uint row = INDEX;
     if (row >= p.B * p.H * p.T) return;

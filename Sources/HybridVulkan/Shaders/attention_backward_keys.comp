@@ -4,7 +4,7 @@
 // Attention backward, keys and values: one invocation per (b, h, j, d), summing over the
 // query rows t whose window holds key j (legend as attention.comp):
 //   dk_j[d] += scale · Σ_t dS[t,j] · q_t[d],   dv_j[d] += Σ_t P[t,j] · dout_t[d]
-layout(push_constant) uniform Push { uint dqkv, dscores, dout, qkv, probs, keyStart, keyEnd, B, T, C, H; } p;
+layout(push_constant) uniform Push { uvec2 dqkv, dscores, dout, qkv, probs, keyStart, keyEnd; uint B, T, C, H; } p;
 void main() {
     uint i = INDEX;
     uint D = p.C / p.H, C3 = 3u * p.C;

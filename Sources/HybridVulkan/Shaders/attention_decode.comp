@@ -7,7 +7,7 @@
 //   keys[p, h·D..] = k_h,  values[p, h·D..] = v_h
 //   out[h·D + d] = Σ_{j ≤ p} softmax_j(scale · q_h · keys[j, h]) · values[j, h·D + d]
 // Two passes over the cached scores (max, then sum and output) keep no row buffer.
-layout(push_constant) uniform Push { uint o, qkv, keys, values, position, C, H; } p;
+layout(push_constant) uniform Push { uvec2 o, qkv, keys, values, position; uint C, H; } p;
 void main() {
     uint h = INDEX;
     if (h >= p.H) return;

@@ -3,7 +3,7 @@
 #include "elementwise.glsl"
 // y[n] += Σ_r x[r,n]  (AddBroadcast's dy and Linear's dbias): one invocation per column,
 // rows in order, so the sum is deterministic.
-layout(push_constant) uniform Push { uint y, x, R, n; } p;
+layout(push_constant) uniform Push { uvec2 y, x; uint R, n; } p;
 void main() {
     uint c = INDEX;
     if (c >= p.n) return;

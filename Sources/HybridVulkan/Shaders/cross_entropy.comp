@@ -7,7 +7,7 @@
 //   rowLoss[i] = weights[i] · (log Σ exp(z − m) − (z_target − m))   (0 where the weight is 0)
 // sum.comp then divides Σ rowLoss by W = max(Σ weights, 1). A target outside 0..<V with a
 // nonzero weight gives NaN, so a bad batch cannot train silently.
-layout(push_constant) uniform Push { uint probs, logits, targets, weights, rowLoss, N, V; } p;
+layout(push_constant) uniform Push { uvec2 probs, logits, targets, weights, rowLoss; uint N, V; } p;
 void main() {
     uint row = INDEX;
     if (row >= p.N) return;

@@ -3,7 +3,7 @@
 #include "elementwise.glsl"
 // dlogits[i,:] += dloss · weights[i] / W · (probs[i,:] − onehot(targets[i])); W = max(Σ w, 1)
 // was stored by the forward's sum.comp.
-layout(push_constant) uniform Push { uint dlogits, probs, targets, weights, dloss, normalizer, N, V; } p;
+layout(push_constant) uniform Push { uvec2 dlogits, probs, targets, weights, dloss, normalizer; uint N, V; } p;
 void main() {
     uint i = INDEX;
     if (i >= p.N * p.V) return;

@@ -5,7 +5,7 @@
 //   forward (backward = 0):  out[N,C] = table[ids[N], C]         one invocation per element
 //   backward (backward = 1): dtable[ids[i], c] += dout[i, c]     one invocation per channel c,
 //                            rows in order: repeated ids add up without races.
-layout(push_constant) uniform Push { uint table, ids, o, N, C, backward; } p;
+layout(push_constant) uniform Push { uvec2 table, ids, o; uint N, C, backward; } p;
 void main() {
     uint i = INDEX;
     if (p.backward == 0u) {

@@ -5,7 +5,7 @@
 //   forward:  u = β·(x + κ·x³),  out = 0.5·x·(1 + tanh u)
 //   backward: dx += dout · (0.5·(1 + tanh u) + 0.5·x·(1 − tanh² u) · β·(1 + 3κ·x²))
 // backward = 0: out = gelu(x); backward = 1: o (= dx) += dout · gelu'(x).
-layout(push_constant) uniform Push { uint o, x, dout, n, backward; } p;
+layout(push_constant) uniform Push { uvec2 o, x, dout; uint n, backward; } p;
 const float beta = 0.7978845608028654;
 const float kappa = 0.044715;
 void main() {

@@ -8,7 +8,7 @@
 //   backward (backward = 1): g = dout · w
 //                            dx += rstd · (g − mean_c(g) − xhat · mean_c(g · xhat))
 // (dw and db reduce over rows: layer_norm_parameters.comp.)
-layout(push_constant) uniform Push { uint o, mean, rstd, x, w, b, dout, N, C, backward; float eps; } p;
+layout(push_constant) uniform Push { uvec2 o, mean, rstd, x, w, b, dout; uint N, C, backward; float eps; } p;
 void main() {
     uint row = INDEX;
     if (row >= p.N) return;

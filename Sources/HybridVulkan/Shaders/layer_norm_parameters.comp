@@ -3,7 +3,7 @@
 #include "elementwise.glsl"
 // LayerNorm backward, parameters: dw[C] += Σ_rows dout · xhat,  db[C] += Σ_rows dout; one
 // invocation per channel, rows in order. A flag bit per gradient (1: dw, 2: db).
-layout(push_constant) uniform Push { uint dw, db, dout, x, mean, rstd, N, C, which; } p;
+layout(push_constant) uniform Push { uvec2 dw, db, dout, x, mean, rstd; uint N, C, which; } p;
 void main() {
     uint c = INDEX;
     if (c >= p.C) return;

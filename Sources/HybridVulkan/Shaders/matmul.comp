@@ -12,7 +12,7 @@ layout(constant_id = 0) const uint TS = 16;
 layout(local_size_x_id = 0, local_size_y_id = 0) in;
 const uint WPT = 4;
 const uint TK = 16;
-layout(push_constant) uniform Push { uint a, b, c, bias, M, N, K, lda, ldb, ldc, transA, transB, hasBias; float alpha, beta; } p;
+layout(push_constant) uniform Push { uvec2 a, b, c, bias; uint M, N, K, lda, ldb, ldc, transA, transB, hasBias; float alpha, beta; } p;
 shared float As[TK][TS * WPT];
 shared float Bs[TK][TS * WPT];
 

@@ -5,7 +5,7 @@
 // (lavapipe runs a workgroup on one thread and splits it at every barrier, so the tiled
 // kernel's staging costs more than it saves there): one invocation per 4×4 block of C, its
 // operands read straight from memory, consecutive invocations on consecutive column blocks.
-layout(push_constant) uniform Push { uint a, b, c, bias, M, N, K, lda, ldb, ldc, transA, transB, hasBias; float alpha, beta; } p;
+layout(push_constant) uniform Push { uvec2 a, b, c, bias; uint M, N, K, lda, ldb, ldc, transA, transB, hasBias; float alpha, beta; } p;
 void main() {
     uint blocksN = (p.N + 3u) / 4u;
     uint block = INDEX;

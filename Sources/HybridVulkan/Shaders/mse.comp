@@ -7,7 +7,7 @@
 //     then sum.comp: loss = Σ rowLoss / (F · W), W = max(Σ weights, 1), stored for the backward
 //   backward (backward = 1, one invocation per element), g = 2 · dloss · weights[i] / (F · W):
 //     dprediction += g · (prediction − target)  (which bit 1),  dtarget −= the same (bit 2)
-layout(push_constant) uniform Push { uint prediction, target, weights, rowLoss, dprediction, dtarget, dloss, normalizer, N, F, backward, which; } p;
+layout(push_constant) uniform Push { uvec2 prediction, target, weights, rowLoss, dprediction, dtarget, dloss, normalizer; uint N, F, backward, which; } p;
 void main() {
     uint i = INDEX;
     if (p.backward == 0u) {

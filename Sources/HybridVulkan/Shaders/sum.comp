@@ -5,7 +5,7 @@
 // else 1. Stores divisor · W at `normalizer` for the loss backwards. Used for the cross-entropy
 // and MSE losses (over rows), Mean (divisor n), and the gradient norm's partial sums.
 // squares = 1 sums x² instead (the gradient norm's partials, one group per slice of `chunk`).
-layout(push_constant) uniform Push { uint o, x, n, weights, N, hasWeights, normalizer, squares, chunk; float divisor; } p;
+layout(push_constant) uniform Push { uvec2 o, x, weights, normalizer; uint n, N, hasWeights, squares, chunk; float divisor; } p;
 void main() {
     uint lid = gl_LocalInvocationID.x;
     uint begin = GROUP * p.chunk, end = min(p.n, begin + p.chunk);
