@@ -92,6 +92,11 @@ public final class VulkanParameterMemory: ParameterMemory {
             }
             let layout = ChunkLayout(count: max(at, 1), chunkElements: chunk)
             self.layout = layout
+            let need = 16 * layout.count, free = owner.info.deviceMemory - owner.allocatedBytes
+            guard need <= free else {
+                throw VulkanError("the parameters, their gradients and AdamW moments need \(need >> 20) MiB on \(owner.info.name), "
+                    + "which has \(max(free, 0) >> 20) MiB of its \(owner.info.deviceMemory >> 20) MiB free; use a smaller model")
+            }
             self.segments = segments
             stores = try ["parameters", "gradients", "AdamW first moments", "AdamW second moments"].map {
                 try VulkanStore(owner, count: max(at, 1), purpose: $0)
