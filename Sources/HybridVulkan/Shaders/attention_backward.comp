@@ -29,7 +29,8 @@ void main() {
     LOAD_SLICE(q, p.qkv, base + t * C3, D, live)
     LOAD_SLICE(dO, p.dout, b * p.T * p.C + t * p.C + h * D, D, live)
     [[unroll]] for (uint i = 0; i < SLICE; i++) dq[i] = vec4(0.0);
-    float lse = live ? F(p.lse, bh * p.T + t) : 0.0, delta = live ? F(p.delta, bh * p.T + t) : 0.0;
+    float lse = 0.0, delta = 0.0;
+    if (live) { lse = F(p.lse, bh * p.T + t); delta = F(p.delta, bh * p.T + t); }
     for (int j0 = (lo / int(BC)) * int(BC); j0 < hi; j0 += int(BC)) {
         bool seen = false;
         for (uint r = 0; r < BR; r++) seen = seen || (starts[r] < ends[r] && starts[r] < j0 + int(BC) && ends[r] > j0);

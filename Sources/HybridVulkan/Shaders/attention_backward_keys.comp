@@ -30,8 +30,9 @@ void main() {
         for (uint r = lid; r < BC; r += NT) {
             ivec2 w = window(p.keyStart, p.keyEnd, t0 + r, p.T);
             starts[r] = w.x; ends[r] = w.y;
-            lses[r] = t0 + r < p.T ? F(p.lse, bh * p.T + t0 + r) : 0.0;
-            deltas[r] = t0 + r < p.T ? F(p.delta, bh * p.T + t0 + r) : 0.0;
+            float lse = 0.0, delta = 0.0;
+            if (t0 + r < p.T) { lse = F(p.lse, bh * p.T + t0 + r); delta = F(p.delta, bh * p.T + t0 + r); }
+            lses[r] = lse; deltas[r] = delta;
         }
         barrier();
         bool seen = false;    // the same answer in every invocation: the barriers stay uniform
