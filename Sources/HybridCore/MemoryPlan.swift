@@ -5,6 +5,10 @@
 /// tensors whose lifetimes do not overlap share memory. Placement is greedy first-fit,
 /// largest first (the offline strategy of TFLite's and ggml's allocators). With a `chunk`, no
 /// tensor crosses a multiple of it: a GPU backend binds the arena as buffers of that size.
+///
+/// With `fusedAttention` (a backend whose attention recomputes the probabilities, as
+/// FlashAttention does), an attention node's saved probs [B,H,T,T] get no space, and its output
+/// lives until its backward step instead (the backward reads O for rowsum(dO ∘ O)).
 public struct MemoryPlan: Sendable {
     /// Arena offset (in 4-byte elements) per tensor id; nil for non-arena tensors.
     public private(set) var offsets: [Int?]
@@ -16,7 +20,7 @@ public struct MemoryPlan: Sendable {
     /// Offsets are rounded to 16 elements (64 bytes) for aligned SIMD loads.
     static let alignment = 16
 
-    public init(graph: Graph, chunk: Int = .max) {
+    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false) {
         let tensors = graph.tensors
         let n = graph.nodes.count
         let end = n + graph.backwardSteps.count
@@ -26,17 +30,21 @@ public struct MemoryPlan: Sendable {
             first[id] = min(first[id], time)
             last[id] = max(last[id], time)
         }
+        func fused(_ node: Node) -> Bool {
+            if case .attention = node.op { return fusedAttention }
+            return false
+        }
         for (i, node) in graph.nodes.enumerated() {
             node.inputs.forEach { touch($0, i) }
             touch(node.output, i)
-            node.saved.forEach { touch($0, i) }
+            if !fused(node) { node.saved.forEach { touch($0, i) } }
         }
         var zero = [[TensorID]](repeating: [], count: graph.backwardSteps.count)
         for (k, step) in graph.backwardSteps.enumerated() {
             let time = n + k
             let node = graph.nodes[step.node]
             for (j, input) in node.inputs.enumerated() where node.op.backwardReadsInput(j) { touch(input, time) }
-            node.saved.forEach { touch($0, time) }
+            if fused(node) { touch(node.output, time) } else { node.saved.forEach { touch($0, time) } }
             touch(step.outputGradient, time)
             for case let g? in step.inputGradients {
                 if tensors[g].storage == .activationGradient && first[g] == Int.max { zero[k].append(g) }

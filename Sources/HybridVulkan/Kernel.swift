@@ -5,7 +5,7 @@ enum Kernel: String, CaseIterable {
     case add, axpy, mul, mul_accumulate, scale, add_broadcast, column_sum, gelu, mean_backward
     case embedding, adamw, layer_norm, layer_norm_parameters
     case cross_entropy, cross_entropy_backward, mse, sum
-    case attention, attention_backward, attention_backward_keys, attention_decode
+    case attention, attention_delta, attention_backward, attention_backward_keys, attention_decode
     case matmul, matmul_direct
 
     /// SPIR-V words (little-endian), from Generated/SPIRV.swift.
@@ -21,8 +21,10 @@ enum Kernel: String, CaseIterable {
         switch self {
         case .sum:
             return [UInt32(min(64, device.maxWorkgroupInvocations))]        // reduce.glsl: a power of two
-        case .layer_norm, .cross_entropy, .attention, .attention_backward:
+        case .layer_norm, .cross_entropy, .attention_delta:
             return [64]    // one row per invocation: small groups keep a GPU's cores busy at a few thousand rows
+        case .attention, .attention_backward, .attention_backward_keys:
+            return AttentionTiles(self, D: 64, T: 1024, device: device).constants   // the dispatches pick per D
         case .matmul:
             // 16×16 invocations with 2·16·64 floats of shared memory, else 8×8 (every device
             // offers 128 invocations and 16 KiB).

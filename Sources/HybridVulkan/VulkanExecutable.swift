@@ -4,8 +4,9 @@ import HybridCore
 /// and replayed each run. Buffers, bound in this order: the arena's chunks (activations and
 /// their gradients, laid out by `MemoryPlan` so none crosses a chunk), the parameter values'
 /// and gradients' chunks, `inputs` (host-visible: every graph input and state, the loss seed
-/// and the attention key windows) and `aux` (loss normalizers, per-row losses and the
-/// attention backward's scores).
+/// and the attention key windows) and `aux` (loss normalizers, per-row losses and each
+/// attention node's log-sum-exp and delta rows). Attention is fused (FlashAttention-2: no
+/// [B,H,T,T] tensor), so the plan gives its saved probs no space.
 final class VulkanExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
@@ -23,8 +24,9 @@ final class VulkanExecutable: Executable {
     private var keyWindows: [Int: Int] = [:]
     /// Per loss node: its normalizer slot in `aux`.
     private var normalizers: [Int: Int] = [:]
+    /// Per attention node: its lse[B,H,T] (forward to backward) then delta[B,H,T] in `aux`.
+    private var attentionRows: [Int: Int] = [:]
     private let rowLossOffset: Int
-    private let scoresOffset: Int
     private let inputsBinding: UInt32, auxBinding: UInt32
     private var forwardRecording: CommandRecording!
     private var backwardRecording: CommandRecording!
@@ -43,7 +45,7 @@ final class VulkanExecutable: Executable {
         self.graph = graph
         self.device = device
         parameters = memory
-        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements)
+        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements, fusedAttention: true)
         self.plan = plan
 
         // inputs: each graph input 16-aligned, then the seed, then the key windows.
@@ -55,14 +57,16 @@ final class VulkanExecutable: Executable {
         }
         for (id, t) in graph.tensors.enumerated() where t.storage == .input || t.storage == .state { inputOffsets[id] = reserveInput(t.count) }
         seedOffset = reserveInput(1)
-        // aux: normalizers, then per-row losses and attention scores (each shared by its nodes,
-        // which run one after another).
-        var auxCount = 0, rowLoss = 1, scores = 1
+        // aux: normalizers, then per-row losses (shared by the loss nodes, which run one after
+        // another), then each attention node's lse and delta rows.
+        var auxCount = 0, rowLoss = 1, attentionCount = 0
         for (index, node) in graph.nodes.enumerated() {
             switch node.op {
-            case .attention:
-                keyWindows[index] = reserveInput(2 * graph[node.inputs[0]].shape[1])
-                scores = max(scores, graph[node.saved[0]].count)
+            case .attention(let heads, _):
+                let s = graph[node.inputs[0]].shape
+                keyWindows[index] = reserveInput(2 * s[1])
+                attentionRows[index] = attentionCount
+                attentionCount += 2 * ((s[0] * heads * s[1] + 15) & ~15)
             case .crossEntropy, .mse:
                 normalizers[index] = auxCount
                 auxCount += 1
@@ -73,8 +77,8 @@ final class VulkanExecutable: Executable {
         auxCount = (auxCount + 15) & ~15
         rowLossOffset = auxCount
         auxCount += (rowLoss + 15) & ~15
-        scoresOffset = auxCount
-        auxCount += scores
+        for index in attentionRows.keys { attentionRows[index]! += auxCount }
+        auxCount += attentionCount
 
         try Self.checkFits(device, arena: plan.size, inputs: inputCount, aux: auxCount, graph: graph)
         let copy = try memory.prepare(graph.parameters, writes: [])
@@ -255,8 +259,9 @@ final class VulkanExecutable: Executable {
                 try r.dispatch(.gelu, [out, o(i[0]), .none], [u(n), 0], items: n)
             case .attention(let heads, _):
                 let s = graph[i[0]].shape, windows = keyWindows[index]!
-                try r.dispatch(.attention, [out, o(node.saved[0]), o(i[0]), inputsAt(windows), inputsAt(windows + s[1])],
-                               [u(s[0]), u(s[1]), u(s[2] / 3), u(heads)], items: s[0] * heads * s[1])
+                try recordAttentionForward(r, out: out, lse: auxAt(attentionRows[index]!), qkv: o(i[0]),
+                                           keyStart: inputsAt(windows), keyEnd: inputsAt(windows + s[1]),
+                                           B: s[0], T: s[1], C: s[2] / 3, heads: heads)
             case .attentionDecode(let heads):
                 let cache = graph[i[1]].shape
                 try r.dispatch(.attention_decode, [out, o(i[0]), o(i[1]), o(i[2]), o(i[3])], [u(cache[1]), u(heads)], items: heads)
@@ -336,11 +341,11 @@ final class VulkanExecutable: Executable {
                 if let dx = d[0] { try r.dispatch(.gelu, [o(dx), o(i[0]), dout], [u(n), 1], items: n) }
             case .attention(let heads, _):
                 guard let dqkv = d[0] else { break }
-                let s = graph[i[0]].shape, windows = keyWindows[step.node]!
-                let operands = [o(dqkv), auxAt(scoresOffset), dout, o(i[0]), o(node.saved[0]), inputsAt(windows), inputsAt(windows + s[1])]
-                let scalars = [u(s[0]), u(s[1]), u(s[2] / 3), u(heads)]
-                try r.dispatch(.attention_backward, operands, scalars, items: s[0] * heads * s[1])
-                try r.dispatch(.attention_backward_keys, operands, scalars, items: s[0] * s[1] * s[2] / 3)
+                let s = graph[i[0]].shape, windows = keyWindows[step.node]!, rows = attentionRows[step.node]!
+                try recordAttentionBackward(r, dqkv: o(dqkv), dout: dout, out: o(node.output), qkv: o(i[0]), lse: auxAt(rows),
+                                            delta: auxAt(rows + ((s[0] * heads * s[1] + 15) & ~15)),
+                                            keyStart: inputsAt(windows), keyEnd: inputsAt(windows + s[1]),
+                                            B: s[0], T: s[1], C: s[2] / 3, heads: heads)
             case .attentionDecode:
                 preconditionFailure("attention_decode has no backward")
             case .crossEntropy:

@@ -91,12 +91,12 @@ import Testing
 
     /// A model whose activations need more than 128 MiB (lavapipe's whole storage-buffer range;
     /// elsewhere the limit is set to it) — mostly its 1024-way head's logits and their softmax —
-    /// trains three steps like the CPU.
+    /// trains two steps like the CPU (two: the debug-built CPU reference takes seconds a step).
     @Test func aModelLargerThanOneBufferTrainsLikeTheCPU() throws {
         let device = try testDevice()
         device.bufferLimit = min(device.bufferLimit, 128 << 20)
-        let config = BackboneConfig(dModel: 32, layers: 1, heads: 2, maxLength: 128, mlpRatio: 4, vocabulary: 1024)
-        let (cpu, vulkan) = try trainOnBoth(device, config: config, B: 96, T: 128)
+        let config = BackboneConfig(dModel: 32, layers: 1, heads: 2, maxLength: 16, mlpRatio: 4, vocabulary: 1024)
+        let (cpu, vulkan) = try trainOnBoth(device, config: config, B: 1280, T: 16, steps: 2)
         #expect(vulkan.arenaChunks > 1, "the arena should need more than one \(device.bufferLimit >> 20) MiB buffer")
         expectSameTraining(vulkan, cpu)
         device.expectNoValidationErrors()
@@ -108,9 +108,9 @@ import Testing
         var arenaChunks = 0, parameterChunks = 0
     }
 
-    /// Three steps (zero, forward, backward, AdamW) of a causal backbone with a vocabulary-wide
+    /// `steps` steps (zero, forward, backward, AdamW) of a causal backbone with a vocabulary-wide
     /// head on random tokens, on the CPU and on `device`.
-    func trainOnBoth(_ device: VulkanDevice, config: BackboneConfig, B: Int, T: Int) throws -> (cpu: Training, vulkan: Training) {
+    func trainOnBoth(_ device: VulkanDevice, config: BackboneConfig, B: Int, T: Int, steps: Int = 3) throws -> (cpu: Training, vulkan: Training) {
         let V = config.vocabulary
         let settings = AdamWSettings(learningRate: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
         var rng = SeededRNG(seed: 9)
@@ -134,7 +134,7 @@ import Testing
                 exe.floatInput(weights)[i] = 1
             }
             var losses: [Float] = []
-            for step in 1...3 {
+            for step in 1...steps {
                 store.zeroGradients()
                 exe.forward()
                 exe.backward(seed: 1)
@@ -155,7 +155,7 @@ import Testing
         for (step, (v, r)) in zip(vulkan.losses, cpu.losses).enumerated() {
             #expect(abs(v - r) <= 1e-4 * abs(r), "step \(step + 1): loss \(v) on Vulkan, \(r) on the CPU", sourceLocation: sourceLocation)
         }
-        #expect(nmse(vulkan.values, cpu.values) <= 1e-7, "parameters after 3 steps: NMSE \(nmse(vulkan.values, cpu.values))",
+        #expect(nmse(vulkan.values, cpu.values) <= 1e-7, "parameters after \(cpu.losses.count) steps: NMSE \(nmse(vulkan.values, cpu.values))",
                 sourceLocation: sourceLocation)
     }
 }

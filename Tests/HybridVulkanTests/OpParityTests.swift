@@ -86,6 +86,26 @@ import Testing
             let b = try g.attention(p(g, "qkv2", [2, 13, 12]), heads: 2, mask: .tailBlock(start: 9))
             return (try g.add(projectedLoss(g, a), g.mean(b)), [a, b])
         },
+        // The fused kernels' tiles: several query and key blocks per head, skipped blocks,
+        // rows split over invocations (D = 64), odd head sizes.
+        Case(name: "attention causal B2 T200 C128 H2 (D64)", tolerance: 5e-4) { g in
+            let out = try g.attention(p(g, "qkv", [2, 200, 384]), heads: 2, mask: .causal)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "attention bidirectional B1 T130 C64 H2 (D32)", tolerance: 5e-4) { g in
+            let out = try g.attention(p(g, "qkv", [1, 130, 192]), heads: 2, mask: .bidirectional)
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "attention prefix 45 and tail block 70, T100 D8", tolerance: 5e-4) { g in
+            let a = try g.attention(p(g, "qkv", [2, 100, 48]), heads: 2, mask: .prefix(length: 45))
+            let b = try g.attention(p(g, "qkv2", [1, 100, 48]), heads: 2, mask: .tailBlock(start: 70))
+            return (try g.add(projectedLoss(g, a), projectedLoss(g, b)), [a, b])
+        },
+        Case(name: "attention causal odd D: B2 T77 C20 H4 (D5), C18 H3 (D6)", tolerance: 5e-4) { g in
+            let a = try g.attention(p(g, "qkv", [2, 77, 60]), heads: 4, mask: .causal)
+            let b = try g.attention(p(g, "qkv2", [1, 77, 54]), heads: 3, mask: .bidirectional)
+            return (try g.add(projectedLoss(g, a), projectedLoss(g, b)), [a, b])
+        },
         Case(name: "attention large: 65600 rows", tolerance: 5e-4) { g in
             let out = try g.attention(p(g, "qkv", [8200, 4, 12]), heads: 2, mask: .causal)
             return (try projectedLoss(g, out), [out])
