@@ -3,12 +3,12 @@ import HybridCore
 /// A graph bound to device memory, its forward and backward recorded once as command buffers
 /// and replayed each run. Buffers: the arena (activations and their gradients, laid out by
 /// `MemoryPlan`), the parameter store's four, `inputs` (host-visible: every graph input and state, the
-/// loss seed and the attention key windows) and `aux` (loss normalizers, per-row losses and
-/// the attention backward's scores).
+/// loss seed and the attention key windows) and `aux` (loss normalizers, per-row losses, the
+/// attention backward's scores and the reductions' partial sums).
 final class VulkanExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
-    private let device: VulkanDevice
+    let device: VulkanDevice
     let arena: VulkanBuffer
     private let inputs: VulkanBuffer
     private let aux: VulkanBuffer
@@ -23,6 +23,8 @@ final class VulkanExecutable: Executable {
     private var normalizers: [Int: Int] = [:]
     private let rowLossOffset: Int
     private let scoresOffset: Int
+    /// Partial sums of the two-pass reductions (VulkanExecutable+Reductions.swift).
+    let reductionOffset: Int
     private var forwardRecording: CommandRecording!
     private var backwardRecording: CommandRecording!
     /// With a profile set: one recording per forward node and per backward step, each run and
@@ -52,10 +54,11 @@ final class VulkanExecutable: Executable {
         }
         for (id, t) in graph.tensors.enumerated() where t.storage == .input || t.storage == .state { inputOffsets[id] = reserveInput(t.count) }
         seedOffset = reserveInput(1)
-        // aux: normalizers, then per-row losses and attention scores (each shared by its nodes,
-        // which run one after another).
-        var auxCount = 0, rowLoss = 1, scores = 1
+        // aux: normalizers, then per-row losses, attention scores and reduction partials (each
+        // shared by its nodes, which run one after another).
+        var auxCount = 0, rowLoss = 1, scores = 1, reduction = 1
         for (index, node) in graph.nodes.enumerated() {
+            reduction = max(reduction, Self.reductionScratch(node, graph))
             switch node.op {
             case .attention:
                 keyWindows[index] = reserveInput(2 * graph[node.inputs[0]].shape[1])
@@ -71,7 +74,9 @@ final class VulkanExecutable: Executable {
         rowLossOffset = auxCount
         auxCount += (rowLoss + 15) & ~15
         scoresOffset = auxCount
-        auxCount += scores
+        auxCount += (scores + 15) & ~15
+        reductionOffset = auxCount
+        auxCount += reduction
 
         arena = try VulkanBuffer(device, count: plan.size, hostVisible: false, purpose: "the activation arena")
         inputs = try VulkanBuffer(device, count: inputCount, hostVisible: true, purpose: "the graph inputs")
@@ -206,8 +211,8 @@ final class VulkanExecutable: Executable {
                 try r.dispatch(.scale, push: [out, o(i[0]), u(n), s.bitPattern], items: n)
             case .layerNorm(let eps):
                 let x = graph[i[0]]
-                try r.dispatch(.layer_norm, push: [out, o(node.saved[0]), o(node.saved[1]), o(i[0]), o(i[1]), o(i[2]), 0,
-                                                   u(x.rows), u(x.columns), 0, eps.bitPattern], items: x.rows)
+                try layerNorm(r, out: out, mean: o(node.saved[0]), rstd: o(node.saved[1]), x: o(i[0]), w: o(i[1]), b: o(i[2]),
+                              dout: nil, rows: x.rows, columns: x.columns, eps: eps)
             case .gelu:
                 let n = graph[node.output].count
                 try r.dispatch(.gelu, push: [out, o(i[0]), 0, u(n), 0], items: n)
@@ -231,7 +236,7 @@ final class VulkanExecutable: Executable {
             case .mean:
                 let n = graph[i[0]].count
                 if n == 0 { try fill(r, node.output, value: 0); break }
-                try r.dispatch(.sum, push: [out, o(i[0]), u(n), 0, 0, 0, 0, 0, u(n), Float(n).bitPattern], groups: 1)
+                try sum(r, into: out, x: o(i[0]), n: n, weights: nil, divisor: Float(n))
             }
         }
     }
@@ -249,7 +254,7 @@ final class VulkanExecutable: Executable {
             case .embedding:
                 guard let dtable = d[1] else { break }
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, push: [o(dtable), o(i[0]), dout, u(N), u(C), 1], items: C)
+                try embeddingBackward(r, dtable: o(dtable), ids: o(i[0]), dout: dout, rows: N, columns: C)
             case .linear(let hasBias):
                 let N = graph[i[0]].rows, K = graph[i[1]].shape[1], M = graph[i[1]].shape[0]
                 if let dx = d[0], K > 0 {
@@ -260,14 +265,14 @@ final class VulkanExecutable: Executable {
                     try matmul(r, a: dout, b: o(i[0]), c: o(dw), bias: nil, M: M, N: K, K: N, lda: M, ldb: K, ldc: K,
                                transA: true, transB: false, beta: 1)
                 }
-                if hasBias, let db = d[2] { try r.dispatch(.column_sum, push: [o(db), dout, u(N), u(M)], items: M) }
+                if hasBias, let db = d[2] { try columnSum(r, into: o(db), x: dout, rows: N, columns: M) }
             case .add:
                 let n = graph[node.output].count
                 for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, push: [o(g), dout, u(n), Float(1).bitPattern], items: n) }
             case .addBroadcast:
                 let n = graph[i[1]].count, R = graph[i[0]].count / max(n, 1)
                 if let dx = d[0] { try r.dispatch(.axpy, push: [o(dx), dout, u(R * n), Float(1).bitPattern], items: R * n) }
-                if let dy = d[1] { try r.dispatch(.column_sum, push: [o(dy), dout, u(R), u(n)], items: n) }
+                if let dy = d[1] { try columnSum(r, into: o(dy), x: dout, rows: R, columns: n) }
             case .mul:
                 let n = graph[node.output].count
                 if let da = d[0] { try r.dispatch(.mul_accumulate, push: [o(da), dout, o(i[1]), u(n)], items: n) }
@@ -278,14 +283,11 @@ final class VulkanExecutable: Executable {
             case .layerNorm(let eps):
                 let x = graph[i[0]], mean = o(node.saved[0]), rstd = o(node.saved[1])
                 if let dx = d[0] {
-                    try r.dispatch(.layer_norm, push: [o(dx), mean, rstd, o(i[0]), o(i[1]), o(i[2]), dout, u(x.rows), u(x.columns), 1, eps.bitPattern],
-                                   items: x.rows)
+                    try layerNorm(r, out: o(dx), mean: mean, rstd: rstd, x: o(i[0]), w: o(i[1]), b: o(i[2]), dout: dout,
+                                  rows: x.rows, columns: x.columns, eps: eps)
                 }
-                let which = (d[1] != nil ? 1 : 0) | (d[2] != nil ? 2 : 0)
-                if which != 0 {
-                    try r.dispatch(.layer_norm_parameters, push: [o(d[1]), o(d[2]), dout, o(i[0]), mean, rstd, u(x.rows), u(x.columns), u(which)],
-                                   items: x.columns)
-                }
+                try layerNormParameters(r, dw: d[1].map(o), db: d[2].map(o), dout: dout, x: o(i[0]), mean: mean, rstd: rstd,
+                                        rows: x.rows, columns: x.columns)
             case .gelu:
                 let n = graph[node.output].count
                 if let dx = d[0] { try r.dispatch(.gelu, push: [o(dx), o(i[0]), dout, u(n), 1], items: n) }
@@ -320,6 +322,10 @@ final class VulkanExecutable: Executable {
     private func matmul(_ r: CommandRecording, a: UInt32, b: UInt32, c: UInt32, bias: UInt32?, M: Int, N: Int, K: Int,
                         lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
         guard M > 0, N > 0 else { return }
+        if usesLargeMatmul(M: M, N: N) {
+            return try matmulLarge(r, a: a, b: b, c: c, bias: bias, M: M, N: N, K: K, lda: lda, ldb: ldb, ldc: ldc,
+                                   transA: transA, transB: transB, beta: beta)
+        }
         let kernel: Kernel = device.matmul == .tiled ? .matmul : .matmul_direct
         let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
@@ -330,8 +336,7 @@ final class VulkanExecutable: Executable {
 
     /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.
     private func sum(_ r: CommandRecording, into out: UInt32, rows: Int, weights: UInt32, normalizer: Int, divisor: Float) throws {
-        try r.dispatch(.sum, push: [out, operand(.aux, rowLossOffset), u(rows), weights, u(rows), 1, operand(.aux, normalizer), 0,
-                                    u(max(rows, 1)), divisor.bitPattern], groups: 1)
+        try sum(r, into: out, x: operand(.aux, rowLossOffset), n: rows, weights: (weights, rows, operand(.aux, normalizer)), divisor: divisor)
     }
 
     private func fill(_ r: CommandRecording, _ id: TensorID, value: Float) throws {

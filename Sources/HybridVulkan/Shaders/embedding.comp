@@ -4,7 +4,8 @@
 // Embedding (Embedding.swift), legend N rows, C channels:
 //   forward (backward = 0):  out[N,C] = table[ids[N], C]         one invocation per element
 //   backward (backward = 1): dtable[ids[i], c] += dout[i, c]     one invocation per channel c,
-//                            rows in order: repeated ids add up without races.
+//                            rows in order: repeated ids add up without races (the reference
+//                            for embedding_backward.comp, which the executable runs).
 layout(push_constant) uniform Push { uint table, ids, o, N, C, backward; } p;
 void main() {
     uint i = INDEX;
