@@ -46,11 +46,14 @@ public struct VulkanDeviceInfo: Sendable {
     }
 }
 
-/// The two matrix-product kernels: `tiled` stages operand tiles in shared memory (GPUs);
-/// `direct` reads them straight from memory, which suits CPU-type devices (lavapipe runs a
-/// workgroup on one thread and splits it at every barrier). HYBRID_VULKAN_MATMUL overrides.
+/// The matrix-product kernels: `tiled` stages operand tiles in shared memory (GPUs): 64×64
+/// tiles (matmul.comp), or 128×128 (matmul_large.comp) for products of at least
+/// `VulkanExecutable.largeTiles` such tiles; `large` uses the 128×128 kernel for every product
+/// (tests); `direct` reads operands straight from memory, which suits CPU-type devices
+/// (lavapipe runs a workgroup on one thread and splits it at every barrier).
+/// HYBRID_VULKAN_MATMUL overrides the default (direct on CPU-type devices, else tiled).
 public enum MatmulKernel: String, Sendable, CaseIterable {
-    case tiled, direct
+    case tiled, direct, large
 }
 
 /// One instance, one logical device with one compute queue, its pipelines and a fence. Owns

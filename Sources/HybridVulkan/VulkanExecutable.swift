@@ -5,12 +5,12 @@ import HybridCore
 /// their gradients, laid out by `MemoryPlan` so none crosses a chunk), the parameter values'
 /// and gradients' chunks, `inputs` (host-visible: every graph input and state, the loss seed
 /// and the attention key windows) and `aux` (loss normalizers, per-row losses and each
-/// attention node's log-sum-exp and delta rows). Attention is fused (FlashAttention-2: no
+/// attention node's log-sum-exp and delta rows, and the reductions' partial sums). Attention is fused (FlashAttention-2: no
 /// [B,H,T,T] tensor), so the plan gives its saved probs no space.
 final class VulkanExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
-    private let device: VulkanDevice
+    let device: VulkanDevice
     let arena: VulkanStore
     private let inputs: VulkanBuffer
     private let aux: VulkanBuffer
@@ -28,6 +28,8 @@ final class VulkanExecutable: Executable {
     private var attentionRows: [Int: Int] = [:]
     private let rowLossOffset: Int
     private let inputsBinding: UInt32, auxBinding: UInt32
+    /// Partial sums of the two-pass reductions (VulkanExecutable+Reductions.swift).
+    let reductionOffset: Int
     private var forwardRecording: CommandRecording!
     private var backwardRecording: CommandRecording!
     /// With a profile set: one recording per forward node and per backward step, each run and
@@ -57,10 +59,11 @@ final class VulkanExecutable: Executable {
         }
         for (id, t) in graph.tensors.enumerated() where t.storage == .input || t.storage == .state { inputOffsets[id] = reserveInput(t.count) }
         seedOffset = reserveInput(1)
-        // aux: normalizers, then per-row losses (shared by the loss nodes, which run one after
-        // another), then each attention node's lse and delta rows.
-        var auxCount = 0, rowLoss = 1, attentionCount = 0
+        // aux: normalizers, then per-row losses and reduction partials (each shared by its
+        // nodes, which run one after another), then each attention node's lse and delta rows.
+        var auxCount = 0, rowLoss = 1, attentionCount = 0, reduction = 1
         for (index, node) in graph.nodes.enumerated() {
+            reduction = max(reduction, Self.reductionScratch(node, graph))
             switch node.op {
             case .attention(let heads, _):
                 let s = graph[node.inputs[0]].shape
@@ -77,6 +80,8 @@ final class VulkanExecutable: Executable {
         auxCount = (auxCount + 15) & ~15
         rowLossOffset = auxCount
         auxCount += (rowLoss + 15) & ~15
+        reductionOffset = auxCount
+        auxCount += (reduction + 15) & ~15
         for index in attentionRows.keys { attentionRows[index]! += auxCount }
         auxCount += attentionCount
 
@@ -222,8 +227,8 @@ final class VulkanExecutable: Executable {
     /// An absent gradient: an operand no kernel reads (its flag is off).
     private func o(_ id: TensorID?) -> Operand { id.map { operands[$0]! } ?? .none }
     private func u(_ n: Int) -> UInt32 { UInt32(n) }
-    private func inputsAt(_ offset: Int) -> Operand { Operand(buffer: inputsBinding, offset: UInt32(offset)) }
-    private func auxAt(_ offset: Int) -> Operand { Operand(buffer: auxBinding, offset: UInt32(offset)) }
+    func inputsAt(_ offset: Int) -> Operand { Operand(buffer: inputsBinding, offset: UInt32(offset)) }
+    func auxAt(_ offset: Int) -> Operand { Operand(buffer: auxBinding, offset: UInt32(offset)) }
 
     /// Records every forward node into `recording(node index)`.
     private func recordForward(_ recording: (Int) throws -> CommandRecording) throws {
@@ -233,7 +238,7 @@ final class VulkanExecutable: Executable {
             switch node.op {
             case .embedding:
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, [o(i[1]), o(i[0]), out], [u(N), u(C), 0], items: N * C)
+                try r.dispatch(.embedding, [o(i[1]), o(i[0]), out], [u(N), u(C)], items: N * C)
             case .linear(let hasBias):
                 let x = graph[i[0]], w = graph[i[1]]
                 try matmul(r, a: o(i[0]), b: o(i[1]), c: out, bias: hasBias ? o(i[2]) : nil, M: x.rows, N: w.shape[0], K: w.shape[1],
@@ -252,8 +257,8 @@ final class VulkanExecutable: Executable {
                 try r.dispatch(.scale, [out, o(i[0])], [u(n), s.bitPattern], items: n)
             case .layerNorm(let eps):
                 let x = graph[i[0]]
-                try r.dispatch(.layer_norm, [out, o(node.saved[0]), o(node.saved[1]), o(i[0]), o(i[1]), o(i[2]), .none],
-                               [u(x.rows), u(x.columns), 0, eps.bitPattern], items: x.rows)
+                try layerNorm(r, out: out, mean: o(node.saved[0]), rstd: o(node.saved[1]), x: o(i[0]), w: o(i[1]), b: o(i[2]),
+                              dout: nil, rows: x.rows, columns: x.columns, eps: eps)
             case .gelu:
                 let n = graph[node.output].count
                 try r.dispatch(.gelu, [out, o(i[0]), .none], [u(n), 0], items: n)
@@ -278,7 +283,7 @@ final class VulkanExecutable: Executable {
             case .mean:
                 let n = graph[i[0]].count
                 if n == 0 { try fill(r, node.output, value: 0); break }
-                try r.dispatch(.sum, [out, o(i[0]), .none, .none], [u(n), 0, 0, 0, u(n), Float(n).bitPattern], groups: 1)
+                try sum(r, into: out, x: o(i[0]), n: n, weights: nil, divisor: Float(n))
             }
         }
     }
@@ -299,7 +304,7 @@ final class VulkanExecutable: Executable {
             case .embedding:
                 guard let dtable = d[1] else { break }
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
-                try r.dispatch(.embedding, [o(dtable), o(i[0]), dout], [u(N), u(C), 1], items: C)
+                try embeddingBackward(r, dtable: o(dtable), ids: o(i[0]), dout: dout, rows: N, columns: C)
             case .linear(let hasBias):
                 let N = graph[i[0]].rows, K = graph[i[1]].shape[1], M = graph[i[1]].shape[0]
                 if let dx = d[0], K > 0 {
@@ -310,14 +315,14 @@ final class VulkanExecutable: Executable {
                     try matmul(r, a: dout, b: o(i[0]), c: o(dw), bias: nil, M: M, N: K, K: N, lda: M, ldb: K, ldc: K,
                                transA: true, transB: false, beta: 1)
                 }
-                if hasBias, let db = d[2] { try r.dispatch(.column_sum, [o(db), dout], [u(N), u(M)], items: M) }
+                if hasBias, let db = d[2] { try columnSum(r, into: o(db), x: dout, rows: N, columns: M) }
             case .add:
                 let n = graph[node.output].count
                 for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, [o(g), dout], [u(n), Float(1).bitPattern], items: n) }
             case .addBroadcast:
                 let n = graph[i[1]].count, R = graph[i[0]].count / max(n, 1)
                 if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(R * n), Float(1).bitPattern], items: R * n) }
-                if let dy = d[1] { try r.dispatch(.column_sum, [o(dy), dout], [u(R), u(n)], items: n) }
+                if let dy = d[1] { try columnSum(r, into: o(dy), x: dout, rows: R, columns: n) }
             case .mul:
                 let n = graph[node.output].count
                 if let da = d[0] { try r.dispatch(.mul_accumulate, [o(da), dout, o(i[1])], [u(n)], items: n) }
@@ -328,14 +333,11 @@ final class VulkanExecutable: Executable {
             case .layerNorm(let eps):
                 let x = graph[i[0]], mean = o(node.saved[0]), rstd = o(node.saved[1])
                 if let dx = d[0] {
-                    try r.dispatch(.layer_norm, [o(dx), mean, rstd, o(i[0]), o(i[1]), o(i[2]), dout], [u(x.rows), u(x.columns), 1, eps.bitPattern],
-                                   items: x.rows)
+                    try layerNorm(r, out: o(dx), mean: mean, rstd: rstd, x: o(i[0]), w: o(i[1]), b: o(i[2]), dout: dout,
+                                  rows: x.rows, columns: x.columns, eps: eps)
                 }
-                let which = (d[1] != nil ? 1 : 0) | (d[2] != nil ? 2 : 0)
-                if which != 0 {
-                    try r.dispatch(.layer_norm_parameters, [o(d[1]), o(d[2]), dout, o(i[0]), mean, rstd], [u(x.rows), u(x.columns), u(which)],
-                                   items: x.columns)
-                }
+                try layerNormParameters(r, dw: d[1].map(o), db: d[2].map(o), dout: dout, x: o(i[0]), mean: mean, rstd: rstd,
+                                        rows: x.rows, columns: x.columns)
             case .gelu:
                 let n = graph[node.output].count
                 if let dx = d[0] { try r.dispatch(.gelu, [o(dx), o(i[0]), dout], [u(n), 1], items: n) }
@@ -369,6 +371,10 @@ final class VulkanExecutable: Executable {
     private func matmul(_ r: CommandRecording, a: Operand, b: Operand, c: Operand, bias: Operand?, M: Int, N: Int, K: Int,
                         lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
         guard M > 0, N > 0 else { return }
+        if usesLargeMatmul(M: M, N: N) {
+            return try matmulLarge(r, a: a, b: b, c: c, bias: bias, M: M, N: N, K: K, lda: lda, ldb: ldb, ldc: ldc,
+                                   transA: transA, transB: transB, beta: beta)
+        }
         let kernel: Kernel = device.matmul == .tiled ? .matmul : .matmul_direct
         let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
@@ -379,8 +385,7 @@ final class VulkanExecutable: Executable {
 
     /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.
     private func sum(_ r: CommandRecording, into out: Operand, rows: Int, weights: Operand, normalizer: Int, divisor: Float) throws {
-        try r.dispatch(.sum, [out, auxAt(rowLossOffset), weights, auxAt(normalizer)], [u(rows), u(rows), 1, 0, u(max(rows, 1)), divisor.bitPattern],
-                       groups: 1)
+        try sum(r, into: out, x: auxAt(rowLossOffset), n: rows, weights: (weights, rows, auxAt(normalizer)), divisor: divisor)
     }
 
     private func fill(_ r: CommandRecording, _ id: TensorID, value: Float) throws {

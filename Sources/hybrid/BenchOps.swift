@@ -21,12 +21,16 @@ struct OpsBench: ParsableCommand {
     @Option(help: "Attention heads.") var heads = 4
     @Option(help: "Vocabulary (cross-entropy columns).") var vocab = 260
     @Option(help: "Seconds each op runs at least.") var seconds = 1.0
+    @Option(help: ArgumentHelp("Time only one plain product C[M,N] = A[M,K]·B[K,N] forward (a linear layer without bias, x[M,K], w[N,K]), in TFLOP/s.",
+                               valueName: "M,N,K"))
+    var product: String?
 
     func validate() throws {
         guard batch > 0, seqLen > 0, dModel > 0, heads > 0, dModel % heads == 0, vocab > 1 else {
             throw ValidationError("shapes must be positive, with --d-model a multiple of --heads")
         }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        if product != nil, productShape == nil { throw ValidationError("--product takes three positive sizes M,N,K; got \(product!)") }
     }
 
     /// One op to time: its graph (the loss reads the op's output through an MSE against a
@@ -143,6 +147,7 @@ struct OpsBench: ParsableCommand {
                 }
                 return (name, try BackendChoice.make(d, log: { say($0) }))
             }
+            if let productShape { return try timeProduct(productShape, on: backends) }
             say("ops at B=\(batch) T=\(seqLen) d=\(dModel) H=\(heads) V=\(vocab), each looped ≥ \(seconds) s; "
                 + "rate = GFLOP/s for products, GB/s for the rest")
             var header = "op".padding(toLength: 34, withPad: " ", startingAt: 0) + "pass    "

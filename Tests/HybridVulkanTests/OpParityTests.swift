@@ -7,7 +7,8 @@ import Testing
 /// Every op, forward and backward, on Vulkan against the CPU backend (ggml's test-backend-ops
 /// idea): the same graph, parameters and inputs on both, then NMSE = Σ(vulkan − cpu)² / Σ cpu²
 /// of the op's output, the loss and every parameter gradient. Shapes are odd (no tile
-/// multiples); the `large` cases need more than 65535 workgroups in a dimension. Guard regions
+/// multiples); the `large` cases need more than 65535 workgroups in a dimension, the `many`
+/// cases more than one block of the two-pass reductions. Guard regions
 /// prove no out-of-bounds writes: the gradient buffer's padding between parameters must stay
 /// 0, and every arena element outside every tensor keeps a sentinel through the run.
 @Suite(.serialized) struct OpParityTests {
@@ -29,12 +30,25 @@ import Testing
             let out = try g.embedding(ids: g.input("ids", shape: [37], dtype: .int32), table: p(g, "table", [11, 13]))
             return (try projectedLoss(g, out), [out])
         },
+        Case(name: "embedding many repeated ids: 5000 rows from 3, 300 channels", tolerance: 1e-7, intBounds: ["ids": 3]) { g in
+            let out = try g.embedding(ids: g.input("ids", shape: [5000], dtype: .int32), table: p(g, "table", [3, 300]))
+            return (try projectedLoss(g, out), [out])
+        },
         Case(name: "linear 37×29 → 23 with bias", tolerance: 5e-4) { g in
             let out = try g.linear(p(g, "x", [37, 29]), weight: p(g, "w", [23, 29]), bias: p(g, "b", [23]))
             return (try projectedLoss(g, out), [out])
         },
         Case(name: "linear 130×67 → 71 without bias (several tiles)", tolerance: 5e-4) { g in
             let out = try g.linear(p(g, "x", [2, 65, 67]), weight: p(g, "w", [71, 67]), bias: nil)
+            return (try projectedLoss(g, out), [out])
+        },
+        // 3×3 tiles of 128 with ragged edges in every product: x·wᵀ [300,270], dout·w [300,260], doutᵀ·x [270,260].
+        Case(name: "linear 300×260 → 270 with bias (several large tiles)", tolerance: 5e-4) { g in
+            let out = try g.linear(p(g, "x", [300, 260]), weight: p(g, "w", [270, 260]), bias: p(g, "b", [270]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "linear many rows: 5000×7 → 9 with bias", tolerance: 5e-4) { g in
+            let out = try g.linear(p(g, "x", [5000, 7]), weight: p(g, "w", [9, 7]), bias: p(g, "b", [9]))
             return (try projectedLoss(g, out), [out])
         },
         Case(name: "add", tolerance: 1e-7) { g in
@@ -48,6 +62,10 @@ import Testing
         },
         Case(name: "add_broadcast", tolerance: 1e-6) { g in
             let out = try g.add(p(g, "x", [5, 3, 11]), p(g, "y", [3, 11]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "add_broadcast many rows: 700 × [3,11]", tolerance: 1e-6) { g in
+            let out = try g.add(p(g, "x", [700, 3, 11]), p(g, "y", [3, 11]))
             return (try projectedLoss(g, out), [out])
         },
         Case(name: "mul", tolerance: 1e-7) { g in
@@ -64,6 +82,14 @@ import Testing
         },
         Case(name: "layer_norm 23×37", tolerance: 1e-6) { g in
             let out = try g.layerNorm(p(g, "x", [23, 37]), weight: p(g, "w", [37]), bias: p(g, "b", [37]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "layer_norm 23×1000 (rows wider than a workgroup)", tolerance: 1e-6) { g in
+            let out = try g.layerNorm(p(g, "x", [23, 1000]), weight: p(g, "w", [1000]), bias: p(g, "b", [1000]))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "layer_norm many rows: 300×45", tolerance: 1e-6) { g in
+            let out = try g.layerNorm(p(g, "x", [300, 45]), weight: p(g, "w", [45]), bias: p(g, "b", [45]))
             return (try projectedLoss(g, out), [out])
         },
         // Weight and bias as inputs here: their gradients sum 70001 terms of random sign, which
@@ -127,6 +153,10 @@ import Testing
         },
         Case(name: "mean", tolerance: 1e-6) { g in
             let loss = try g.mean(p(g, "x", [1001]))
+            return (loss, [loss])
+        },
+        Case(name: "mean large: 1100003 elements", tolerance: 1e-6) { g in
+            let loss = try g.mean(p(g, "x", [1_100_003]))
             return (loss, [loss])
         },
     ]
