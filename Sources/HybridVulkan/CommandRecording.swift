@@ -32,7 +32,7 @@ final class CommandRecording {
         let push = operands.flatMap { [$0.buffer, $0.offset] } + scalars
         precondition(push.count * 4 <= PipelineLayouts.pushConstantBytes, "\(kernel): push constants over 128 bytes")
         guard groups > 0 else { return }
-        precondition(groups <= 65535 * 65535, "\(kernel): \(groups) workgroups is past what one dispatch can name")
+        guard groups <= 65535 * 65535 else { throw VulkanError("\(kernel): \(groups) workgroups is past what one dispatch can name") }
         let pipeline = try owner.pipeline(PipelineKey(kernel: kernel, constants: constants ?? kernel.defaultConstants(owner.info)))
         let cb = try commandBuffer()
         let vk = owner.vk

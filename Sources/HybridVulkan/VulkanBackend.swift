@@ -30,7 +30,7 @@ public final class VulkanBackend: Backend {
             for info in parameters.parameters {
                 let operands = try ParameterBuffer.allCases.map { try copy.operand(base: copy.base($0), offset: info.offset, count: info.count) }
                 let decay = 1 - s.learningRate * (info.decay ? s.weightDecay : 0)
-                try recording.dispatch(.adamw, operands, [UInt32(info.count), s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern,
+                try recording.dispatch(.adamw, operands, [word(info.count), s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern,
                                                           decay.bitPattern, stepSize.bitPattern, rootCorrection2.bitPattern],
                                        items: info.count)
             }
@@ -50,11 +50,11 @@ public final class VulkanBackend: Backend {
                 let n = layout.elements(inChunk: k), groups = (n + chunk - 1) / chunk
                 let gradients = Operand(buffer: UInt32(copy.base(.gradients) + k), offset: 0)
                 let into = Operand(buffer: scratch.buffer, offset: UInt32(2 + partials))
-                try recording.dispatch(.sum, [into, gradients, .none, .none], [UInt32(n), 0, 0, 1, UInt32(chunk), Float(1).bitPattern], groups: groups)
+                try recording.dispatch(.sum, [into, gradients, .none, .none], [word(n), 0, 0, 1, word(chunk), Float(1).bitPattern], groups: groups)
                 partials += groups
             }
             let sums = Operand(buffer: scratch.buffer, offset: 2)
-            try recording.dispatch(.sum, [scratch, sums, .none, .none], [UInt32(partials), 0, 0, 0, UInt32(partials), Float(1).bitPattern], groups: 1)
+            try recording.dispatch(.sum, [scratch, sums, .none, .none], [word(partials), 0, 0, 0, word(partials), Float(1).bitPattern], groups: 1)
             try recording.run()
             try copy.scratch.download(offset: 0, count: 1, into: &result)
         }
@@ -67,7 +67,7 @@ public final class VulkanBackend: Backend {
             let recording = try CommandRecording(device, set: copy.set)
             for k in 0..<copy.layout.chunks {
                 let g = Operand(buffer: UInt32(copy.base(.gradients) + k), offset: 0), n = copy.layout.elements(inChunk: k)
-                try recording.dispatch(.scale, [g, g], [UInt32(n), factor.bitPattern], items: n)
+                try recording.dispatch(.scale, [g, g], [word(n), factor.bitPattern], items: n)
             }
             try recording.run()
         }

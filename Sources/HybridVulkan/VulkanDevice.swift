@@ -86,6 +86,9 @@ public final class VulkanDevice {
     /// sets it (stores then split into more chunks, exercising the same code as a large model).
     var bufferLimit: Int
     var chunkElements: Int { bufferLimit / 4 }
+    /// The device memory a run may fill: the largest device-local heap, or less where a test
+    /// sets it. Graphs and parameters past it are refused before anything is allocated.
+    var memoryLimit: Int
     /// The most floats one staging buffer holds (larger transfers go in pieces).
     static let stagingElements = 1 << 22
 
@@ -119,6 +122,7 @@ public final class VulkanDevice {
         var properties = VkPhysicalDeviceProperties()
         vki.getPhysicalDeviceProperties(physical, &properties)
         minStorageOffsetAlignment = Int(properties.limits.minStorageBufferOffsetAlignment)
+        memoryLimit = info.deviceMemory
         bufferLimit = min(info.maxStorageBufferRange, info.maxMemoryAllocationSize, ChunkLayout.maxChunkElements * 4) / 64 * 64
         guard info.maxStorageBuffers >= PipelineLayouts.bindingCount else {
             messenger?.destroy(instance, vki)

@@ -85,8 +85,8 @@ final class VulkanExecutable: Executable {
         for index in attentionRows.keys { attentionRows[index]! += auxCount }
         auxCount += attentionCount
 
-        try Self.checkFits(device, arena: plan.size, inputs: inputCount, aux: auxCount, graph: graph)
         let copy = try memory.prepare(graph.parameters, writes: [])
+        try Self.checkFits(device, arena: plan.size, inputs: inputCount, aux: auxCount, graph: graph)
         arena = try VulkanStore(device, count: plan.size, purpose: "the activation arena")
         inputs = try VulkanBuffer(device, count: inputCount, hostVisible: true, purpose: "the graph inputs")
         aux = try VulkanBuffer(device, count: auxCount, hostVisible: false, purpose: "loss and attention scratch")
@@ -134,11 +134,10 @@ final class VulkanExecutable: Executable {
     /// Refuses, before allocating, a graph whose buffers do not fit what is left of the
     /// device's memory, naming the sizes (a device-lost mid-step tells the user nothing).
     private static func checkFits(_ device: VulkanDevice, arena: Int, inputs: Int, aux: Int, graph: Graph) throws {
-        let need = 4 * (arena + aux), have = device.info.deviceMemory - device.allocatedBytes
+        let need = 4 * (arena + aux), have = device.memoryLimit - device.allocatedBytes
         guard need > have else { return }
-        func mib(_ bytes: Int) -> String { "\(bytes >> 20) MiB" }
         throw VulkanError("the graph's activations need \(mib(4 * arena)) and its scratch \(mib(4 * aux)) on \(device.info.name), "
-            + "but only \(mib(max(have, 0))) of its \(mib(device.info.deviceMemory)) are free (\(mib(device.allocatedBytes)) already hold "
+            + "but only \(mib(max(have, 0))) of its \(mib(device.memoryLimit)) are free (\(mib(device.allocatedBytes)) already hold "
             + "parameters, gradients, AdamW moments and other graphs); use a smaller batch, sequence or model")
     }
 
@@ -226,7 +225,7 @@ final class VulkanExecutable: Executable {
     private func o(_ id: TensorID) -> Operand { operands[id]! }
     /// An absent gradient: an operand no kernel reads (its flag is off).
     private func o(_ id: TensorID?) -> Operand { id.map { operands[$0]! } ?? .none }
-    private func u(_ n: Int) -> UInt32 { UInt32(n) }
+    private func u(_ n: Int) throws -> UInt32 { try word(n) }
     func inputsAt(_ offset: Int) -> Operand { Operand(buffer: inputsBinding, offset: UInt32(offset)) }
     func auxAt(_ offset: Int) -> Operand { Operand(buffer: auxBinding, offset: UInt32(offset)) }
 

@@ -92,10 +92,10 @@ public final class VulkanParameterMemory: ParameterMemory {
             }
             let layout = ChunkLayout(count: max(at, 1), chunkElements: chunk)
             self.layout = layout
-            let need = 16 * layout.count, free = owner.info.deviceMemory - owner.allocatedBytes
+            let need = 16 * layout.count, free = owner.memoryLimit - owner.allocatedBytes
             guard need <= free else {
-                throw VulkanError("the parameters, their gradients and AdamW moments need \(need >> 20) MiB on \(owner.info.name), "
-                    + "which has \(max(free, 0) >> 20) MiB of its \(owner.info.deviceMemory >> 20) MiB free; use a smaller model")
+                throw VulkanError("the parameters, their gradients and AdamW moments need \(mib(need)) on \(owner.info.name), "
+                    + "which has \(mib(max(free, 0))) of its \(mib(owner.memoryLimit)) free; use a smaller model")
             }
             self.segments = segments
             stores = try ["parameters", "gradients", "AdamW first moments", "AdamW second moments"].map {

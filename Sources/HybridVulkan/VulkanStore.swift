@@ -8,6 +8,18 @@ struct Operand: Equatable {
     static let none = Operand(buffer: 0, offset: 0)
 }
 
+/// A size or index for a kernel's push constants, checked: a value past 32 bits is an error
+/// naming it, never a trap (UInt32(_:) would stop the process without a word).
+func word(_ n: Int) throws -> UInt32 {
+    guard let w = UInt32(exactly: n) else { throw VulkanError("a size of \(n) would reach a kernel, past what 32 bits hold") }
+    return w
+}
+
+/// Bytes as MiB with one decimal, for messages about memory.
+func mib(_ bytes: Int) -> String {
+    "\(bytes >> 20).\(((bytes & ((1 << 20) - 1)) * 10) >> 20) MiB"
+}
+
 /// How a store of `count` floats splits into chunks of `chunkElements`, each one storage buffer
 /// (no Vulkan buffer can be bound past `maxStorageBufferRange`, nor allocated past
 /// `maxMemoryAllocationSize`). A tensor must lie within one chunk: the arena plan and the

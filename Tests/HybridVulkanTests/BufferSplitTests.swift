@@ -102,6 +102,37 @@ import Testing
         device.expectNoValidationErrors()
     }
 
+    /// A graph or parameters past the device's memory are refused before allocation, naming
+    /// what was asked for and what the device has (here a 1 MiB device).
+    @Test func whatDoesNotFitTheDeviceIsRefusedBeforeAllocating() throws {
+        let device = try testDevice()
+        device.memoryLimit = 1 << 20
+        let backend = VulkanBackend(device: device)
+        let store = ParameterStore()
+        let g = Graph(parameters: store)
+        let x = try g.parameter("x", shape: [1000], initializer: .zeros, decay: false)
+        let wide = try g.add(g.input("y", shape: [3000, 1000], dtype: .float32), g.scale(x, by: 2))
+        try g.differentiate(loss: g.mean(wide))
+        store.materialize(seed: 1, memory: backend.parameterMemory())
+        #expect {
+            _ = try backend.compile(g)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("activations need 11.4 MiB") && text.contains("only 0.9 MiB of its 1.0 MiB are free")
+        }
+        let held = device.allocatedBytes   // the first store's parameters, which stay while it lives
+        let big = ParameterStore()
+        let h = Graph(parameters: big)
+        try h.differentiate(loss: h.mean(h.parameter("w", shape: [200_000], initializer: .zeros, decay: false)))
+        big.materialize(seed: 1, memory: backend.parameterMemory())
+        #expect {
+            _ = try backend.compile(h)
+        } throws: { error in
+            "\(error)".contains("the parameters, their gradients and AdamW moments need 3.0 MiB")
+        }
+        #expect(device.allocatedBytes == held, "refused parameters must leave no buffers behind")
+    }
+
     struct Training {
         var losses: [Float]
         var values: [Float]
