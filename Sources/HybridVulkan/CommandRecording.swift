@@ -28,7 +28,10 @@ final class CommandRecording {
     /// One dispatch of `groups` workgroups (spread over x and y: at most 65535 in a dimension;
     /// kernels rebuild the flat group index and skip groups past their work). The push
     /// constants are the operands (two words each) then the scalars, as every shader declares them.
-    func dispatch(_ kernel: Kernel, constants: [UInt32]? = nil, _ operands: [Operand], _ scalars: [UInt32], groups: Int) throws {
+    /// `barrier: false` lets the next command run alongside this one: only for commands that
+    /// touch disjoint outputs and read nothing the other writes (the next barrier covers both).
+    func dispatch(_ kernel: Kernel, constants: [UInt32]? = nil, _ operands: [Operand], _ scalars: [UInt32], groups: Int,
+                  barrier: Bool = true) throws {
         let push = operands.flatMap { [$0.buffer, $0.offset] } + scalars
         precondition(push.count * 4 <= PipelineLayouts.pushConstantBytes, "\(kernel): push constants over 128 bytes")
         guard groups > 0 else { return }
@@ -40,12 +43,12 @@ final class CommandRecording {
         push.withUnsafeBytes { vk.cmdPushConstants(cb, owner.layouts.pipeline, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32($0.count), $0.baseAddress) }
         let x = min(groups, 65535)
         vk.cmdDispatch(cb, UInt32(x), UInt32((groups + x - 1) / x), 1)
-        barrier(cb)
+        if barrier { self.barrier(cb) }
     }
 
     /// One dispatch of a one-invocation-per-item kernel over `items` items.
-    func dispatch(_ kernel: Kernel, _ operands: [Operand], _ scalars: [UInt32], items: Int) throws {
-        try dispatch(kernel, operands, scalars, groups: kernel.groups(items, owner.info))
+    func dispatch(_ kernel: Kernel, _ operands: [Operand], _ scalars: [UInt32], items: Int, barrier: Bool = true) throws {
+        try dispatch(kernel, operands, scalars, groups: kernel.groups(items, owner.info), barrier: barrier)
     }
 
     /// Sets `count` elements from `offset` to the 32-bit pattern `value`.

@@ -27,12 +27,13 @@ public final class VulkanBackend: Backend {
         run("an AdamW step") {
             let copy = try Self.memory(of: parameters, on: device).prepare(parameters, writes: [.values, .firstMoments, .secondMoments])
             let recording = try CommandRecording(device, set: copy.set)
-            for info in parameters.parameters {
+            // One dispatch per parameter, side by side (disjoint memory), one barrier after the last.
+            for (k, info) in parameters.parameters.enumerated() {
                 let operands = try ParameterBuffer.allCases.map { try copy.operand(base: copy.base($0), offset: info.offset, count: info.count) }
                 let decay = 1 - s.learningRate * (info.decay ? s.weightDecay : 0)
                 try recording.dispatch(.adamw, operands, [word(info.count), s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern,
                                                           decay.bitPattern, stepSize.bitPattern, rootCorrection2.bitPattern],
-                                       items: info.count)
+                                       items: info.count, barrier: k == parameters.parameters.count - 1)
             }
             try recording.run()
         }

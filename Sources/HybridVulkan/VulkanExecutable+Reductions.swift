@@ -64,12 +64,12 @@ extension VulkanExecutable {
 
     /// C[M,N] = alpha · op(A)·op(B) + beta · C (+ bias) with matmul_large.comp: one group per 128×128 tile.
     func matmulLarge(_ r: CommandRecording, a: Operand, b: Operand, c: Operand, bias: Operand?, M: Int, N: Int, K: Int,
-                     lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, alpha: Float = 1, beta: Float) throws {
+                     lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, alpha: Float = 1, beta: Float, barrier: Bool = true) throws {
         let tiles = ((M + 127) / 128) * ((N + 127) / 128)
         try r.dispatch(.matmul_large, constants: [transA ? 1 : 0, transB ? 1 : 0],
                        [a, b, c, bias ?? .none], [word(M), word(N), word(K), word(lda), word(ldb), word(ldc),
                                                   bias == nil ? 0 : 1, alpha.bitPattern, beta.bitPattern],
-                       groups: tiles)
+                       groups: tiles, barrier: barrier)
     }
 
     // MARK: layer norm

@@ -305,14 +305,17 @@ final class VulkanExecutable: Executable {
                 let N = graph[i[0]].count, C = graph[i[1]].shape[1]
                 try embeddingBackward(r, dtable: o(dtable), ids: o(i[0]), dout: dout, rows: N, columns: C)
             case .linear(let hasBias):
+                // dx, dw and db read dout, x and w and write three different tensors: side by
+                // side, one barrier after the last.
                 let N = graph[i[0]].rows, K = graph[i[1]].shape[1], M = graph[i[1]].shape[0]
+                let bias = hasBias && d[2] != nil, weights = d[1] != nil && K > 0
                 if let dx = d[0], K > 0 {
                     try matmul(r, a: dout, b: o(i[1]), c: o(dx), bias: nil, M: N, N: K, K: M, lda: M, ldb: K, ldc: K,
-                               transA: false, transB: false, beta: 1)
+                               transA: false, transB: false, beta: 1, barrier: !(weights || bias))
                 }
                 if let dw = d[1], K > 0 {
                     try matmul(r, a: dout, b: o(i[0]), c: o(dw), bias: nil, M: M, N: K, K: N, lda: M, ldb: K, ldc: K,
-                               transA: true, transB: false, beta: 1)
+                               transA: true, transB: false, beta: 1, barrier: !bias)
                 }
                 if hasBias, let db = d[2] { try columnSum(r, into: o(db), x: dout, rows: N, columns: M) }
             case .add:
@@ -368,18 +371,18 @@ final class VulkanExecutable: Executable {
     }
 
     private func matmul(_ r: CommandRecording, a: Operand, b: Operand, c: Operand, bias: Operand?, M: Int, N: Int, K: Int,
-                        lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float) throws {
+                        lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, beta: Float, barrier: Bool = true) throws {
         guard M > 0, N > 0 else { return }
         if usesLargeMatmul(M: M, N: N) {
             return try matmulLarge(r, a: a, b: b, c: c, bias: bias, M: M, N: N, K: K, lda: lda, ldb: ldb, ldc: ldc,
-                                   transA: transA, transB: transB, beta: beta)
+                                   transA: transA, transB: transB, beta: beta, barrier: barrier)
         }
         let kernel: Kernel = device.matmul == .tiled ? .matmul : .matmul_direct
         let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
         try r.dispatch(kernel, [a, b, c, bias ?? .none], [u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
                                                          bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern],
-                       groups: kernel == .matmul ? tiles : kernel.groups(tiles, device.info))
+                       groups: kernel == .matmul ? tiles : kernel.groups(tiles, device.info), barrier: barrier)
     }
 
     /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.
