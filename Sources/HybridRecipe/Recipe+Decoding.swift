@@ -147,17 +147,23 @@ private struct RecipeReader {
     }
 
     private func readData(_ node: YAMLNode, _ path: String) -> DataConfig? {
-        guard let f = Fields(node, at: path, keys: ["text", "images", "validation_fraction"], in: decoder) else { return nil }
+        guard let f = Fields(node, at: path, keys: ["text", "images", "image_size", "image_channels", "resize", "caption_column",
+                                                    "validation_fraction"], in: decoder) else { return nil }
         let expected = "a list of paths or globs"
         let text = f.read("text", default: [], expected: expected) { node, path -> [(pattern: String, files: [String])]? in
             decoder.list(node, path, expected: expected, readPattern)
         }
-        let images = f.read("images", default: Optional<RecipePath>.none, expected: "a path to a CSV of images") { node, path in
-            readFile(node, path, expected: "a CSV (or .csv.gz) of images, one per line: pixels then a label")
+        let images = f.read("images", default: Optional<RecipePath>.none, expected: "a path to a CSV of images or a folder of PNG files") { node, path in
+            readFile(node, path, folders: true,
+                     expected: "a CSV (or .csv.gz) of images, one per line: pixels then a label; or a folder of PNG files")
         }
+        let imageSize = f.int("image_size", Rule(expected: "an image side in 1...1024") { (1...1024).contains($0) }, default: 8)
+        let imageChannels = f.int("image_channels", Rule(expected: "1 (grey) or 3 (RGB)") { $0 == 1 || $0 == 3 }, default: 1)
+        let resize = f.bool("resize", default: false)
+        let captionColumn = f.string("caption_column", expected: "the metadata.jsonl key of the captions", default: "text")
         let fraction = Rule<Float>(expected: "a number in (0, 0.5]") { $0 > 0 && $0 <= 0.5 }
         let validationFraction = f.float("validation_fraction", fraction, default: 0.1)
-        guard let text, let images, let validationFraction else { return nil }
+        guard let text, let images, let imageSize, let imageChannels, let resize, let captionColumn, let validationFraction else { return nil }
         guard !text.isEmpty || images != nil else {
             decoder.report(f.mark, path, expected: "text (a list of paths or globs) or images (a path), or both",
                            found: "neither")
@@ -165,16 +171,19 @@ private struct RecipeReader {
         }
         var files: [String] = []
         for file in text.flatMap(\.files) where !files.contains(file) { files.append(file) }
-        return DataConfig(text: text.map(\.pattern), textFiles: files, images: images, validationFraction: validationFraction)
+        return DataConfig(text: text.map(\.pattern), textFiles: files, images: images, imageSize: imageSize, imageChannels: imageChannels,
+                          resize: resize, captionColumn: captionColumn, validationFraction: validationFraction)
     }
 
-    /// A path to one existing file (when data is required), relative to the recipe.
-    private func readFile(_ node: YAMLNode, _ path: String, expected: String) -> RecipePath?? {
+    /// A path to one existing file, or folder where `folders` allows (when data is required),
+    /// relative to the recipe.
+    private func readFile(_ node: YAMLNode, _ path: String, folders: Bool = false, expected: String) -> RecipePath?? {
         guard let written = decoder.string(node, path, expected: expected) else { return nil }
         let file = absolute(written)
         var isFolder: ObjCBool = false
-        guard !requireData || (FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) && !isFolder.boolValue) else {
-            decoder.report(node.mark, path, reason: "no such file (relative to \(directory))", expected: expected, found: node.found)
+        guard !requireData || (FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) && (folders || !isFolder.boolValue)) else {
+            decoder.report(node.mark, path, reason: "no such file\(folders ? " or folder" : "") (relative to \(directory))", expected: expected,
+                           found: node.found)
             return nil
         }
         return .some(RecipePath(written: written, absolute: file))

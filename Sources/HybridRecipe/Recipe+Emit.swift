@@ -17,7 +17,9 @@ extension Recipe {
             ])),
             ("data", .map([
                 ("text", .list(data.text.map(YAMLNode.string))),
-            ] + (data.images.map { [("images", .string($0.written))] } ?? []) + [
+            ] + (data.images.map { [("images", .string($0.written)), ("image_size", .number(data.imageSize)),
+                                    ("image_channels", .number(data.imageChannels)), ("resize", .plain(data.resize ? "true" : "false")),
+                                    ("caption_column", .string(data.captionColumn))] } ?? []) + [
                 ("validation_fraction", .number(data.validationFraction)),
             ])),
             ("objectives", .list(objectives.map { objective in

@@ -74,15 +74,29 @@ public struct DataConfig: Equatable, Sendable {
     public var text: [String]
     /// The absolute paths of the files the patterns match, in pattern order, each file once.
     public var textFiles: [String]
-    /// Images for image objectives: a CSV (or gzip'd CSV) of pixel rows with a label each.
+    /// Images for image objectives: a CSV (or gzip'd CSV) of pixel rows with a label each, or
+    /// a folder of PNG files (class folders, or a metadata.jsonl with captions).
     public var images: RecipePath?
+    /// The side every image has (a CSV's images are this square; a folder's are resampled to it
+    /// with `resize`, else refused unless they already are).
+    public var imageSize: Int
+    /// 1 (grey) or 3 (RGB): what a folder's images are converted to.
+    public var imageChannels: Int
+    public var resize: Bool
+    /// The metadata.jsonl key that holds each image's caption.
+    public var captionColumn: String
     /// The share of the text, and of the images, held out for evaluation, in (0, 0.5].
     public var validationFraction: Float
 
-    public init(text: [String], textFiles: [String], images: RecipePath? = nil, validationFraction: Float) {
+    public init(text: [String], textFiles: [String], images: RecipePath? = nil, imageSize: Int = 8, imageChannels: Int = 1,
+                resize: Bool = false, captionColumn: String = "text", validationFraction: Float) {
         self.text = text
         self.textFiles = textFiles
         self.images = images
+        self.imageSize = imageSize
+        self.imageChannels = imageChannels
+        self.resize = resize
+        self.captionColumn = captionColumn
         self.validationFraction = validationFraction
     }
 }

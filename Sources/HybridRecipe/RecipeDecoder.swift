@@ -176,6 +176,10 @@ struct Fields {
         read(key, default: value, expected: rule.expected) { decoder.float($0, $1, rule) }
     }
 
+    func bool(_ key: String, default value: Bool? = nil) -> Bool? {
+        read(key, default: value, expected: "true or false") { decoder.bool($0, $1) }
+    }
+
     func string(_ key: String, expected: String, default value: String? = nil) -> String? {
         read(key, default: value, expected: expected) { decoder.string($0, $1, expected: expected) }
     }

@@ -1,24 +1,37 @@
 import CZlib
 import Foundation
 
-/// Small square grey images with a digit label each, as the denoising objective trains on.
+/// Square images with a label each (and a caption each, where the data has them), as the
+/// image objectives train on: the bundled 8×8 digits (a CSV) or a folder of PNG files
+/// (`ImageFolder`).
 ///
-/// Shapes: N images, S side, P = S*S pixels an image.
-/// - `pixels` [N, P] row-major, each grey level g in 0...maxValue scaled to 2g/maxValue − 1,
-///   so in [-1, 1] (g/8 − 1 for the 0..16 digits)
-/// - `labels` [N], 0...9
+/// Shapes: N images, S side, K channels (1 grey, 3 RGB), P = S*S*K values an image.
+/// - `pixels` [N, S, S, K] row-major, channels interleaved, each in [-1, 1] (a grey level g
+///   in 0...maxValue of the CSV becomes 2g/maxValue − 1: g/8 − 1 for the 0..16 digits)
+/// - `labels` [N]: the digit, the class folder's index in `classes`, or 0 where there is none
+/// - `captions` [N]: each image's text, for folders with a metadata.jsonl
 public struct ImageSet: Sendable {
     public let pixels: [Float]
     public let labels: [Int32]
     public let side: Int
+    public let channels: Int
+    public let captions: [String]?
+    /// Class names, label i being classes[i] (class folders); empty otherwise.
+    public let classes: [String]
     public var count: Int { labels.count }
+    /// Values one image holds (S·S·K).
+    public var values: Int { side * side * channels }
 
-    public init(pixels: [Float], labels: [Int32], side: Int) {
-        precondition(side > 0 && pixels.count == labels.count * side * side,
-                     "\(pixels.count) pixels are not \(labels.count) images of \(side)x\(side)")
+    public init(pixels: [Float], labels: [Int32], side: Int, channels: Int = 1, captions: [String]? = nil, classes: [String] = []) {
+        precondition(side > 0 && channels > 0 && pixels.count == labels.count * side * side * channels,
+                     "\(pixels.count) values are not \(labels.count) images of \(side)x\(side)x\(channels)")
+        precondition(captions.map { $0.count == labels.count } ?? true, "one caption an image")
         self.pixels = pixels
         self.labels = labels
         self.side = side
+        self.channels = channels
+        self.captions = captions
+        self.classes = classes
     }
 
     /// Reads a CSV file, or a gzip'd one (told by its first two bytes, not its name): each
@@ -39,12 +52,14 @@ public struct ImageSet: Sendable {
     public func split(validationFraction: Double) -> (train: ImageSet, validation: ImageSet) {
         precondition((0...1).contains(validationFraction), "validationFraction \(validationFraction) is not in 0...1")
         let trainCount = Int(Double(count) * (1 - validationFraction))
-        let cut = trainCount * side * side
-        return (ImageSet(pixels: Array(pixels[..<cut]), labels: Array(labels[..<trainCount]), side: side),
-                ImageSet(pixels: Array(pixels[cut...]), labels: Array(labels[trainCount...]), side: side))
+        let cut = trainCount * values
+        return (ImageSet(pixels: Array(pixels[..<cut]), labels: Array(labels[..<trainCount]), side: side, channels: channels,
+                         captions: captions.map { Array($0[..<trainCount]) }, classes: classes),
+                ImageSet(pixels: Array(pixels[cut...]), labels: Array(labels[trainCount...]), side: side, channels: channels,
+                         captions: captions.map { Array($0[trainCount...]) }, classes: classes))
     }
 
-    private static func readFile(_ path: String) throws -> [UInt8] {
+    static func readFile(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw TrainError("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

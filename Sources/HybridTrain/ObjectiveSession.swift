@@ -196,6 +196,10 @@ public final class ObjectiveSession {
         case .images:
             guard let images = data.images else { throw TrainError("objective \(name) reads images, but the recipe's data has no images") }
             let set = part == .train ? images.train : images.validation
+            guard set.channels == 1 else {
+                throw TrainError("objective \(name) reads grey images (the plugin ABI hands a plugin one channel so far), "
+                    + "but the recipe's data.image_channels is \(set.channels)")
+            }
             imageSide = set.side
             let n = set.side * set.side
             if pixels.count != batchSize * n { pixels = Array(repeating: 0, count: batchSize * n) }

@@ -1,3 +1,4 @@
+import Foundation
 import HybridRecipe
 
 /// What a run trains and validates on: text split into train and held-out bytes, and images
@@ -17,7 +18,14 @@ public struct TrainingData {
         // 1,500 images split 1,350 / 150.
         let fraction = Double("\(data.validationFraction)") ?? Double(data.validationFraction)
         let text = data.textFiles.isEmpty ? nil : try TextCorpus(files: data.textFiles, validationFraction: fraction)
-        let images = try data.images.map { try ImageSet.load(path: $0.absolute).split(validationFraction: fraction) }
+        let images = try data.images.map { path -> (train: ImageSet, validation: ImageSet) in
+            var isFolder: ObjCBool = false
+            let set = FileManager.default.fileExists(atPath: path.absolute, isDirectory: &isFolder) && isFolder.boolValue
+                ? try ImageFolder.load(path.absolute, ImageFolder.Options(side: data.imageSize, channels: data.imageChannels, resize: data.resize,
+                                                                          captionColumn: data.captionColumn))
+                : try ImageSet.load(path: path.absolute, side: data.imageSize)
+            return set.split(validationFraction: fraction)
+        }
         return TrainingData(text: text, images: images)
     }
 

@@ -64,8 +64,8 @@ struct Sample: ParsableCommand {
     @Option(help: "Images: where to write the PNG grid.")
     var out = "samples.png"
 
-    @Option(help: "Images: the side of the square images the model was trained on.")
-    var imageSide = 8
+    @Option(help: "Images: the side of the square images to draw (default: the data.image_size the model was trained with).")
+    var imageSide: Int?
 
     @Option(help: ArgumentHelp("Images: class labels to draw, cycled over the images: one (7), a list (1,4,7) or a range (0-9). Needs a model trained with labels (denoise config classes).", valueName: "labels"))
     var label: String?
@@ -83,6 +83,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("give exactly one of --prompt (continue text), --infill (fill in [MASK]s) or --images N (draw images)")
         }
         if let images { guard images > 0 else { throw ValidationError("--images must be at least 1, got \(images)") } }
+        if let imageSide { guard imageSide > 0 else { throw ValidationError("--image-side must be at least 1, got \(imageSide)") } }
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps) (leave it out for the objective's default)") } }
         guard prompt?.isEmpty != true, infill?.isEmpty != true else { throw ValidationError("the text must not be empty") }
         guard eta.isFinite, eta >= 0 else { throw ValidationError("--eta must be a finite value ≥ 0, got \(eta)") }
@@ -115,12 +116,13 @@ struct Sample: ParsableCommand {
         // A cycled label list sets the grid's columns, so each column holds one class.
         let cycle = try label.map(Self.labels) ?? []
         let labels = cycle.isEmpty ? nil : (0..<count).map { cycle[$0 % cycle.count] }
-        let request = ImageRequest(steps: steps ?? 0, side: imageSide, labels: labels, guidance: guidance,
+        let side = imageSide ?? model.recipe.data.imageSize
+        let request = ImageRequest(steps: steps ?? 0, side: side, labels: labels, guidance: guidance,
                                    sampler: self.sampler?.abiValue ?? HYBRID_SAMPLER_DEFAULT, eta: eta)
         let pixels = try sampler.generate(request, seed: seed)
         let elapsed = ContinuousClock.now - started
         let columns = cycle.count > 1 && cycle.count <= count ? cycle.count : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
-        try PNG.grid(images: pixels, side: imageSide, columns: columns, scale: 4, to: out)
+        try PNG.grid(images: pixels, side: side, columns: columns, scale: 4, to: out)
         say("wrote \(out): \(count) images in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }
 

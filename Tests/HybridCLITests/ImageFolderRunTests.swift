@@ -1,0 +1,54 @@
+import Foundation
+import HybridTrain
+import Testing
+
+/// A folder of PNG files as a run's images: class folders of 16×16 grey images train the
+/// denoising objective at that size and sample at it; colour images are refused by name until
+/// an objective reads more than one channel.
+@Suite(.serialized) struct ImageFolderRunTests {
+    /// Two classes of 16×16 grey images (bars across, bars down), ten each.
+    static func glyphs(in dir: String) throws -> String {
+        let root = dir + "/glyphs"
+        for (name, across) in [("across", true), ("down", false)] {
+            try FileManager.default.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+            for i in 0..<10 {
+                let grey = (0..<256).map { p -> UInt8 in
+                    let (y, x) = (p / 16, p % 16)
+                    return ((across ? y : x) + i) % 4 < 2 ? 255 : 0
+                }
+                try Data(PNG.encode(width: 16, height: 16, grey: grey)).write(to: URL(fileURLWithPath: "\(root)/\(name)/\(i).png"))
+            }
+        }
+        return root
+    }
+
+    @Test func classFoldersTrainAndSampleAtTheirSize() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try Self.glyphs(in: dir)
+        let recipe = try DenoiseTests.recipe(in: dir,
+                                             objectives: "  - plugin: denoise\n    config: {image_side: 16, patch: 4, timesteps: 20, sample_steps: 5, classes: 2}\n",
+                                             data: "  images: \(folder)\n  image_size: 16")
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=4", "--set", "training.eval_every=4", "--set", "training.batch_size=8"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("18 train / 2 validation images"), "\(r.stdout)")
+        let png = "\(dir)/grid.png"
+        let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000004.safetensors", "--images", "4", "--label", "0-1", "--out", png])
+        #expect(s.status == 0, "\(s.all)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        func be32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        // 4 images of 16×16 at scale 4: 2 columns (one a label) × 2 rows, 1-pixel gaps.
+        #expect(be32(16) == 2 * 64 + 1 && be32(20) == 2 * 64 + 1, "IHDR \(be32(16))x\(be32(20))")
+    }
+
+    @Test func colourImagesAreRefusedByTheKey() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try Self.glyphs(in: dir)
+        let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {image_side: 16, patch: 4, timesteps: 20, sample_steps: 5}\n",
+                                             data: "  images: \(folder)\n  image_size: 16\n  image_channels: 3")
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=2"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("the recipe's data.image_channels is 3"), "\(r.all)")
+    }
+}
