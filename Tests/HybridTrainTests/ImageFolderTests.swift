@@ -164,3 +164,23 @@ enum TestPNG {
         do { _ = try ImageFolder.load(root, options()) } catch { #expect("\(error)".contains(message), "\(kind): \(error)") }
     }
 }
+
+/// The bundled glyph set (data/glyphs, rendered by scripts/render-glyphs) reads as a
+/// captioned image folder, and the families kept aside never appear in it.
+@Suite struct BundledGlyphsTests {
+    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data").path
+
+    @Test func theGlyphSetReadsWithACaptionPerImage() throws {
+        let set = try ImageFolder.load(Self.data + "/glyphs", ImageFolder.Options(side: 32, channels: 1, resize: false))
+        #expect(set.count == 3410 && set.side == 32)
+        let captions = try #require(set.captions)
+        let pattern = /^[0-9A-Za-z], (sans|serif|mono|script), (regular|bold|italic|bold italic)$/
+        #expect(captions.allSatisfy { $0.wholeMatch(of: pattern) != nil })
+        #expect(Set(captions.map { $0.prefix(1) }).count == 62, "every character of 0-9A-Za-z")
+        let unseen = try ImageFolder.load(Self.data + "/glyphs-unseen", ImageFolder.Options(side: 32, channels: 1, resize: false))
+        #expect(unseen.count == 496)
+        let metadata = try String(contentsOfFile: Self.data + "/glyphs/metadata.jsonl", encoding: .utf8)
+        #expect(!metadata.contains("\"family\": \"P052\"") && !metadata.contains("\"family\": \"URWGothic\""))
+    }
+}
