@@ -4,7 +4,8 @@
 // Class-conditional with config classes > 0, the label replaced by the null label with
 // probability label_drop in training, so one model samples with and without it (classifier-free
 // guidance). Sampling runs ancestral DDPM through all T levels or DDIM in fewer.
-// B batch (images), S image side, P patches, F values a patch, L positions, d d_model, T timesteps.
+// B batch (images), S image side, K channels, V = S·S·K values an image, P patches, F values a
+// patch, L positions, d d_model, T timesteps.
 import CHybridPlugin
 import PluginSupport
 import Glibc
@@ -45,31 +46,31 @@ func denoisePrepareBatch(_ state: UnsafeMutableRawPointer?,
         return fail(err, "prepare_batch: image batches need a host with plugin ABI 1.1 (batch input buffers)")
     }
     let grid = s.grid, schedule = s.schedule
-    guard request.image_side == grid.side else {
-        return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
+    if let problem = s.mismatch(side: Int(request.image_side), channels: ImageDiffusion.channels(request)) {
+        return fail(err, "prepare_batch: the batch holds \(problem)")
     }
-    let B = Int(request.batch_size), S2 = grid.side * grid.side, L = s.length, F = grid.values
+    let B = Int(request.batch_size), V = grid.imageValues, L = s.length, F = grid.values
     let d = s.dModel, T = schedule.steps
     guard let inputs = s.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
     let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * S2 + d)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * V + d)
     defer { scratch.deallocate() }
-    let noise = scratch, image = scratch + S2, embedding = scratch + 2 * S2
+    let noise = scratch, image = scratch + V, embedding = scratch + 2 * V
     let rng = request.rng
     for b in 0..<B {
         let t = request.is_validation != 0 ? (2 * b + 1) * T / (2 * B) : Int(api.rng_next(rng) % UInt64(T))
-        let x0 = images + b * S2
+        let x0 = images + b * V
         let noisyRows = noisy + b * L * F, targetRows = target + b * L * F
         noisyRows.update(repeating: 0, count: s.leading * F)
         targetRows.update(repeating: 0, count: s.leading * F)
-        fillNormal(noise, count: S2, api, rng)
-        schedule.noised(x0, noise, t: t, into: image, count: S2)
+        fillNormal(noise, count: V, api, rng)
+        schedule.noised(x0, noise, t: t, into: image, count: V)
         grid.patchify(image, into: noisyRows, leading: s.leading)
         switch s.prediction {
         case .epsilon:
             grid.patchify(noise, into: targetRows, leading: s.leading)
         case .v:
-            schedule.vTarget(x0, noise, t: t, into: image, count: S2)
+            schedule.vTarget(x0, noise, t: t, into: image, count: V)
             grid.patchify(image, into: targetRows, leading: s.leading)
         }
         timestepEmbedding(t, dimension: d, into: embedding)

@@ -10,7 +10,8 @@
 // since ‖x̂0 − x̃0‖² = σ_t² ‖v̂ − ṽ‖², the weight is truncated SNR, max(SNR_t, 1), in x-space.
 // The teacher runs through the host (request->teacher: this objective's own inference graph over
 // the teacher checkpoint's weights), so the student and the teacher share ImageDiffusion.
-// B batch, S image side, L positions, F values a patch, d d_model.
+// B batch, S image side, K channels, V = S·S·K values an image, L positions, F values a patch,
+// d d_model.
 import CHybridPlugin
 import PluginSupport
 import Glibc
@@ -67,27 +68,27 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
           let run = api.sampler_run
     else { return fail(err, "prepare_batch: distillation needs a teacher: give the objective a teacher checkpoint in the recipe (teacher: FILE)") }
     let m = s.model, grid = m.grid, schedule = m.schedule
-    guard request.image_side == grid.side else {
-        return fail(err, "prepare_batch: the images are \(request.image_side)×\(request.image_side); config image_side is \(grid.side)")
+    if let problem = m.mismatch(side: Int(request.image_side), channels: ImageDiffusion.channels(request)) {
+        return fail(err, "prepare_batch: the batch holds \(problem)")
     }
-    let B = Int(request.batch_size), S2 = grid.side * grid.side, L = m.length, F = grid.values, d = m.dModel
+    let B = Int(request.batch_size), V = grid.imageValues, L = m.length, F = grid.values, d = m.dModel
     guard let inputs = m.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
     let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
     let names = m.inputNames
     let values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)] + (inputs.label.map { [UnsafePointer($0)] } ?? [])
     let levels = schedule.trailingTimesteps(s.teacherSteps), studentSteps = s.teacherSteps / 2
-    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * B * S2 + B * L * F + d)
+    let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * B * V + B * L * F + d)
     defer { memory.deallocate() }
-    // xt, x (the teacher's walk), noise [B, S, S]; output [B, L, F]; embedding [d].
-    let xt = memory, x = xt + B * S2, noise = x + B * S2, output = noise + B * S2, embedding = output + B * L * F
+    // xt, x (the teacher's walk), noise [B, S, S, K]; output [B, L, F]; embedding [d].
+    let xt = memory, x = xt + B * V, noise = x + B * V, output = noise + B * V, embedding = output + B * L * F
     var path = [Int](repeating: 0, count: 3 * B)   // image b's levels t, t', t'' at 3b... (−1: x0)
     for b in 0..<B {
         let i = request.is_validation != 0 ? b % studentSteps : Int(api.rng_next(request.rng) % UInt64(studentSteps))
         (path[3 * b], path[3 * b + 1], path[3 * b + 2]) = (levels[2 * i], levels[2 * i + 1], 2 * i + 2 < levels.count ? levels[2 * i + 2] : -1)
-        fillNormal(noise + b * S2, count: S2, api, request.rng)
-        schedule.noised(images + b * S2, noise + b * S2, t: path[3 * b], into: xt + b * S2, count: S2)
+        fillNormal(noise + b * V, count: V, api, request.rng)
+        schedule.noised(images + b * V, noise + b * V, t: path[3 * b], into: xt + b * V, count: V)
     }
-    x.update(from: xt, count: B * S2)
+    x.update(from: xt, count: B * V)
     /// Writes the model's inputs for x at each image's level path[3 * b + k].
     func setInputs(_ k: Int) {
         noisy.update(repeating: 0, count: B * L * F)
@@ -104,8 +105,8 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
         guard status == HYBRID_OK else { return status }
         grid.unpatchify(output, into: noise, images: B, leading: m.leading)   // noise now holds the teacher's output
         for b in 0..<B {
-            schedule.ddimStep(x + b * S2, modelOutput: noise + b * S2, t: path[3 * b + k], previous: path[3 * b + k + 1], eta: 0,
-                              noise: nil, prediction: s.teacherPrediction, count: S2)
+            schedule.ddimStep(x + b * V, modelOutput: noise + b * V, t: path[3 * b + k], previous: path[3 * b + k + 1], eta: 0,
+                              noise: nil, prediction: s.teacherPrediction, count: V)
         }
     }
     // The student's target at (x_t, t): x holds x_t'' and becomes ṽ, image by image.
@@ -114,8 +115,8 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
         let at = schedule.alphaBar[t].squareRoot(), st = (1 - schedule.alphaBar[t]).squareRoot()
         let ae = end >= 0 ? schedule.alphaBar[end].squareRoot() : 1, se = end >= 0 ? (1 - schedule.alphaBar[end]).squareRoot() : 0
         let ratio = se / st
-        let image = x + b * S2, start = xt + b * S2
-        for j in 0..<S2 {
+        let image = x + b * V, start = xt + b * V
+        for j in 0..<V {
             let x0 = (Double(image[j]) - ratio * Double(start[j])) / (ae - ratio * at)
             image[j] = Float((at * Double(start[j]) - x0) / st)
         }
@@ -125,7 +126,7 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
     target.update(repeating: 0, count: B * L * F)
     grid.patchify(x, into: target, images: B, leading: m.leading)
     // The student's input: x_t at t.
-    x.update(from: xt, count: B * S2)
+    x.update(from: xt, count: B * V)
     setInputs(0)
     return HYBRID_OK
 }

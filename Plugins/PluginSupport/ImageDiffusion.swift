@@ -26,6 +26,7 @@ public struct ImageDiffusion: Sendable {
     public static let configKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
         ("patch", HYBRID_CONFIG_INT, "2", "side of the square patches an image is cut into; divides image_side"),
         ("image_side", HYBRID_CONFIG_INT, "8", "side of the square images the data holds"),
+        ("image_channels", HYBRID_CONFIG_INT, "1", "channels of the images: 1 (grey) or 3 (RGB); a patch holds patch² · channels values"),
         ("schedule", HYBRID_CONFIG_STRING, "linear", "noise schedule: linear (betas 1e-4...0.02) or cosine (Nichol & Dhariwal)"),
         ("prediction", HYBRID_CONFIG_STRING, "epsilon", "what the model predicts: epsilon (the noise) or v"),
         ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
@@ -37,8 +38,12 @@ public struct ImageDiffusion: Sendable {
     /// sampling in `sampleSteps` by default; nil after writing the error.
     public init?(_ info: hybrid_create_info, sampleSteps: Int, _ err: UnsafeMutablePointer<hybrid_error>?) {
         let config = ConfigValues(info)
-        let patch = config.int("patch"), side = config.int("image_side")
-        guard let grid = PatchGrid(side: side, patch: patch) else {
+        let patch = config.int("patch"), side = config.int("image_side"), channels = config.int("image_channels")
+        guard channels == 1 || channels == 3 else {
+            _ = fail(err, "config image_channels is \(channels); expected 1 (grey) or 3 (RGB)")
+            return nil
+        }
+        guard let grid = PatchGrid(side: side, patch: patch, channels: channels) else {
             _ = fail(err, "config patch is \(patch) and image_side \(side); expected positive sides, the patch dividing the image")
             return nil
         }
@@ -112,6 +117,19 @@ public struct ImageDiffusion: Sendable {
         return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: oneHot)
     }
 
+    /// nil when images of `side` and `channels` are this model's; else what they are against
+    /// what the config says, for the error.
+    public func mismatch(side: Int, channels: Int) -> String? {
+        guard side != grid.side || channels != grid.channels else { return nil }
+        return "\(side)×\(side) images of \(channels) channel\(channels == 1 ? "" : "s"); config image_side is \(grid.side) "
+            + "and image_channels \(grid.channels)"
+    }
+
+    /// The channels of a batch's images: the request's from an ABI 1.3 host, else 1.
+    public static func channels(_ request: hybrid_batch_request) -> Int {
+        reaches(request.header.size, \hybrid_batch_request.image_channels) ? Int(request.image_channels) : 1
+    }
+
     /// Width of the one-hot label input: the C classes and the null label (index C).
     public var labelWidth: Int { classes + 1 }
 
@@ -176,9 +194,8 @@ public struct ImageDiffusion: Sendable {
               let run = api.sampler_run, let emit = api.sampler_emit_image
         else { return fail(err, "sample: drawing images needs a host with plugin ABI 1.1 (sampler_run, sampler_emit_image)") }
         let grid = s.grid, schedule = s.schedule, T = schedule.steps
-        guard request.image_side == grid.side else {
-            return fail(err, "sample: the request is for \(request.image_side)×\(request.image_side) images; config image_side is \(grid.side)")
-        }
+        let channels = reaches(request.header.size, \hybrid_sample_request.image_channels) ? Int(request.image_channels) : 1
+        if let problem = s.mismatch(side: Int(request.image_side), channels: channels) { return fail(err, "sample: the request is for \(problem)") }
         let steps = request.steps == 0 ? s.sampleSteps : Int(request.steps)
         guard (1...T).contains(steps) else { return fail(err, "sample: \(steps) steps asked; expected 1...\(T) (timesteps)") }
         let hasNewFields = reaches(request.header.size, \hybrid_sample_request.eta)
@@ -205,11 +222,11 @@ public struct ImageDiffusion: Sendable {
             guard guidance.isFinite, guidance >= 0 else { return fail(err, "sample: guidance is \(guidance); expected a finite scale ≥ 0") }
         }
         let guided = labels != nil && guidance != 1
-        let d = s.dModel, L = s.length, F = grid.values, count = N * grid.side * grid.side
+        let d = s.dModel, L = s.length, F = grid.values, count = N * grid.imageValues
         let rows = N * L * F, timeCount = N * L * d, labelCount = s.classes > 0 ? N * L * s.labelWidth : 0
         let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * count + 3 * rows + timeCount + 2 * labelCount + d)
         defer { memory.deallocate() }
-        // x, predicted, noise [N, S, S]; noisy, output, unguided [N, L, F]; time [N, L, d];
+        // x, predicted, noise [N, S, S, K]; noisy, output, unguided [N, L, F]; time [N, L, d];
         // label, nullLabel [N, L, C + 1]; embedding [d].
         let x = memory, predicted = x + count, noise = predicted + count
         let noisy = noise + count, output = noisy + rows, unguided = output + rows
@@ -244,7 +261,7 @@ public struct ImageDiffusion: Sendable {
                 schedule.ancestralStep(x, modelOutput: predicted, t: t, noise: noise, prediction: s.prediction, count: count)
             }
         }
-        for b in 0..<N { emit(sampler, x + b * grid.side * grid.side) }
+        for b in 0..<N { emit(sampler, x + b * grid.imageValues) }
         return HYBRID_OK
     }
 }

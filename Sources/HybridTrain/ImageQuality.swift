@@ -29,6 +29,10 @@ public final class ImageQuality {
             throw TrainError("\(source): splits into \(train.count) training and \(validation.count) held-out images; measuring drawn "
                              + "images needs at least 4, 2 of them for training and 1 held out (a classifier, two real halves, a near-copy radius)")
         }
+        guard train.channels == 1 else {
+            throw TrainError("\(source): drawn images are measured (a classifier's features, Fréchet distances, near copies) on grey "
+                             + "images so far; these have \(train.channels) channels")
+        }
         real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
         self.train = train
         let heldOut = NearestImages.distances(validation.pixels, count: validation.count, to: train.pixels, count: train.count,

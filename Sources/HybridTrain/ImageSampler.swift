@@ -23,22 +23,22 @@ public final class ImageSampler {
     }
 
     /// Draws the images `request` asks for (its count is this sampler's), the noise from `seed`.
-    /// Returns [count, side²] pixels in [-1, 1].
+    /// Returns [count, side², channels] values in [-1, 1].
     public func generate(_ request: ImageRequest, seed: UInt64) throws -> [Float] {
         var request = request
         request.count = count
-        let side = request.side, model = self.model
+        let values = request.side * request.side * request.channels, model = self.model
         var images: [Float] = []
         let context = SamplerContext(
             run: { inputs, out in try model.run(inputs, into: out) },
-            emitImage: { pixels in images.append(contentsOf: UnsafeBufferPointer(start: pixels, count: side * side)) })
+            emitImage: { pixels in images.append(contentsOf: UnsafeBufferPointer(start: pixels, count: values)) })
         let rng = UnsafeMutablePointer<RandomStream>.allocate(capacity: 1)
         defer { rng.deallocate() }
         rng.initialize(to: RandomStream(seed: seed, stream: RandomStream.streamID("sample-images")))
         try instance.sample(api: HostAPI.table, sampler: context.handle, prompt: [], newTokens: 0, seqLen: 0,
                             images: request, rng: OpaquePointer(rng))
-        guard images.count == count * side * side else {
-            throw TrainError("\(instance.plugin.name) emitted \(images.count / max(side * side, 1)) images; \(count) were asked for")
+        guard images.count == count * values else {
+            throw TrainError("\(instance.plugin.name) emitted \(images.count / max(values, 1)) images; \(count) were asked for")
         }
         return images
     }

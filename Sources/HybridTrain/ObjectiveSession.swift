@@ -38,7 +38,7 @@ public final class ObjectiveSession {
     private var windows: [UInt8] = []
     private var pixels: [Float] = []
     private var labels: [Int32] = []
-    private var imageSide = 0
+    private var imageSide = 0, imageChannels = 1
     /// The shards this process draws, in order.
     private var shards: [Shard]
     /// The frozen teacher prepare_batch may run (a recipe `teacher:`): the objective's own
@@ -196,12 +196,9 @@ public final class ObjectiveSession {
         case .images:
             guard let images = data.images else { throw TrainError("objective \(name) reads images, but the recipe's data has no images") }
             let set = part == .train ? images.train : images.validation
-            guard set.channels == 1 else {
-                throw TrainError("objective \(name) reads grey images (the plugin ABI hands a plugin one channel so far), "
-                    + "but the recipe's data.image_channels is \(set.channels)")
-            }
             imageSide = set.side
-            let n = set.side * set.side
+            imageChannels = set.channels
+            let n = set.values
             if pixels.count != batchSize * n { pixels = Array(repeating: 0, count: batchSize * n) }
             if labels.count != batchSize { labels = Array(repeating: 0, count: batchSize) }
             for b in rows {
@@ -230,10 +227,10 @@ public final class ObjectiveSession {
                                               inputs: shard.inputs, api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation)
                 }
             } else {
-                let n = imageSide * imageSide
+                let n = imageSide * imageSide * imageChannels
                 try pixels.withUnsafeBufferPointer { p in
                     try labels.withUnsafeBufferPointer { l in
-                        try instance.prepareBatch(images: p.baseAddress! + j * rows * n, labels: l.baseAddress! + j * rows, side: imageSide,
+                        try instance.prepareBatch(images: p.baseAddress! + j * rows * n, labels: l.baseAddress! + j * rows, side: imageSide, channels: imageChannels,
                                                   batchSize: rows, inputs: shard.inputs, api: HostAPI.table, rng: rngHandle,
                                                   progress: progress, isValidation: isValidation, teacher: teacher?.handle)
                     }

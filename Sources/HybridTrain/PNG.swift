@@ -1,41 +1,44 @@
 import CZlib
 import Foundation
 
-/// 8-bit greyscale PNG files, for looking at images a model makes.
+/// 8-bit grey and RGB PNG files, for looking at images a model makes.
 ///
-/// Shapes: N images, S side, P = S*S pixels an image, W×H the picture.
+/// Shapes: N images, S side, K channels (1 or 3), P = S*S*K values an image, W×H the picture.
 public enum PNG {
-    /// Writes `images` [N, P], values in [-1, 1], as one picture: a grid of `columns` cells a
+    /// Writes `images` [N, S, S, K], values in [-1, 1], as one picture: a grid of `columns` cells a
     /// row (fewer when N is smaller), each image enlarged `scale`×, with a 1-pixel mid-grey gap
     /// between cells, which also fills the unused cells of the last row. Values are clamped to
     /// [-1, 1] (NaN draws as -1) and mapped to 0...255. The file is replaced atomically.
-    public static func grid(images: [Float], side: Int, columns: Int, scale: Int, to path: String) throws {
-        let area = side * side
+    public static func grid(images: [Float], side: Int, channels K: Int = 1, columns: Int, scale: Int, to path: String) throws {
+        let area = side * side * K
         precondition(side > 0 && columns > 0 && scale > 0, "side, columns and scale must be positive")
+        precondition(K == 1 || K == 3, "a grid is grey or RGB, not \(K) channels")
         precondition(!images.isEmpty && images.count % area == 0,
-                     "\(images.count) values are not a whole, positive number of \(side)x\(side) images")
+                     "\(images.count) values are not a whole, positive number of \(side)x\(side)x\(K) images")
         let n = images.count / area
         let cols = min(columns, n), rows = (n + cols - 1) / cols
         let cell = side * scale, step = cell + 1
         let width = cols * step - 1, height = rows * step - 1
-        var grey = [UInt8](repeating: 128, count: width * height)
+        var picture = [UInt8](repeating: 128, count: width * height * K)
         images.withUnsafeBufferPointer { src in
-            grey.withUnsafeMutableBufferPointer { out in
+            picture.withUnsafeMutableBufferPointer { out in
                 for i in 0..<n {
                     let x0 = (i % cols) * step, y0 = (i / cols) * step
                     for py in 0..<side {
                         for px in 0..<side {
-                            let level = Self.level(src[i * area + py * side + px])
-                            for dy in 0..<scale {
-                                let row = (y0 + py * scale + dy) * width + x0 + px * scale
-                                for dx in 0..<scale { out[row + dx] = level }
+                            for k in 0..<K {
+                                let level = Self.level(src[i * area + (py * side + px) * K + k])
+                                for dy in 0..<scale {
+                                    let row = ((y0 + py * scale + dy) * width + x0 + px * scale) * K + k
+                                    for dx in 0..<scale { out[row + dx * K] = level }
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        try AtomicFile.write(Data(encode(width: width, height: height, grey: grey)), to: path)
+        try AtomicFile.write(Data(encode(width: width, height: height, channels: K, pixels: picture)), to: path)
     }
 
     /// The bytes of a PNG of `grey` [H, W] row-major (8-bit greyscale).

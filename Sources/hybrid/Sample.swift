@@ -116,13 +116,13 @@ struct Sample: ParsableCommand {
         // A cycled label list sets the grid's columns, so each column holds one class.
         let cycle = try label.map(Self.labels) ?? []
         let labels = cycle.isEmpty ? nil : (0..<count).map { cycle[$0 % cycle.count] }
-        let side = imageSide ?? model.recipe.data.imageSize
-        let request = ImageRequest(steps: steps ?? 0, side: side, labels: labels, guidance: guidance,
+        let side = imageSide ?? model.recipe.data.imageSize, channels = model.recipe.data.imageChannels
+        let request = ImageRequest(steps: steps ?? 0, side: side, channels: channels, labels: labels, guidance: guidance,
                                    sampler: self.sampler?.abiValue ?? HYBRID_SAMPLER_DEFAULT, eta: eta)
         let pixels = try sampler.generate(request, seed: seed)
         let elapsed = ContinuousClock.now - started
         let columns = cycle.count > 1 && cycle.count <= count ? cycle.count : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
-        try PNG.grid(images: pixels, side: side, columns: columns, scale: 4, to: out)
+        try PNG.grid(images: pixels, side: side, channels: channels, columns: columns, scale: 4, to: out)
         say("wrote \(out): \(count) images in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }
 

@@ -2,9 +2,8 @@ import Foundation
 import HybridTrain
 import Testing
 
-/// A folder of PNG files as a run's images: class folders of 16×16 grey images train the
-/// denoising objective at that size and sample at it; colour images are refused by name until
-/// an objective reads more than one channel.
+/// A folder of PNG files as a run's images: class folders of 16×16 grey or RGB images train the
+/// denoising objective at that size and those channels, and sample at them.
 @Suite(.serialized) struct ImageFolderRunTests {
     /// Two classes of 16×16 grey images (bars across, bars down), ten each.
     static func glyphs(in dir: String) throws -> String {
@@ -41,14 +40,35 @@ import Testing
         #expect(be32(16) == 2 * 64 + 1 && be32(20) == 2 * 64 + 1, "IHDR \(be32(16))x\(be32(20))")
     }
 
-    @Test func colourImagesAreRefusedByTheKey() throws {
+    /// Colour: RGB folders train with image_channels 3 and sample an RGB grid; an objective
+    /// configured for grey refuses them by its keys.
+    @Test func colourImagesTrainAndSampleInRGB() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let folder = try Self.glyphs(in: dir)
-        let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {image_side: 16, patch: 4, timesteps: 20, sample_steps: 5}\n",
-                                             data: "  images: \(folder)\n  image_size: 16\n  image_channels: 3")
-        let r = try CLI.run(["train", recipe, "--set", "training.steps=2"])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("the recipe's data.image_channels is 3"), "\(r.all)")
+        let root = dir + "/colour"
+        for (name, channel) in [("red", 0), ("blue", 2)] {
+            try FileManager.default.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+            for i in 0..<6 {
+                let rgb = (0..<(16 * 16 * 3)).map { v -> UInt8 in v % 3 == channel && (v / 48 + i) % 3 != 0 ? 255 : 0 }
+                try Data(PNG.encode(width: 16, height: 16, rgb: rgb)).write(to: URL(fileURLWithPath: "\(root)/\(name)/\(i).png"))
+            }
+        }
+        let config = "{image_side: 16, image_channels: 3, patch: 4, timesteps: 20, sample_steps: 5}"
+        let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: \(config)\n",
+                                             data: "  images: \(root)\n  image_size: 16\n  image_channels: 3")
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=2", "--set", "training.eval_every=2", "--set", "training.batch_size=4"])
+        #expect(r.status == 0, "\(r.all)")
+        let png = "\(dir)/grid.png"
+        let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "3", "--out", png])
+        #expect(s.status == 0, "\(s.all)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        func be32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        // 3 images of 16×16 at scale 4: 2 columns × 2 rows, 1-pixel gaps; colour type 2 (RGB).
+        #expect(be32(16) == 2 * 64 + 1 && be32(20) == 2 * 64 + 1 && bytes[25] == 2, "IHDR \(be32(16))x\(be32(20)), colour type \(bytes[25])")
+
+        let grey = try CLI.run(["train", recipe, "--set", "training.steps=2", "--set", "objectives[0].config.image_channels=1",
+                                "--set", "training.output=\(dir)/grey"])
+        #expect(grey.status != 0)
+        #expect(grey.stderr.contains("the batch holds 16×16 images of 3 channels; config image_side is 16 and image_channels 1"), "\(grey.all)")
     }
 }

@@ -47,10 +47,24 @@ struct PatchesTests {
         #expect(back == images)
     }
 
+    @Test("RGB: a patch holds its pixels' channels interleaved, and unpatchify undoes it")
+    func channels() {
+        let grid = PatchGrid(side: 4, patch: 2, channels: 3)!
+        #expect(grid.values == 12 && grid.imageValues == 48)
+        let image = (0..<48).map(Float.init)   // pixel (r, c) channel k holds 3(4r + c) + k
+        var patches = [Float](repeating: 0, count: 48), back = patches
+        grid.patchify(image, into: &patches)
+        // Patch 1 (top right) holds pixels (0,2), (0,3), (1,2), (1,3), each as r, g, b.
+        #expect(Array(patches[12..<24]) == [6, 7, 8, 9, 10, 11, 18, 19, 20, 21, 22, 23])
+        grid.unpatchify(patches, into: &back)
+        #expect(back == image)
+    }
+
     @Test("a patch side that does not divide the image is refused")
     func refusal() {
         #expect(PatchGrid(side: 8, patch: 3) == nil)
         #expect(PatchGrid(side: 8, patch: 0) == nil)
         #expect(PatchGrid(side: 0, patch: 2) == nil)
+        #expect(PatchGrid(side: 8, patch: 2, channels: 0) == nil)
     }
 }

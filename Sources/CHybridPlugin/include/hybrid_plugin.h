@@ -105,7 +105,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 2
+#define HYBRID_ABI_MINOR 3
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -276,13 +276,16 @@ typedef struct hybrid_batch_request {
                                 objectives that schedule their own settings (hybrid_schedule) */
     int32_t is_validation;   /* 1 for held-out batches (drawn once, scored many times): an
                                 objective may use fixed settings there, e.g. a timestep grid */
-    const float *images;     /* images: [B, image_side^2] pixels in [-1, 1], row-major */
+    const float *images;     /* images: [B, image_side, image_side, image_channels] values in
+                                [-1, 1], row-major, channels interleaved */
     const int32_t *labels;   /* images: [B] class labels */
     int32_t image_side;
     /* ── ABI 1.2 ── */
     hybrid_sampler *teacher; /* the objective's frozen teacher (a recipe `teacher:` checkpoint,
                                 built by this objective's own build in inference mode at batch
                                 size B), run with api->sampler_run; NULL when there is none */
+    /* ── ABI 1.3 ── */
+    int32_t image_channels;  /* images: 1 (grey) or 3 (RGB); a 1.2 host's images are grey */
 } hybrid_batch_request;
 
 /** Host-owned buffers the plugin fills. */
@@ -345,6 +348,8 @@ typedef struct hybrid_sample_request {
                               output = uncond + w (cond - uncond) */
     hybrid_image_sampler sampler; /* images: which sampler (DEFAULT: the objective's own) */
     float eta;             /* images, DDIM: noise scale (0: deterministic, 1: DDPM-like) */
+    /* ── ABI 1.3 ── */
+    int32_t image_channels; /* images: 1 (grey) or 3 (RGB); a 1.2 host asks for grey */
 } hybrid_sample_request;
 
 /* ─── The host API ────────────────────────────────────────────────────────────────────── */
@@ -429,7 +434,8 @@ struct hybrid_host_api {
      * many values as its shape holds) and copies the build's output into `output`. */
     hybrid_status (*sampler_run)(hybrid_sampler *s, const char *const *names, const float *const *values,
                                  int32_t count, float *output, hybrid_error *err);
-    /* Hands a finished image (image_side^2 pixels in [-1, 1]) to the user. */
+    /* Hands a finished image (image_side^2 · image_channels values in [-1, 1], channels
+     * interleaved) to the user. */
     void (*sampler_emit_image)(hybrid_sampler *s, const float *pixels);
 };
 

@@ -56,7 +56,7 @@ extension ObjectiveInstance {
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: Int32(seqLen), text: text.baseAddress,
             api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
-            images: nil, labels: nil, image_side: 0, teacher: nil)
+            images: nil, labels: nil, image_side: 0, teacher: nil, image_channels: 0)
         try call(&request, tokens: tokens.baseAddress, targets: targets.baseAddress,
                  lossWeights: lossWeights.baseAddress, inputs: inputs)
 
@@ -77,17 +77,17 @@ extension ObjectiveInstance {
         }
     }
 
-    /// Calls prepare_batch for an image objective: B images (side², in [-1, 1]) and their
-    /// labels in; the objective's own float inputs out, each checked to be finite. `teacher`
-    /// is the objective's frozen teacher, for api->sampler_run, when it has one.
-    public func prepareBatch(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, side: Int, batchSize: Int,
+    /// Calls prepare_batch for an image objective: B images (side² · channels values, in
+    /// [-1, 1]) and their labels in; the objective's own float inputs out, each checked to be
+    /// finite. `teacher` is the objective's frozen teacher, for api->sampler_run, when it has one.
+    public func prepareBatch(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, side: Int, channels: Int, batchSize: Int,
                              inputs: NamedInputs, api: UnsafePointer<hybrid_host_api>, rng: OpaquePointer,
                              progress: Float, isValidation: Bool, teacher: OpaquePointer? = nil) throws(PluginError) {
         var request = hybrid_batch_request(
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: 0, text: nil,
             api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
-            images: images, labels: labels, image_side: Int32(side), teacher: teacher)
+            images: images, labels: labels, image_side: Int32(side), teacher: teacher, image_channels: Int32(channels))
         try call(&request, tokens: nil, targets: nil, lossWeights: nil, inputs: inputs)
     }
 

@@ -86,7 +86,8 @@ extension ObjectiveInstance {
                     prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
                     new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
                     images: Int32(images.count), steps: Int32(images.steps), image_side: Int32(images.side), rng: rng,
-                    labels: labels, guidance: images.guidance, sampler: images.sampler, eta: images.eta)
+                    labels: labels, guidance: images.guidance, sampler: images.sampler, eta: images.eta,
+                    image_channels: Int32(images.channels))
                 return sample(state, api, sampler, &request, errorBuffer.prepared())
             }
         }
@@ -102,6 +103,8 @@ public struct ImageRequest: Sendable {
     public var steps = 0
     /// The side of the square images.
     public var side = 0
+    /// 1 (grey) or 3 (RGB).
+    public var channels = 1
     /// One class label per image; nil: unconditional.
     public var labels: [Int32]?
     /// Classifier-free guidance scale (1: plain conditional).
@@ -110,10 +113,10 @@ public struct ImageRequest: Sendable {
     /// DDIM's noise scale (0: deterministic).
     public var eta: Float = 0
 
-    public init(count: Int = 0, steps: Int = 0, side: Int = 0, labels: [Int32]? = nil, guidance: Float = 1,
+    public init(count: Int = 0, steps: Int = 0, side: Int = 0, channels: Int = 1, labels: [Int32]? = nil, guidance: Float = 1,
                 sampler: hybrid_image_sampler = HYBRID_SAMPLER_DEFAULT, eta: Float = 0) {
-        (self.count, self.steps, self.side, self.labels, self.guidance, self.sampler, self.eta)
-            = (count, steps, side, labels, guidance, sampler, eta)
+        (self.count, self.steps, self.side, self.channels, self.labels, self.guidance, self.sampler, self.eta)
+            = (count, steps, side, channels, labels, guidance, sampler, eta)
     }
 }
 
