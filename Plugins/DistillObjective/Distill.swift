@@ -75,7 +75,7 @@ func distillPrepareBatch(_ state: UnsafeMutableRawPointer?,
     guard let inputs = m.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
     let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
     let names = m.inputNames
-    let values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)] + (inputs.label.map { [UnsafePointer($0)] } ?? [])
+    let values = inputs.runValues
     let levels = schedule.trailingTimesteps(s.teacherSteps), studentSteps = s.teacherSteps / 2
     let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * B * V + B * L * F + d)
     defer { memory.deallocate() }

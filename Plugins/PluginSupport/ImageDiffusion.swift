@@ -4,8 +4,14 @@
 // small MLP added to every position, the shared backbone, and a linear head per patch.
 // Sampling walks the DDPM schedule from pure noise: ancestral DDPM or DDIM, with classifier-free
 // guidance between the label and the null label.
-// B batch (images), S image side, p patch side, P = (S/p)² patches, F = p² values a patch,
-// L = P (+ 1 with a label token) positions, C classes, d d_model, T timesteps.
+// With config caption_length Lc > 0 the image follows its caption's bytes instead (text-to-image
+// in one sequence, Transfusion style): the caption, embedded by the shared byte table, read
+// causally, the patches one bidirectional block after it; the caption is dropped (all PAD) with
+// probability caption_drop for guidance, and text_weight adds the next-byte loss on the caption
+// through the shared byte head.
+// B batch (images), S image side, K channels, p patch side, P = (S/p)² patches, F = p²·K values
+// a patch, L = P (+ 1 with a label token, + Lc with a caption) positions, C classes, d d_model,
+// T timesteps.
 import CHybridPlugin
 import Glibc
 
@@ -21,6 +27,10 @@ public struct ImageDiffusion: Sendable {
     /// C; 0 for an unconditional model (no label token).
     public var classes: Int
     public var labelDrop: Float
+    /// Lc; 0 for no caption.
+    public var captionLength: Int
+    public var captionDrop: Float
+    public var textWeight: Float
 
     /// The config keys of the model, as an objective declares them (it may add its own).
     public static let configKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
@@ -32,6 +42,9 @@ public struct ImageDiffusion: Sendable {
         ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
         ("classes", HYBRID_CONFIG_INT, "0", "class labels (10 for digits): a label token in front of the patches, for class-conditional sampling; 0 trains unconditionally"),
         ("label_drop", HYBRID_CONFIG_FLOAT, "0.1", "with classes: the chance a training label is replaced by the null label, for classifier-free guidance"),
+        ("caption_length", HYBRID_CONFIG_INT, "0", "bytes of caption in front of the image (text-to-image, Transfusion style): the data's captions, read causally; 0: none"),
+        ("caption_drop", HYBRID_CONFIG_FLOAT, "0.1", "with caption_length: the chance a training caption is replaced by the empty caption, for classifier-free guidance"),
+        ("text_weight", HYBRID_CONFIG_FLOAT, "0", "with caption_length: the weight of the next-byte loss on the caption (the shared byte head) beside the image's MSE"),
     ]
 
     /// The model the resolved config describes (the keys of `configKeys`, found by name),
@@ -70,17 +83,28 @@ public struct ImageDiffusion: Sendable {
             _ = fail(err, "d_model is \(d); the sinusoidal timestep embedding needs an even d_model")
             return nil
         }
+        let captionLength = config.int("caption_length"), captionDrop = config.float("caption_drop"), textWeight = config.float("text_weight")
+        guard (0...4096).contains(captionLength) else { _ = fail(err, "config caption_length is \(captionLength); expected 0...4096 bytes"); return nil }
+        guard classes == 0 || captionLength == 0 else {
+            _ = fail(err, "config classes is \(classes) and caption_length \(captionLength); an image follows a label token or a caption, not both")
+            return nil
+        }
+        guard (0...1).contains(captionDrop) else { _ = fail(err, "config caption_drop is \(captionDrop); expected a probability in 0...1"); return nil }
+        guard textWeight >= 0, textWeight.isFinite else { _ = fail(err, "config text_weight is \(textWeight); expected a finite weight ≥ 0"); return nil }
         (self.grid, self.schedule, self.prediction, self.sampleSteps, self.dModel, self.classes, self.labelDrop)
             = (grid, DDPMSchedule(kind, steps: T), prediction, sampleSteps, d, classes, Float(labelDrop))
+        (self.captionLength, self.captionDrop, self.textWeight) = (captionLength, Float(captionDrop), Float(textWeight))
     }
 
-    /// Positions in front of the patches: the label token, if any.
-    public var leading: Int { classes > 0 ? 1 : 0 }
+    /// Positions in front of the patches: the label token or the caption, if any.
+    public var leading: Int { classes > 0 ? 1 : captionLength }
     /// L.
     public var length: Int { leading + grid.count }
     /// The names of the inference graph's inputs, in the order sampler_run takes their values:
-    /// noisy, time, and label when class-conditional.
-    public var inputNames: [UnsafePointer<CChar>?] { classes > 0 ? sampleInputNamesWithLabel : sampleInputNames }
+    /// noisy, time, and label when class-conditional or caption when captioned.
+    public var inputNames: [UnsafePointer<CChar>?] {
+        classes > 0 ? sampleInputNamesWithLabel : captionLength > 0 ? sampleInputNamesWithCaption : sampleInputNames
+    }
     /// The inputs `build` makes, as prepare_batch fills them.
     public struct BatchInputs {
         /// [B, L, F].
@@ -91,6 +115,15 @@ public struct ImageDiffusion: Sendable {
         public let weights: UnsafeMutablePointer<Float>
         /// With classes, the one-hot labels [B, L, C + 1], already written.
         public let label: UnsafeMutablePointer<Float>?
+        /// With a caption, its byte ids [B, L] (PAD after the caption and on the patches), already
+        /// written.
+        public var caption: UnsafeMutablePointer<Int32>? = nil
+
+        /// The values sampler_run takes for the inference graph, in `inputNames` order.
+        public var runValues: [UnsafePointer<Float>?] {
+            [UnsafePointer(noisy), UnsafePointer(time)] + (label.map { [UnsafePointer($0)] } ?? [])
+                + (caption.map { [UnsafeRawPointer($0).assumingMemoryBound(to: Float.self)] } ?? [])
+        }
     }
 
     /// The batch's input buffers, checked against B; with classes the labels are written from
@@ -104,6 +137,10 @@ public struct ImageDiffusion: Sendable {
               let time = inputBuffer(batch, "time", expected: B * L * dModel, shape: "[B, L, d_model]", err),
               let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
         else { return nil }
+        if captionLength > 0 {
+            guard let ids = captionInputs(batch, request, api, err) else { return nil }
+            return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil, caption: ids)
+        }
         guard C > 0 else { return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil) }
         guard let labels = request.labels,
               let oneHot = inputBuffer(batch, "label", expected: B * L * labelWidth, shape: "[B, L, classes + 1]", err)
@@ -128,6 +165,55 @@ public struct ImageDiffusion: Sendable {
     /// The channels of a batch's images: the request's from an ABI 1.3 host, else 1.
     public static func channels(_ request: hybrid_batch_request) -> Int {
         reaches(request.header.size, \hybrid_batch_request.image_channels) ? Int(request.image_channels) : 1
+    }
+
+    /// The caption ids [B, L] from the request's captions (each dropped to the empty caption with
+    /// probability caption_drop on training batches), and with text_weight the next-byte
+    /// targets and weights [B·L]: position t < length − 1 of a kept caption predicts byte t + 1.
+    func captionInputs(_ batch: hybrid_batch, _ request: hybrid_batch_request, _ api: hybrid_host_api,
+                       _ err: UnsafeMutablePointer<hybrid_error>?) -> UnsafeMutablePointer<Int32>? {
+        let B = Int(request.batch_size), L = length, Lc = captionLength
+        guard reaches(request.header.size, \hybrid_batch_request.caption_width), let bytes = request.captions,
+              let lengths = request.caption_lengths
+        else {
+            _ = fail(err, "prepare_batch: config caption_length is \(Lc), but the images have no captions (a folder's metadata.jsonl gives them; an ABI 1.3 host passes them)")
+            return nil
+        }
+        guard let raw = inputBuffer(batch, "caption", expected: B * L, shape: "[B, L] int32", err) else { return nil }
+        let ids = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: Int32.self)
+        var targets: UnsafeMutablePointer<Int32>?, textWeights: UnsafeMutablePointer<Float>?
+        if textWeight > 0 {
+            guard let t = inputBuffer(batch, "caption_targets", expected: B * L, shape: "[B·L] int32", err),
+                  let w = inputBuffer(batch, "caption_weights", expected: B * L, shape: "[B·L]", err)
+            else { return nil }
+            targets = UnsafeMutableRawPointer(t).assumingMemoryBound(to: Int32.self)
+            textWeights = w
+        }
+        let width = Int(request.caption_width), drop = request.is_validation == 0 ? captionDrop : 0
+        for b in 0..<B {
+            let n = Int(lengths[b])
+            guard n <= Lc else {
+                let text = String(decoding: UnsafeBufferPointer(start: bytes + b * width, count: min(n, width)), as: UTF8.self)
+                _ = fail(err, "prepare_batch: a caption of \(n) bytes (\"\(text)\"); config caption_length is \(Lc) (raise it, or shorten the captions)")
+                return nil
+            }
+            let kept = !(drop > 0 && api.rng_uniform(request.rng) < drop)
+            writeCaption(kept ? UnsafeBufferPointer(start: bytes + b * width, count: n) : UnsafeBufferPointer(start: nil, count: 0), into: ids + b * L)
+            if let targets, let textWeights {
+                for t in 0..<L {
+                    let predicts = kept && t + 1 < n
+                    targets[b * L + t] = predicts ? Int32(bytes[b * width + t + 1]) : 0
+                    textWeights[b * L + t] = predicts ? 1 : 0
+                }
+            }
+        }
+        return ids
+    }
+
+    /// One image's ids [L]: the caption's bytes, then PAD (the rest of the caption and the patches).
+    public func writeCaption(_ caption: UnsafeBufferPointer<UInt8>, into ids: UnsafeMutablePointer<Int32>) {
+        ids.update(repeating: Int32(HYBRID_TOKEN_PAD), count: length)
+        for (t, byte) in caption.enumerated() { ids[t] = Int32(byte) }
     }
 
     /// Width of the one-hot label input: the C classes and the null label (index C).
@@ -155,6 +241,9 @@ public struct ImageDiffusion: Sendable {
         guard s.classes == 0 || api.header.abi_minor >= 2 else {
             return fail(err, "build: config classes needs a host with plugin ABI 1.2 (the tail-block mask); this host has 1.\(api.header.abi_minor)")
         }
+        guard s.captionLength == 0 || reaches(api.header.size, \hybrid_host_api.input_int32), s.captionLength == 0 || api.input_int32 != nil else {
+            return fail(err, "build: config caption_length needs a host with plugin ABI 1.3 (int32 inputs); this host has 1.\(api.header.abi_minor)")
+        }
         guard Int(info.d_model) == s.dModel else {
             return fail(err, "build: d_model is \(info.d_model); the objective was created for \(s.dModel)")
         }
@@ -167,14 +256,27 @@ public struct ImageDiffusion: Sendable {
             let label = input(graph, "label", 3, [B, L, Int64(s.labelWidth)])
             x = api.add(graph, x, api.linear(graph, label, "label_emb", d, 0))
         }
-        let h = s.classes > 0 ? api.backbone(graph, x, HYBRID_MASK_TAIL_BLOCK, Int32(s.leading))
+        if s.captionLength > 0 {
+            // The caption's bytes (PAD on the patches) through the byte table the text objectives share.
+            let caption = api.input_int32(graph, "caption", 2, [B, L])
+            x = api.add(graph, x, api.token_embedding(graph, caption))
+        }
+        let h = s.leading > 0 ? api.backbone(graph, x, HYBRID_MASK_TAIL_BLOCK, Int32(s.leading))
                               : api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
         let prediction = api.linear(graph, h, "patch_out", F, 1)
         result.pointee.output = prediction
         if info.mode == HYBRID_BUILD_TRAIN {
             let target = input(graph, "target", 3, [B, L, F])
             let weights = input(graph, "weights", 1, [B * L])
-            result.pointee.loss = mse(graph, prediction, target, weights)
+            var loss = mse(graph, prediction, target, weights)
+            if s.captionLength > 0 && s.textWeight > 0 {
+                // Next-byte loss on the caption through the shared byte head (Transfusion's λ).
+                let logits = api.linear(graph, h, "head", Int64(HYBRID_BYTE_VOCAB), 0)
+                let text = api.cross_entropy(graph, logits, api.input_int32(graph, "caption_targets", 1, [B * L]),
+                                             input(graph, "caption_weights", 1, [B * L]))
+                loss = api.add(graph, loss, api.scale(graph, text, s.textWeight))
+            }
+            result.pointee.loss = loss
         }
         return api.graph_status(graph, err)
     }
@@ -221,7 +323,28 @@ public struct ImageDiffusion: Sendable {
             }
             guard guidance.isFinite, guidance >= 0 else { return fail(err, "sample: guidance is \(guidance); expected a finite scale ≥ 0") }
         }
-        let guided = labels != nil && guidance != 1
+        let hasCaptions = reaches(request.header.size, \hybrid_sample_request.caption_width)
+        let captions = hasCaptions ? request.captions : nil, captionLengths = hasCaptions ? request.caption_lengths : nil
+        if captions != nil {
+            guard s.captionLength > 0 else { return fail(err, "sample: a caption asked, but this model was trained without captions (config caption_length 0)") }
+            guard let captionLengths else { return fail(err, "sample: captions without their lengths") }
+            for b in 0..<N where Int(captionLengths[b]) > s.captionLength {
+                return fail(err, "sample: a caption of \(captionLengths[b]) bytes asked; the model reads captions of at most \(s.captionLength) (config caption_length)")
+            }
+            guard guidance.isFinite, guidance >= 0 else { return fail(err, "sample: guidance is \(guidance); expected a finite scale ≥ 0") }
+        }
+        let guided = (labels != nil || captions != nil) && guidance != 1
+        // The caption ids: each image's caption (or the empty caption), and all-empty for guidance.
+        let captionIds = UnsafeMutablePointer<Int32>.allocate(capacity: s.captionLength > 0 ? 2 * N * s.length : 1)
+        defer { captionIds.deallocate() }
+        if s.captionLength > 0 {
+            let width = Int(request.caption_width)
+            for b in 0..<N {
+                let caption = captions.map { UnsafeBufferPointer(start: $0 + b * width, count: Int(captionLengths![b])) }
+                s.writeCaption(caption ?? UnsafeBufferPointer(start: nil, count: 0), into: captionIds + b * s.length)
+                s.writeCaption(UnsafeBufferPointer(start: nil, count: 0), into: captionIds + (N + b) * s.length)
+            }
+        }
         let d = s.dModel, L = s.length, F = grid.values, count = N * grid.imageValues
         let rows = N * L * F, timeCount = N * L * d, labelCount = s.classes > 0 ? N * L * s.labelWidth : 0
         let memory = UnsafeMutablePointer<Float>.allocate(capacity: 3 * count + 3 * rows + timeCount + 2 * labelCount + d)
@@ -237,8 +360,12 @@ public struct ImageDiffusion: Sendable {
             s.writeLabels({ _ in s.classes }, into: nullLabel, images: N)
         }
         let names = s.inputNames
-        let conditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(label)]
-        let unconditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), UnsafePointer(nullLabel)]
+        // An int32 input's values go to sampler_run through the same float pointer, bit for bit.
+        let captionPointer = UnsafeRawPointer(captionIds)
+        let conditionPointer = s.captionLength > 0 ? captionPointer.assumingMemoryBound(to: Float.self) : UnsafePointer(label)
+        let nullPointer = s.captionLength > 0 ? (captionPointer + 4 * N * L).assumingMemoryBound(to: Float.self) : UnsafePointer(nullLabel)
+        let conditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), conditionPointer]
+        let unconditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), nullPointer]
         let rng = request.rng
         fillNormal(x, count: count, api, rng)
         for (i, t) in levels.enumerated() {
@@ -269,6 +396,7 @@ public struct ImageDiffusion: Sendable {
 /// The inputs sampler_run fills, in the order of its values.
 private nonisolated(unsafe) let sampleInputNames: [UnsafePointer<CChar>?] = [permanent("noisy"), permanent("time")]
 private nonisolated(unsafe) let sampleInputNamesWithLabel: [UnsafePointer<CChar>?] = sampleInputNames + [permanent("label")]
+private nonisolated(unsafe) let sampleInputNamesWithCaption: [UnsafePointer<CChar>?] = sampleInputNames + [permanent("caption")]
 
 /// The host's buffer for input `name`, checked to hold `expected` values; nil after writing
 /// the error.

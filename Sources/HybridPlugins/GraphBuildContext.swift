@@ -9,7 +9,7 @@ public final class GraphBuildContext {
     public let graph: Graph
     public let backbone: Backbone
     public private(set) var firstError: String?
-    /// Float inputs the plugin created with api->input, by name.
+    /// Inputs the plugin created with api->input (float) and api->input_int32, by name.
     public private(set) var namedInputs: [String: TensorID] = [:]
     /// Where api->log lines go.
     let log: (String) -> Void
@@ -41,11 +41,11 @@ public final class GraphBuildContext {
         }
     }
 
-    /// api->input: a named float input, unique in the graph.
-    func input(_ name: String, shape: [Int]) throws -> TensorID {
+    /// api->input and api->input_int32: a named input, unique in the graph.
+    func input(_ name: String, shape: [Int], dtype: DType = .float32) throws -> TensorID {
         guard namedInputs[name] == nil else { throw GraphError("input \(name) is created twice") }
         guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { throw GraphError("input \(name) has an invalid shape \(shape)") }
-        let id = graph.input(name, shape: shape, dtype: .float32)
+        let id = graph.input(name, shape: shape, dtype: dtype)
         namedInputs[name] = id
         return id
     }

@@ -146,6 +146,13 @@ public enum HostAPI {
                 return try c.input(String(cString: name), shape: (0..<Int(rank)).map { Int(shape[$0]) })
             }
         }
+        api.input_int32 = { g, name, rank, shape in
+            let c = GraphBuildContext.from(g)
+            return c.op("input_int32") {
+                guard let name, rank > 0, let shape else { throw GraphError("an input needs a name and a shape") }
+                return try c.input(String(cString: name), shape: (0..<Int(rank)).map { Int(shape[$0]) }, dtype: .int32)
+            }
+        }
         api.sampler_run = { s, names, values, count, output, err in
             do {
                 guard let run = SamplerContext.from(s).run else { throw GraphError("sampler_run is for image samplers") }

@@ -40,8 +40,14 @@ public final class InferenceGraph {
             guard let id = namedInputs[name] else {
                 throw TrainError("sampler_run: the inference graph has no input \(name) (it has \(namedInputs.keys.sorted().joined(separator: ", ")))")
             }
-            let buffer = exe.floatInput(id)
-            buffer.baseAddress!.update(from: values, count: buffer.count)
+            if graph[id].dtype == .int32 {
+                // An int32 input's ids arrive through the same float * (bit for bit).
+                let buffer = exe.int32Input(id)
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: values, byteCount: buffer.count * 4)
+            } else {
+                let buffer = exe.floatInput(id)
+                buffer.baseAddress!.update(from: values, count: buffer.count)
+            }
         }
         exe.forward()
         exe.read(output, offset: 0, count: graph[output].count, into: out)

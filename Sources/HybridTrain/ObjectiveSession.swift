@@ -39,6 +39,9 @@ public final class ObjectiveSession {
     private var pixels: [Float] = []
     private var labels: [Int32] = []
     private var imageSide = 0, imageChannels = 1
+    /// The drawn images' captions, [B, captionWidth] bytes 0-padded, and their lengths; width 0
+    /// when the data has none. The width is the longest caption of the whole set.
+    private var captionBytes: [UInt8] = [], captionLengths: [Int32] = [], captionWidth = 0
     /// The shards this process draws, in order.
     private var shards: [Shard]
     /// The frozen teacher prepare_batch may run (a recipe `teacher:`): the objective's own
@@ -124,13 +127,14 @@ public final class ObjectiveSession {
         // contiguous slice.
         let k = shards.count
         for (j, shard) in shards.enumerated() {
-            shard.inputs = NamedInputs(try namedInputs.mapValues { id in
-                let all = exe.floatInput(id)
+            func rows<T>(_ all: UnsafeMutableBufferPointer<T>, _ id: TensorID) throws -> UnsafeMutableBufferPointer<T> {
                 guard all.count % k == 0 else {
                     throw TrainError("objective \(name): its input \(graph[id].name) holds \(all.count) values, which do not split into \(k) data shards")
                 }
                 return UnsafeMutableBufferPointer(rebasing: all[(j * all.count / k)..<((j + 1) * all.count / k)])
-            })
+            }
+            let floats = namedInputs.filter { graph[$0.value].dtype == .float32 }, ids = namedInputs.filter { graph[$0.value].dtype == .int32 }
+            shard.inputs = NamedInputs(try floats.mapValues { try rows(exe.floatInput($0), $0) }, ids: try ids.mapValues { try rows(exe.int32Input($0), $0) })
         }
     }
 
@@ -201,10 +205,20 @@ public final class ObjectiveSession {
             let n = set.values
             if pixels.count != batchSize * n { pixels = Array(repeating: 0, count: batchSize * n) }
             if labels.count != batchSize { labels = Array(repeating: 0, count: batchSize) }
+            if set.captions != nil, captionWidth == 0 {
+                captionWidth = max(1, ((images.train.captions ?? []) + (images.validation.captions ?? [])).map(\.utf8.count).max() ?? 1)
+                captionBytes = Array(repeating: 0, count: batchSize * captionWidth)
+                captionLengths = Array(repeating: 0, count: batchSize)
+            }
             for b in rows {
                 let i = stream.below(set.count)
                 pixels.replaceSubrange((b * n)..<((b + 1) * n), with: set.pixels[(i * n)..<((i + 1) * n)])
                 labels[b] = set.labels[i]
+                if let captions = set.captions {
+                    let bytes = Array(captions[i].utf8), w = captionWidth
+                    captionBytes.replaceSubrange((b * w)..<((b + 1) * w), with: bytes + Array(repeating: 0, count: w - bytes.count))
+                    captionLengths[b] = Int32(bytes.count)
+                }
             }
         }
     }
@@ -228,11 +242,18 @@ public final class ObjectiveSession {
                 }
             } else {
                 let n = imageSide * imageSide * imageChannels
+                let w = captionWidth
                 try pixels.withUnsafeBufferPointer { p in
                     try labels.withUnsafeBufferPointer { l in
-                        try instance.prepareBatch(images: p.baseAddress! + j * rows * n, labels: l.baseAddress! + j * rows, side: imageSide, channels: imageChannels,
-                                                  batchSize: rows, inputs: shard.inputs, api: HostAPI.table, rng: rngHandle,
-                                                  progress: progress, isValidation: isValidation, teacher: teacher?.handle)
+                        try captionBytes.withUnsafeBufferPointer { c in
+                            try captionLengths.withUnsafeBufferPointer { cl in
+                                let captions = w == 0 ? nil : CaptionRows(bytes: c.baseAddress! + j * rows * w, lengths: cl.baseAddress! + j * rows, width: w)
+                                try instance.prepareBatch(images: p.baseAddress! + j * rows * n, labels: l.baseAddress! + j * rows, side: imageSide,
+                                                          channels: imageChannels, captions: captions, batchSize: rows, inputs: shard.inputs,
+                                                          api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation,
+                                                          teacher: teacher?.handle)
+                            }
+                        }
                     }
                 }
             }

@@ -70,7 +70,11 @@ struct Sample: ParsableCommand {
     @Option(help: ArgumentHelp("Images: class labels to draw, cycled over the images: one (7), a list (1,4,7) or a range (0-9). Needs a model trained with labels (denoise config classes).", valueName: "labels"))
     var label: String?
 
-    @Option(help: "Images: classifier-free guidance scale w with --label (1: plain conditional; larger: more like the label).")
+    @Option(name: .customLong("caption"), parsing: .singleValue,
+            help: ArgumentHelp("Images: the caption to draw (repeatable: cycled over the images, one grid column each). Needs a model trained with captions (denoise config caption_length).", valueName: "text"))
+    var captions: [String] = []
+
+    @Option(help: "Images: classifier-free guidance scale w with --label or --caption (1: plain conditional; larger: more like the condition).")
     var guidance: Float = 1
 
     func validate() throws {
@@ -89,10 +93,12 @@ struct Sample: ParsableCommand {
         guard eta.isFinite, eta >= 0 else { throw ValidationError("--eta must be a finite value ≥ 0, got \(eta)") }
         if sampler != nil || eta != 0 { guard images != nil else { throw ValidationError("--sampler and --eta apply to images (--images N)") } }
         guard guidance.isFinite, guidance >= 0 else { throw ValidationError("--guidance must be a finite scale ≥ 0, got \(guidance)") }
-        if label != nil || guidance != 1 {
-            guard images != nil else { throw ValidationError("--label and --guidance apply to images (--images N)") }
-            guard label != nil else { throw ValidationError("--guidance needs --label (the class to guide towards)") }
+        if label != nil || guidance != 1 || !captions.isEmpty {
+            guard images != nil else { throw ValidationError("--label, --caption and --guidance apply to images (--images N)") }
+            guard label != nil || !captions.isEmpty else { throw ValidationError("--guidance needs --label or --caption (the condition to guide towards)") }
+            guard label == nil || captions.isEmpty else { throw ValidationError("give --label or --caption, not both") }
         }
+        guard captions.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--caption must not be empty") }
         if let label { _ = try Self.labels(label) }
     }
 
@@ -116,12 +122,14 @@ struct Sample: ParsableCommand {
         // A cycled label list sets the grid's columns, so each column holds one class.
         let cycle = try label.map(Self.labels) ?? []
         let labels = cycle.isEmpty ? nil : (0..<count).map { cycle[$0 % cycle.count] }
+        let captionList = captions.isEmpty ? nil : (0..<count).map { captions[$0 % captions.count] }
         let side = imageSide ?? model.recipe.data.imageSize, channels = model.recipe.data.imageChannels
-        let request = ImageRequest(steps: steps ?? 0, side: side, channels: channels, labels: labels, guidance: guidance,
+        let request = ImageRequest(steps: steps ?? 0, side: side, channels: channels, labels: labels, captions: captionList, guidance: guidance,
                                    sampler: self.sampler?.abiValue ?? HYBRID_SAMPLER_DEFAULT, eta: eta)
         let pixels = try sampler.generate(request, seed: seed)
         let elapsed = ContinuousClock.now - started
-        let columns = cycle.count > 1 && cycle.count <= count ? cycle.count : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
+        let conditions = max(cycle.count, captions.count)
+        let columns = conditions > 1 && conditions <= count ? conditions : min(count, max(1, Int(Double(count).squareRoot().rounded(.up))))
         try PNG.grid(images: pixels, side: side, channels: channels, columns: columns, scale: 4, to: out)
         say("wrote \(out): \(count) images in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }

@@ -72,3 +72,68 @@ import Testing
         #expect(grey.stderr.contains("the batch holds 16×16 images of 3 channels; config image_side is 16 and image_channels 1"), "\(grey.all)")
     }
 }
+
+/// Text-to-image in one sequence: a captioned folder (metadata.jsonl) trains the denoising
+/// objective on caption + image (with the next-byte loss on the caption), and samples for a
+/// caption with guidance; the refusals the issue lists, each with both sides named.
+@Suite(.serialized) struct CaptionRunTests {
+    static func captioned(in dir: String) throws -> String {
+        let root = dir + "/captioned"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var lines: [String] = []
+        for (caption, across) in [("bars across", true), ("bars down", false)] {
+            for i in 0..<8 {
+                let grey = (0..<256).map { p -> UInt8 in ((across ? p / 16 : p % 16) + i) % 4 < 2 ? 255 : 0 }
+                let name = "\(across ? "a" : "d")\(i).png"
+                try Data(PNG.encode(width: 16, height: 16, grey: grey)).write(to: URL(fileURLWithPath: "\(root)/\(name)"))
+                lines.append("{\"file_name\": \"\(name)\", \"text\": \"\(caption)\"}")
+            }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: root + "/metadata.jsonl", atomically: true, encoding: .utf8)
+        return root
+    }
+
+    static let config = "{image_side: 16, patch: 4, caption_length: 12, caption_drop: 0.2, text_weight: 0.5, timesteps: 20, sample_steps: 5}"
+
+    @Test func captionsTrainAndDrawWithGuidance() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: \(Self.config)\n",
+                                             data: "  images: \(try Self.captioned(in: dir))\n  image_size: 16")
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=4", "--set", "training.eval_every=4", "--set", "training.batch_size=8"])
+        #expect(r.status == 0, "\(r.all)")
+        let png = "\(dir)/grid.png"
+        let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000004.safetensors", "--images", "4",
+                             "--caption", "bars across", "--caption", "bars down", "--guidance", "2", "--out", png])
+        #expect(s.status == 0, "\(s.all)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        func be32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        // One column per caption: 2 × 2 cells of 64 pixels.
+        #expect(be32(16) == 2 * 64 + 1 && be32(20) == 2 * 64 + 1, "IHDR \(be32(16))x\(be32(20))")
+        let long = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000004.safetensors", "--images", "1",
+                                "--caption", "a caption far too long", "--out", png])
+        #expect(long.status != 0 && long.stderr.contains("a caption of 22 bytes asked; the model reads captions of at most 12"), "\(long.all)")
+    }
+
+    @Test func captionRefusalsNameBothSides() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try Self.captioned(in: dir)
+        let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: \(Self.config)\n",
+                                             data: "  images: \(folder)\n  image_size: 16")
+        let short = try CLI.run(["train", recipe, "--set", "training.steps=1", "--set", "objectives[0].config.caption_length=5"])
+        #expect(short.status != 0)
+        #expect(short.stderr.contains("bytes (\"bars") && short.stderr.contains("config caption_length is 5 (raise it, or shorten the captions)"),
+                "\(short.all)")
+        // Captions asked of data without any: class folders.
+        let classes = try ImageFolderRunTests.glyphs(in: dir)
+        let none = try CLI.run(["train", recipe, "--set", "training.steps=1", "--set", "data.images=\(classes)"])
+        #expect(none.status != 0 && none.stderr.contains("config caption_length is 12, but the images have no captions"), "\(none.all)")
+        // --caption on a model trained without captions.
+        let plain = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {image_side: 16, patch: 4, timesteps: 20, sample_steps: 5}\n",
+                                            data: "  images: \(folder)\n  image_size: 16")
+        #expect(try CLI.run(["train", plain, "--set", "training.steps=1", "--set", "training.output=\(dir)/plain"]).status == 0)
+        let asked = try CLI.run(["sample", "--checkpoint", "\(dir)/plain/checkpoint-000001.safetensors", "--images", "1", "--caption", "bars", "--out", "\(dir)/p.png"])
+        #expect(asked.status != 0 && asked.stderr.contains("a caption asked, but this model was trained without captions"), "\(asked.all)")
+    }
+}

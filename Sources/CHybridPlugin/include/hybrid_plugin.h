@@ -286,6 +286,10 @@ typedef struct hybrid_batch_request {
                                 size B), run with api->sampler_run; NULL when there is none */
     /* ── ABI 1.3 ── */
     int32_t image_channels;  /* images: 1 (grey) or 3 (RGB); a 1.2 host's images are grey */
+    const uint8_t *captions; /* images: [B, caption_width] each image's caption bytes, 0-padded;
+                                NULL when the data has no captions */
+    const int32_t *caption_lengths; /* images: [B] bytes of each caption */
+    int32_t caption_width;
 } hybrid_batch_request;
 
 /** Host-owned buffers the plugin fills. */
@@ -350,6 +354,10 @@ typedef struct hybrid_sample_request {
     float eta;             /* images, DDIM: noise scale (0: deterministic, 1: DDPM-like) */
     /* ── ABI 1.3 ── */
     int32_t image_channels; /* images: 1 (grey) or 3 (RGB); a 1.2 host asks for grey */
+    const uint8_t *captions; /* images: [images, caption_width] the caption to draw each image
+                                for, 0-padded; NULL: no caption (unconditional) */
+    const int32_t *caption_lengths; /* images: [images] bytes of each caption */
+    int32_t caption_width;
 } hybrid_sample_request;
 
 /* ─── The host API ────────────────────────────────────────────────────────────────────── */
@@ -437,6 +445,14 @@ struct hybrid_host_api {
     /* Hands a finished image (image_side^2 · image_channels values in [-1, 1], channels
      * interleaved) to the user. */
     void (*sampler_emit_image)(hybrid_sampler *s, const float *pixels);
+
+    /* ── ABI 1.3 ── */
+    /* An int32 input of token ids (for api->token_embedding and cross_entropy's targets),
+     * like api->input: prepare_batch fills it through batch->input_buffer (cast the float *
+     * it returns to int32_t *), and sampler_run copies it bit for bit from the values it is
+     * handed (pass an int32_t array cast to const float *). After prepare_batch the host checks
+     * every id is in 0..<HYBRID_VOCAB. */
+    hybrid_tensor (*input_int32)(hybrid_graph *g, const char *name, int32_t rank, const int64_t *shape);
 };
 
 /* ─── What the plugin implements ──────────────────────────────────────────────────────── */

@@ -4,9 +4,12 @@ import CHybridPlugin
 /// prepare_batch through `hybrid_batch.input_buffer`.
 public final class NamedInputs {
     let buffers: [String: UnsafeMutableBufferPointer<Float>]
+    /// The int32 inputs (token ids), handed out through the same lookup as float *.
+    let ids: [String: UnsafeMutableBufferPointer<Int32>]
 
-    public init(_ buffers: [String: UnsafeMutableBufferPointer<Float>]) {
+    public init(_ buffers: [String: UnsafeMutableBufferPointer<Float>], ids: [String: UnsafeMutableBufferPointer<Int32>] = [:]) {
         self.buffers = buffers
+        self.ids = ids
     }
 
     var handle: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
@@ -16,10 +19,38 @@ public final class NamedInputs {
         -> UnsafeMutablePointer<Float>? = { host, name, count in
             guard let host, let name else { return nil }
             let inputs = Unmanaged<NamedInputs>.fromOpaque(host).takeUnretainedValue()
-            guard let buffer = inputs.buffers[String(cString: name)] else { return nil }
+            let key = String(cString: name)
+            if let ids = inputs.ids[key] {
+                count?.pointee = Int64(ids.count)
+                return UnsafeMutableRawPointer(ids.baseAddress).map { $0.assumingMemoryBound(to: Float.self) }
+            }
+            guard let buffer = inputs.buffers[key] else { return nil }
             count?.pointee = Int64(buffer.count)
             return buffer.baseAddress
         }
+}
+
+/// Rows of caption bytes as the ABI carries them: [N, width] bytes, 0-padded, and [N] lengths.
+public struct CaptionRows {
+    public var bytes: UnsafePointer<UInt8>
+    public var lengths: UnsafePointer<Int32>
+    public var width: Int
+
+    public init(bytes: UnsafePointer<UInt8>, lengths: UnsafePointer<Int32>, width: Int) {
+        (self.bytes, self.lengths, self.width) = (bytes, lengths, width)
+    }
+
+    /// `captions` as rows of `width` bytes (0-padded) and their lengths; each must fit.
+    public static func pack(_ captions: [String], width: Int) -> (bytes: [UInt8], lengths: [Int32]) {
+        var bytes = [UInt8](repeating: 0, count: captions.count * width), lengths = [Int32](repeating: 0, count: captions.count)
+        for (i, caption) in captions.enumerated() {
+            let utf8 = Array(caption.utf8)
+            precondition(utf8.count <= width, "a caption of \(utf8.count) bytes in rows of \(width)")
+            bytes.replaceSubrange((i * width)..<(i * width + utf8.count), with: utf8)
+            lengths[i] = Int32(utf8.count)
+        }
+        return (bytes, lengths)
+    }
 }
 
 extension ObjectiveInstance {
@@ -56,7 +87,8 @@ extension ObjectiveInstance {
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: Int32(seqLen), text: text.baseAddress,
             api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
-            images: nil, labels: nil, image_side: 0, teacher: nil, image_channels: 0)
+            images: nil, labels: nil, image_side: 0, teacher: nil, image_channels: 0,
+            captions: nil, caption_lengths: nil, caption_width: 0)
         try call(&request, tokens: tokens.baseAddress, targets: targets.baseAddress,
                  lossWeights: lossWeights.baseAddress, inputs: inputs)
 
@@ -80,14 +112,16 @@ extension ObjectiveInstance {
     /// Calls prepare_batch for an image objective: B images (side² · channels values, in
     /// [-1, 1]) and their labels in; the objective's own float inputs out, each checked to be
     /// finite. `teacher` is the objective's frozen teacher, for api->sampler_run, when it has one.
-    public func prepareBatch(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, side: Int, channels: Int, batchSize: Int,
+    public func prepareBatch(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, side: Int, channels: Int,
+                             captions: CaptionRows? = nil, batchSize: Int,
                              inputs: NamedInputs, api: UnsafePointer<hybrid_host_api>, rng: OpaquePointer,
                              progress: Float, isValidation: Bool, teacher: OpaquePointer? = nil) throws(PluginError) {
         var request = hybrid_batch_request(
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: 0, text: nil,
             api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
-            images: images, labels: labels, image_side: Int32(side), teacher: teacher, image_channels: Int32(channels))
+            images: images, labels: labels, image_side: Int32(side), teacher: teacher, image_channels: Int32(channels),
+            captions: captions?.bytes, caption_lengths: captions?.lengths, caption_width: Int32(captions?.width ?? 0))
         try call(&request, tokens: nil, targets: nil, lossWeights: nil, inputs: inputs)
     }
 
@@ -95,6 +129,7 @@ extension ObjectiveInstance {
                       targets: UnsafeMutablePointer<Int32>?, lossWeights: UnsafeMutablePointer<Float>?,
                       inputs: NamedInputs) throws(PluginError) {
         for buffer in inputs.buffers.values { buffer.update(repeating: .nan) }
+        for buffer in inputs.ids.values { buffer.update(repeating: -1) }
         var batch = hybrid_batch(
             header: PluginABI.header(for: hybrid_batch.self),
             tokens: tokens, targets: targets, loss_weights: lossWeights,
@@ -105,6 +140,12 @@ extension ObjectiveInstance {
         for (name, buffer) in inputs.buffers.sorted(by: { $0.key < $1.key }) {
             if let bad = buffer.firstIndex(where: { !$0.isFinite }) {
                 throw failure("prepare_batch", "input \(name)[\(bad)] is \(buffer[bad]); expected a finite value "
+                    + "(every element of every input must be written)")
+            }
+        }
+        for (name, buffer) in inputs.ids.sorted(by: { $0.key < $1.key }) {
+            if let bad = buffer.firstIndex(where: { !(0..<HYBRID_VOCAB).contains($0) }) {
+                throw failure("prepare_batch", "input \(name)[\(bad)] is \(buffer[bad]); expected a token id in 0..<\(HYBRID_VOCAB) "
                     + "(every element of every input must be written)")
             }
         }

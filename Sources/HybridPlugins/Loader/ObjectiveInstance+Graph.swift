@@ -79,16 +79,25 @@ extension ObjectiveInstance {
         }
         precondition(images.labels.map { $0.count == images.count } ?? true,
                      "sample: \(images.labels?.count ?? 0) labels for \(images.count) images")
+        precondition(images.captions.map { $0.count == images.count } ?? true,
+                     "sample: \(images.captions?.count ?? 0) captions for \(images.count) images")
+        let width = images.captions?.map(\.utf8.count).max() ?? 0
+        let packed = images.captions.map { CaptionRows.pack($0, width: width) }
         let status = prompt.withUnsafeBufferPointer { prompt in
             withOptionalBuffer(images.labels) { labels in
-                var request = hybrid_sample_request(
-                    header: PluginABI.header(for: hybrid_sample_request.self),
-                    prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
-                    new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
-                    images: Int32(images.count), steps: Int32(images.steps), image_side: Int32(images.side), rng: rng,
-                    labels: labels, guidance: images.guidance, sampler: images.sampler, eta: images.eta,
-                    image_channels: Int32(images.channels))
-                return sample(state, api, sampler, &request, errorBuffer.prepared())
+                withOptionalBuffer(packed?.lengths) { lengths in
+                    withOptionalBytes(packed?.bytes) { bytes in
+                        var request = hybrid_sample_request(
+                            header: PluginABI.header(for: hybrid_sample_request.self),
+                            prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
+                            new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
+                            images: Int32(images.count), steps: Int32(images.steps), image_side: Int32(images.side), rng: rng,
+                            labels: labels, guidance: images.guidance, sampler: images.sampler, eta: images.eta,
+                            image_channels: Int32(images.channels), captions: bytes, caption_lengths: lengths,
+                            caption_width: Int32(width))
+                        return sample(state, api, sampler, &request, errorBuffer.prepared())
+                    }
+                }
             }
         }
         try check(status, "sample")
@@ -107,17 +116,25 @@ public struct ImageRequest: Sendable {
     public var channels = 1
     /// One class label per image; nil: unconditional.
     public var labels: [Int32]?
+    /// One caption per image; nil: none.
+    public var captions: [String]?
     /// Classifier-free guidance scale (1: plain conditional).
     public var guidance: Float = 1
     public var sampler = HYBRID_SAMPLER_DEFAULT
     /// DDIM's noise scale (0: deterministic).
     public var eta: Float = 0
 
-    public init(count: Int = 0, steps: Int = 0, side: Int = 0, channels: Int = 1, labels: [Int32]? = nil, guidance: Float = 1,
-                sampler: hybrid_image_sampler = HYBRID_SAMPLER_DEFAULT, eta: Float = 0) {
-        (self.count, self.steps, self.side, self.channels, self.labels, self.guidance, self.sampler, self.eta)
-            = (count, steps, side, channels, labels, guidance, sampler, eta)
+    public init(count: Int = 0, steps: Int = 0, side: Int = 0, channels: Int = 1, labels: [Int32]? = nil, captions: [String]? = nil,
+                guidance: Float = 1, sampler: hybrid_image_sampler = HYBRID_SAMPLER_DEFAULT, eta: Float = 0) {
+        (self.count, self.steps, self.side, self.channels, self.labels, self.captions, self.guidance, self.sampler, self.eta)
+            = (count, steps, side, channels, labels, captions, guidance, sampler, eta)
     }
+}
+
+/// Calls body with the bytes' storage, or with nil for a nil array.
+private func withOptionalBytes<R>(_ values: [UInt8]?, _ body: (UnsafePointer<UInt8>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 /// Calls body with the array's storage, or with nil for a nil array.
