@@ -148,7 +148,7 @@ private struct RecipeReader {
 
     private func readData(_ node: YAMLNode, _ path: String) -> DataConfig? {
         guard let f = Fields(node, at: path, keys: ["text", "images", "image_size", "image_channels", "resize", "caption_column",
-                                                    "validation_fraction"], in: decoder) else { return nil }
+                                                    "label_column", "validation_fraction"], in: decoder) else { return nil }
         let expected = "a list of paths or globs"
         let text = f.read("text", default: [], expected: expected) { node, path -> [(pattern: String, files: [String])]? in
             decoder.list(node, path, expected: expected, readPattern)
@@ -161,9 +161,13 @@ private struct RecipeReader {
         let imageChannels = f.int("image_channels", Rule(expected: "1 (grey) or 3 (RGB)") { $0 == 1 || $0 == 3 }, default: 1)
         let resize = f.bool("resize", default: false)
         let captionColumn = f.string("caption_column", expected: "the metadata.jsonl key of the captions", default: "text")
+        let labelColumn = f.read("label_column", default: Optional<String>.none, expected: "the metadata.jsonl key of the classes") { node, path in
+            decoder.string(node, path, expected: "the metadata.jsonl key of the classes").map { Optional($0) }
+        }
         let fraction = Rule<Float>(expected: "a number in (0, 0.5]") { $0 > 0 && $0 <= 0.5 }
         let validationFraction = f.float("validation_fraction", fraction, default: 0.1)
-        guard let text, let images, let imageSize, let imageChannels, let resize, let captionColumn, let validationFraction else { return nil }
+        guard let text, let images, let imageSize, let imageChannels, let resize, let captionColumn, let labelColumn, let validationFraction
+        else { return nil }
         guard !text.isEmpty || images != nil else {
             decoder.report(f.mark, path, expected: "text (a list of paths or globs) or images (a path), or both",
                            found: "neither")
@@ -172,7 +176,7 @@ private struct RecipeReader {
         var files: [String] = []
         for file in text.flatMap(\.files) where !files.contains(file) { files.append(file) }
         return DataConfig(text: text.map(\.pattern), textFiles: files, images: images, imageSize: imageSize, imageChannels: imageChannels,
-                          resize: resize, captionColumn: captionColumn, validationFraction: validationFraction)
+                          resize: resize, captionColumn: captionColumn, labelColumn: labelColumn, validationFraction: validationFraction)
     }
 
     /// A path to one existing file, or folder where `folders` allows (when data is required),

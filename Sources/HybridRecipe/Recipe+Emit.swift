@@ -19,7 +19,8 @@ extension Recipe {
                 ("text", .list(data.text.map(YAMLNode.string))),
             ] + (data.images.map { [("images", .string($0.written)), ("image_size", .number(data.imageSize)),
                                     ("image_channels", .number(data.imageChannels)), ("resize", .plain(data.resize ? "true" : "false")),
-                                    ("caption_column", .string(data.captionColumn))] } ?? []) + [
+                                    ("caption_column", .string(data.captionColumn))]
+                                    + (data.labelColumn.map { [("label_column", .string($0))] } ?? []) } ?? []) + [
                 ("validation_fraction", .number(data.validationFraction)),
             ])),
             ("objectives", .list(objectives.map { objective in

@@ -85,11 +85,13 @@ public struct DataConfig: Equatable, Sendable {
     public var resize: Bool
     /// The metadata.jsonl key that holds each image's caption.
     public var captionColumn: String
+    /// The metadata.jsonl key whose values are the images' classes (nil: none).
+    public var labelColumn: String?
     /// The share of the text, and of the images, held out for evaluation, in (0, 0.5].
     public var validationFraction: Float
 
     public init(text: [String], textFiles: [String], images: RecipePath? = nil, imageSize: Int = 8, imageChannels: Int = 1,
-                resize: Bool = false, captionColumn: String = "text", validationFraction: Float) {
+                resize: Bool = false, captionColumn: String = "text", labelColumn: String? = nil, validationFraction: Float) {
         self.text = text
         self.textFiles = textFiles
         self.images = images
@@ -97,6 +99,7 @@ public struct DataConfig: Equatable, Sendable {
         self.imageChannels = imageChannels
         self.resize = resize
         self.captionColumn = captionColumn
+        self.labelColumn = labelColumn
         self.validationFraction = validationFraction
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 ///   label is its folder's index among the folder names sorted;
 /// - a `metadata.jsonl` beside the images, as Hugging Face's `imagefolder`: one JSON object a
 ///   line with `file_name` (a path inside the folder) and a text column (`text` unless the
-///   recipe names another) that becomes the image's caption;
+///   recipe names another) that becomes the image's caption, and optionally a label column
+///   whose values (sorted) become the classes;
 /// - or PNG files alone, with no labels.
 /// Every image is decoded by libpng, brought to `channels` (alpha composited onto black) and
 /// either resampled to `side`×`side` (`resize`) or refused unless it already is. Images are
@@ -17,14 +18,18 @@ public enum ImageFolder {
         public var channels: Int
         public var resize: Bool
         public var captionColumn: String
+        /// The metadata.jsonl key whose values are the images' classes; nil: label 0.
+        public var labelColumn: String?
         /// Pixels one file may declare before it is refused (before its pixels are allocated).
         public var maxPixels: Int
 
-        public init(side: Int, channels: Int, resize: Bool, captionColumn: String = "text", maxPixels: Int = 1 << 26) {
+        public init(side: Int, channels: Int, resize: Bool, captionColumn: String = "text", labelColumn: String? = nil,
+                    maxPixels: Int = 1 << 26) {
             self.side = side
             self.channels = channels
             self.resize = resize
             self.captionColumn = captionColumn
+            self.labelColumn = labelColumn
             self.maxPixels = maxPixels
         }
     }
@@ -36,8 +41,14 @@ public enum ImageFolder {
         var entries: [(path: String, label: Int32, caption: String?)] = []
         var classes: [String] = []
         if files.fileExists(atPath: metadata) {
-            entries = try readMetadata(metadata, folder: folder, column: options.captionColumn).map { ($0.file, 0, $0.caption) }
+            let rows = try readMetadata(metadata, folder: folder, column: options.captionColumn, labelColumn: options.labelColumn)
+            classes = Array(Set(rows.compactMap(\.label))).sorted()
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
+            entries = rows.map { ($0.file, $0.label.map { index[$0]! } ?? 0, $0.caption) }
         } else {
+            guard options.labelColumn == nil else {
+                throw TrainError("\(folder): data.label_column names a metadata.jsonl column, but the folder has no metadata.jsonl")
+            }
             let names = try contents(of: folder)
             let pngs = names.filter(isPNG)
             classes = names.filter { name in
@@ -76,10 +87,12 @@ public enum ImageFolder {
         return ImageSet(pixels: pixels, labels: entries.map(\.label), side: side, channels: k, captions: captions, classes: classes)
     }
 
-    /// metadata.jsonl's lines: each an object naming an existing file and holding the caption.
-    static func readMetadata(_ path: String, folder: String, column: String) throws -> [(file: String, caption: String)] {
+    /// metadata.jsonl's lines: each an object naming an existing file and holding the caption
+    /// (and the label, where a label column is named: a string or an integer).
+    static func readMetadata(_ path: String, folder: String, column: String, labelColumn: String?) throws
+        -> [(file: String, caption: String, label: String?)] {
         let text = String(decoding: try ImageSet.readFile(path), as: UTF8.self)
-        var result: [(String, String)] = []
+        var result: [(String, String, String?)] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
@@ -93,11 +106,19 @@ public enum ImageFolder {
             guard let caption = object[column] as? String else {
                 throw TrainError("\(at): no \"\(column)\" string (the caption column; data.caption_column names another); the line has \(keys(object))")
             }
+            var label: String?
+            if let labelColumn {
+                switch object[labelColumn] {
+                case let s as String: label = s
+                case let n as NSNumber: label = n.stringValue
+                default: throw TrainError("\(at): no \"\(labelColumn)\" string or number (the label column, data.label_column); the line has \(keys(object))")
+                }
+            }
             let image = (folder as NSString).appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: image) else {
                 throw TrainError("\(at): file_name \"\(file)\" names no file in \(folder)")
             }
-            result.append((file, caption))
+            result.append((file, caption, label))
         }
         return result
     }

@@ -22,7 +22,7 @@ public struct TrainingData {
             var isFolder: ObjCBool = false
             let set = FileManager.default.fileExists(atPath: path.absolute, isDirectory: &isFolder) && isFolder.boolValue
                 ? try ImageFolder.load(path.absolute, ImageFolder.Options(side: data.imageSize, channels: data.imageChannels, resize: data.resize,
-                                                                          captionColumn: data.captionColumn))
+                                                                          captionColumn: data.captionColumn, labelColumn: data.labelColumn))
                 : try ImageSet.load(path: path.absolute, side: data.imageSize)
             return set.split(validationFraction: fraction)
         }

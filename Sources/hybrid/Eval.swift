@@ -31,11 +31,15 @@ struct Eval: ParsableCommand {
     @Option(help: "Image objectives: training steps of the digit classifier whose features the Fréchet distance compares.")
     var classifierSteps = 3000
 
+    @Option(help: "Image objectives with labels or captions: classifier-free guidance scale w (1: plain conditional).")
+    var guidance: Float = 1
+
     func validate() throws {
         guard images >= 0, imageSteps >= 1, classifierSteps >= 1 else {
             throw ValidationError("--images must be ≥ 0, --image-steps and --classifier-steps ≥ 1")
         }
         if images > 0 { guard images >= 10 else { throw ValidationError("--images must be 0 or at least 10 for a Fréchet distance") } }
+        guard guidance.isFinite, guidance >= 0 else { throw ValidationError("--guidance must be a finite scale ≥ 0, got \(guidance)") }
     }
 
     func run() throws {
@@ -89,17 +93,27 @@ struct Eval: ParsableCommand {
                    quality.baseline.splits, quality.baseline.features.mean, quality.baseline.features.spread, quality.baseline.pixels.mean,
                    quality.baseline.pixels.spread, perfect.features, perfect.pixels, images))
         for (config, session) in drawing {
-            var classes = 0
+            var classes = 0, captionLength = 0
             if case .scalar(let s)? = config.config["classes"]?.content { classes = Int(s.text) ?? 0 }
-            let labels = classes > 0 ? (0..<images).map { Int32($0 % classes) } : nil
+            if case .scalar(let s)? = config.config["caption_length"]?.content { captionLength = Int(s.text) ?? 0 }
+            var labels = classes > 0 ? (0..<images).map { Int32($0 % classes) } : nil
+            // A captioned model draws for the held-out images' captions, in turn; where the data
+            // has classes (data.label_column), agreement is the classifier reading each drawn
+            // image as its caption's image's class.
+            var captions: [String]?
+            if captionLength > 0, let held = validation.captions {
+                captions = (0..<images).map { held[$0 % held.count] }
+                labels = validation.classes.isEmpty ? nil : (0..<images).map { validation.labels[$0 % validation.count] }
+            }
             let sampler = try ImageSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
                                            count: images, seqLen: recipe.model.seqLen)
             try sampler.compile(on: setup.backend)
-            let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: train.side, labels: labels, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
+            let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: train.side, labels: captions == nil ? labels : nil,
+                                                           captions: captions, guidance: guidance, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
             let score = try quality.score(pixels, count: images, labels: labels)
             say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), near copies %.1f%% (within %.2f of a "
                        + "training digit, as 5%% of the held-out are), %@", config.name, images, imageSteps,
-                       labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
+                       captions != nil ? ", the held-out captions" : labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
                        score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
                            ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))
             var metrics = record[config.name] as? [String: Double] ?? [:]

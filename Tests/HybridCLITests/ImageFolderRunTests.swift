@@ -115,6 +115,26 @@ import Testing
         #expect(long.status != 0 && long.stderr.contains("a caption of 22 bytes asked; the model reads captions of at most 12"), "\(long.all)")
     }
 
+    /// eval of a captioned model draws for the held-out captions and, with data.label_column,
+    /// reports how often the classifier reads a drawn image as its caption's class.
+    @Test func evalScoresCaptionAgreement() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try Self.captioned(in: dir)
+        // A label column: the orientation, repeated from the caption.
+        let metadata = try String(contentsOfFile: folder + "/metadata.jsonl", encoding: .utf8)
+            .replacingOccurrences(of: "\"bars across\"}", with: "\"bars across\", \"kind\": \"across\"}")
+            .replacingOccurrences(of: "\"bars down\"}", with: "\"bars down\", \"kind\": \"down\"}")
+        try metadata.write(toFile: folder + "/metadata.jsonl", atomically: true, encoding: .utf8)
+        let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: \(Self.config)\n",
+                                             data: "  images: \(folder)\n  image_size: 16\n  label_column: kind\n  validation_fraction: 0.25")
+        #expect(try CLI.run(["train", recipe, "--set", "training.steps=2", "--set", "training.batch_size=4"]).status == 0)
+        let e = try CLI.run(["eval", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "10", "--image-steps", "2",
+                             "--classifier-steps", "5", "--guidance", "2"])
+        #expect(e.status == 0, "\(e.all)")
+        #expect(e.stdout.contains("10 images (DDIM 2 steps, the held-out captions)") && e.stdout.contains("classifier agreement"), "\(e.stdout)")
+    }
+
     @Test func captionRefusalsNameBothSides() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -12,6 +12,7 @@ import Testing
           image_channels: 3
           resize: true
           caption_column: caption
+          label_column: char
         """)
 
     @Test func aFolderAndItsKeysRead() throws {
@@ -19,9 +20,10 @@ import Testing
         scratch.write("glyphs/a.png", "not checked here: the loader reads the folder")
         let data = try scratch.load(Self.folderRecipe).data
         #expect(data.images?.written == "glyphs" && data.images?.absolute == scratch.folder + "/glyphs")
-        #expect(data.imageSize == 32 && data.imageChannels == 3 && data.resize && data.captionColumn == "caption")
+        #expect(data.imageSize == 32 && data.imageChannels == 3 && data.resize && data.captionColumn == "caption" && data.labelColumn == "char")
         let defaults = try scratch.load(minimalRecipe).data
-        #expect(defaults.imageSize == 8 && defaults.imageChannels == 1 && !defaults.resize && defaults.captionColumn == "text")
+        #expect(defaults.imageSize == 8 && defaults.imageChannels == 1 && !defaults.resize && defaults.captionColumn == "text"
+                && defaults.labelColumn == nil)
     }
 
     @Test func theKeysSurviveTheStoredRecipe() throws {

@@ -101,6 +101,28 @@ enum TestPNG {
         }
     }
 
+    @Test func aLabelColumnGivesClassesInSortedOrder() throws {
+        let metadata = """
+            {"file_name": "a.png", "text": "an x", "char": "x"}
+            {"file_name": "b.png", "text": "a b", "char": "b"}
+            {"file_name": "c.png", "text": "another x", "char": "x"}
+            {"file_name": "d.png", "text": "seven", "char": 7}
+            """
+        let png = TestPNG.grey(2, [0, 0, 0, 0])
+        let root = try folder(["a.png": png, "b.png": png, "c.png": png, "d.png": png, "metadata.jsonl": Array(metadata.utf8)])
+        var o = options()
+        o.labelColumn = "char"
+        let set = try ImageFolder.load(root, o)
+        #expect(set.classes == ["7", "b", "x"])
+        let captions = try #require(set.captions)
+        let want: [String: Int32] = ["an x": 2, "a b": 1, "another x": 2, "seven": 0]
+        for (caption, label) in zip(captions, set.labels) { #expect(want[caption] == label, "\(caption): \(label)") }
+        o.labelColumn = "style"
+        #expect {
+            _ = try ImageFolder.load(root, o)
+        } throws: { "\($0)".contains("metadata.jsonl:1: no \"style\" string or number (the label column, data.label_column)") }
+    }
+
     @Test func resizingCropsTheCentreAndAveragesAreas() throws {
         // 6×4: the centre 4×4 square is columns 1...4; each 2×2 block of it has its own level.
         var levels = [UInt8](repeating: 7, count: 24)
