@@ -31,6 +31,8 @@ public struct ImageDiffusion: Sendable {
     public var captionLength: Int
     public var captionDrop: Float
     public var textWeight: Float
+    /// Row and column embeddings on the patches.
+    public var gridPositions: Bool
 
     /// The config keys of the model, as an objective declares them (it may add its own).
     public static let configKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
@@ -45,6 +47,7 @@ public struct ImageDiffusion: Sendable {
         ("caption_length", HYBRID_CONFIG_INT, "0", "bytes of caption in front of the image (text-to-image, Transfusion style): the data's captions, read causally; 0: none"),
         ("caption_drop", HYBRID_CONFIG_FLOAT, "0.1", "with caption_length: the chance a training caption is replaced by the empty caption, for classifier-free guidance"),
         ("text_weight", HYBRID_CONFIG_FLOAT, "0", "with caption_length: the weight of the next-byte loss on the caption (the shared byte head) beside the image's MSE"),
+        ("grid_positions", HYBRID_CONFIG_BOOL, "false", "add a learned embedding of each patch's row and one of its column (2-D positions) beside the backbone's positions"),
     ]
 
     /// The model the resolved config describes (the keys of `configKeys`, found by name),
@@ -94,6 +97,7 @@ public struct ImageDiffusion: Sendable {
         (self.grid, self.schedule, self.prediction, self.sampleSteps, self.dModel, self.classes, self.labelDrop)
             = (grid, DDPMSchedule(kind, steps: T), prediction, sampleSteps, d, classes, Float(labelDrop))
         (self.captionLength, self.captionDrop, self.textWeight) = (captionLength, Float(captionDrop), Float(textWeight))
+        gridPositions = config.bool("grid_positions")
     }
 
     /// Positions in front of the patches: the label token or the caption, if any.
@@ -103,7 +107,23 @@ public struct ImageDiffusion: Sendable {
     /// The names of the inference graph's inputs, in the order sampler_run takes their values:
     /// noisy, time, and label when class-conditional or caption when captioned.
     public var inputNames: [UnsafePointer<CChar>?] {
-        classes > 0 ? sampleInputNamesWithLabel : captionLength > 0 ? sampleInputNamesWithCaption : sampleInputNames
+        (classes > 0 ? sampleInputNamesWithLabel : captionLength > 0 ? sampleInputNamesWithCaption : sampleInputNames)
+            + (gridPositions ? [gridInputName] : [])
+    }
+    /// Width of the grid-position input: a row one-hot then a column one-hot.
+    public var gridWidth: Int { 2 * grid.perRow }
+
+    /// grid [N, L, 2n]: patch (i, j)'s row holds 1 at i and at n + j; the leading rows stay 0.
+    public func writeGrid(into positions: UnsafeMutablePointer<Float>, images N: Int) {
+        let n = grid.perRow, W = gridWidth
+        positions.update(repeating: 0, count: N * length * W)
+        for b in 0..<N {
+            for k in 0..<grid.count {
+                let row = positions + (b * length + leading + k) * W
+                row[k / n] = 1
+                row[n + k % n] = 1
+            }
+        }
     }
     /// The inputs `build` makes, as prepare_batch fills them.
     public struct BatchInputs {
@@ -118,11 +138,16 @@ public struct ImageDiffusion: Sendable {
         /// With a caption, its byte ids [B, L] (PAD after the caption and on the patches), already
         /// written.
         public var caption: UnsafeMutablePointer<Int32>? = nil
+        /// With grid positions, the row and column one-hots [B, L, 2n], already written.
+        public var positions: UnsafeMutablePointer<Float>? = nil
 
         /// The values sampler_run takes for the inference graph, in `inputNames` order.
         public var runValues: [UnsafePointer<Float>?] {
-            [UnsafePointer(noisy), UnsafePointer(time)] + (label.map { [UnsafePointer($0)] } ?? [])
-                + (caption.map { [UnsafeRawPointer($0).assumingMemoryBound(to: Float.self)] } ?? [])
+            var values: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)]
+            if let label { values.append(UnsafePointer(label)) }
+            if let caption { values.append(UnsafeRawPointer(caption).assumingMemoryBound(to: Float.self)) }
+            if let positions { values.append(UnsafePointer(positions)) }
+            return values
         }
     }
 
@@ -137,11 +162,17 @@ public struct ImageDiffusion: Sendable {
               let time = inputBuffer(batch, "time", expected: B * L * dModel, shape: "[B, L, d_model]", err),
               let weights = inputBuffer(batch, "weights", expected: B * L, shape: "[B·L]", err)
         else { return nil }
+        var positions: UnsafeMutablePointer<Float>?
+        if gridPositions {
+            guard let p = inputBuffer(batch, "grid", expected: B * L * gridWidth, shape: "[B, L, 2n]", err) else { return nil }
+            writeGrid(into: p, images: B)
+            positions = p
+        }
         if captionLength > 0 {
             guard let ids = captionInputs(batch, request, api, err) else { return nil }
-            return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil, caption: ids)
+            return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil, caption: ids, positions: positions)
         }
-        guard C > 0 else { return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil) }
+        guard C > 0 else { return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: nil, positions: positions) }
         guard let labels = request.labels,
               let oneHot = inputBuffer(batch, "label", expected: B * L * labelWidth, shape: "[B, L, classes + 1]", err)
         else { return nil }
@@ -151,7 +182,7 @@ public struct ImageDiffusion: Sendable {
         }
         let drop = request.is_validation == 0 ? labelDrop : 0
         writeLabels({ b in drop > 0 && api.rng_uniform(request.rng) < drop ? C : Int(labels[b]) }, into: oneHot, images: B)
-        return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: oneHot)
+        return BatchInputs(noisy: noisy, target: target, time: time, weights: weights, label: oneHot, positions: positions)
     }
 
     /// nil when images of `side` and `channels` are this model's; else what they are against
@@ -252,6 +283,9 @@ public struct ImageDiffusion: Sendable {
         let time = input(graph, "time", 3, [B, L, d])
         let timeEmbedding = api.linear(graph, api.gelu(graph, api.linear(graph, time, "t_mlp1", d, 1)), "t_mlp2", d, 1)
         var x = api.add(graph, api.linear(graph, noisy, "patch_in", d, 1), timeEmbedding)
+        if s.gridPositions {
+            x = api.add(graph, x, api.linear(graph, input(graph, "grid", 3, [B, L, Int64(s.gridWidth)]), "patch_grid", d, 0))
+        }
         if s.classes > 0 {
             let label = input(graph, "label", 3, [B, L, Int64(s.labelWidth)])
             x = api.add(graph, x, api.linear(graph, label, "label_emb", d, 0))
@@ -364,8 +398,19 @@ public struct ImageDiffusion: Sendable {
         let captionPointer = UnsafeRawPointer(captionIds)
         let conditionPointer = s.captionLength > 0 ? captionPointer.assumingMemoryBound(to: Float.self) : UnsafePointer(label)
         let nullPointer = s.captionLength > 0 ? (captionPointer + 4 * N * L).assumingMemoryBound(to: Float.self) : UnsafePointer(nullLabel)
-        let conditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), conditionPointer]
-        let unconditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time), nullPointer]
+        let positions = UnsafeMutablePointer<Float>.allocate(capacity: s.gridPositions ? N * L * s.gridWidth : 1)
+        defer { positions.deallocate() }
+        if s.gridPositions { s.writeGrid(into: positions, images: N) }
+        // In inputNames order: noisy, time, the label or caption (conditional, or null), the grid.
+        var conditional: [UnsafePointer<Float>?] = [UnsafePointer(noisy), UnsafePointer(time)], unconditional = conditional
+        if s.leading > 0 {
+            conditional.append(conditionPointer)
+            unconditional.append(nullPointer)
+        }
+        if s.gridPositions {
+            conditional.append(UnsafePointer(positions))
+            unconditional.append(UnsafePointer(positions))
+        }
         let rng = request.rng
         fillNormal(x, count: count, api, rng)
         for (i, t) in levels.enumerated() {
@@ -397,6 +442,7 @@ public struct ImageDiffusion: Sendable {
 private nonisolated(unsafe) let sampleInputNames: [UnsafePointer<CChar>?] = [permanent("noisy"), permanent("time")]
 private nonisolated(unsafe) let sampleInputNamesWithLabel: [UnsafePointer<CChar>?] = sampleInputNames + [permanent("label")]
 private nonisolated(unsafe) let sampleInputNamesWithCaption: [UnsafePointer<CChar>?] = sampleInputNames + [permanent("caption")]
+private nonisolated(unsafe) let gridInputName: UnsafePointer<CChar>? = permanent("grid")
 
 /// The host's buffer for input `name`, checked to hold `expected` values; nil after writing
 /// the error.
@@ -445,4 +491,5 @@ public struct ConfigValues {
     public func int(_ name: String) -> Int { Int(value(name).int_value) }
     public func float(_ name: String) -> Double { value(name).float_value }
     public func string(_ name: String) -> String { value(name).string_value.map { String(cString: $0) } ?? "" }
+    public func bool(_ name: String) -> Bool { value(name).bool_value != 0 }
 }

@@ -93,7 +93,7 @@ import Testing
         return root
     }
 
-    static let config = "{image_side: 16, patch: 4, caption_length: 12, caption_drop: 0.2, text_weight: 0.5, timesteps: 20, sample_steps: 5}"
+    static let config = "{image_side: 16, patch: 4, caption_length: 12, caption_drop: 0.2, text_weight: 0.5, grid_positions: true, timesteps: 20, sample_steps: 5}"
 
     @Test func captionsTrainAndDrawWithGuidance() throws {
         let dir = try CLI.temporaryFolder()
