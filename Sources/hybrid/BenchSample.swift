@@ -33,7 +33,7 @@ extension Bench {
         @Option(help: "Seed of the sampling noise (the same for every row).")
         var seed: UInt64 = 1
 
-        @Option(help: "Training steps of the digit classifier whose features the Fréchet distance compares.")
+        @Option(help: "Training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")
         var classifierSteps = 3000
 
         func validate() throws {
@@ -61,8 +61,8 @@ extension Bench {
                 let quality = try ImageQuality(train: train, validation: validation, source: teacherModel.recipe.data.images?.absolute ?? teacher,
                                                classifierSteps: classifierSteps, backend: teacherModel.backend)
                 let classes = quality.classes, side = train.side
-                say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) digits it never saw")
-                say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training digit, as only 5%% of the %d held-out digits are",
+                say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) images it never saw")
+                say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training image, as only 5%% of the %d held-out images are",
                            quality.copyRadius, validation.count))
                 let labels: [Int32]? = unconditional ? nil : (0..<images).map { Int32($0 % classes) }
 

@@ -28,7 +28,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Image objectives: the DDIM steps to draw them with.")
     var imageSteps = 50
 
-    @Option(help: "Image objectives: training steps of the digit classifier whose features the Fréchet distance compares.")
+    @Option(help: "Image objectives: training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")
     var classifierSteps = 3000
 
     @Option(help: "Image objectives with labels or captions: classifier-free guidance scale w (1: plain conditional).")
@@ -87,7 +87,7 @@ struct Eval: ParsableCommand {
         let quality = try ImageQuality(train: train, validation: validation, source: recipe.data.images?.absolute ?? checkpoint,
                                        classifierSteps: classifierSteps, backend: setup.backend)
         let perfect = quality.perfect(count: images)
-        say(String(format: "images: a digit classifier trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d, mean of %d "
+        say(String(format: "images: a classifier of the data's labels trained on the training split (held-out accuracy %.1f%%); real vs real (%d/%d, mean of %d "
                    + "random halvings): Fréchet %.3f ± %.3f (features), %.3f ± %.3f (pixels); a perfect sampler would read about %.3f (features), "
                    + "%.3f (pixels) with %d images", quality.heldOutAccuracy * 100, quality.baseline.sizes.0, quality.baseline.sizes.1,
                    quality.baseline.splits, quality.baseline.features.mean, quality.baseline.features.spread, quality.baseline.pixels.mean,
@@ -112,7 +112,7 @@ struct Eval: ParsableCommand {
                                                            captions: captions, guidance: guidance, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
             let score = try quality.score(pixels, count: images, labels: labels)
             say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), near copies %.1f%% (within %.2f of a "
-                       + "training digit, as 5%% of the held-out are), %@", config.name, images, imageSteps,
+                       + "training image, as 5%% of the held-out are), %@", config.name, images, imageSteps,
                        captions != nil ? ", the held-out captions" : labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
                        score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
                            ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))
