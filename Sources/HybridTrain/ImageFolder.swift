@@ -51,19 +51,22 @@ public enum ImageFolder {
             }
             let names = try contents(of: folder)
             let pngs = names.filter(isPNG)
-            classes = names.filter { name in
+            // Each subfolder's PNG files, listed once: those that hold any are the classes.
+            let folders: [(name: String, pngs: [String])] = names.compactMap { name in
                 var isFolder: ObjCBool = false
                 let path = (folder as NSString).appendingPathComponent(name)
-                return files.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue && ((try? contents(of: path))?.contains(where: isPNG) ?? false)
+                guard files.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue,
+                      let inside = try? contents(of: path).filter(isPNG), !inside.isEmpty else { return nil }
+                return (name, inside)
             }
+            classes = folders.map(\.name)
             if !pngs.isEmpty && !classes.isEmpty {
                 throw TrainError("\(folder): holds both PNG files (\(pngs[0]), …) and class folders (\(classes[0]), …); expected one layout: "
                     + "class folders of PNG files, PNG files with a metadata.jsonl, or PNG files alone")
             }
             entries = pngs.map { ($0, 0, nil) }
-            for (label, name) in classes.enumerated() {
-                let path = (folder as NSString).appendingPathComponent(name)
-                entries += try contents(of: path).filter(isPNG).map { ("\(name)/\($0)", Int32(label), nil) }
+            for (label, f) in folders.enumerated() {
+                entries += f.pngs.map { ("\(f.name)/\($0)", Int32(label), nil) }
             }
         }
         guard !entries.isEmpty else {

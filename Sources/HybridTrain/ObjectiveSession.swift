@@ -215,9 +215,10 @@ public final class ObjectiveSession {
                 pixels.replaceSubrange((b * n)..<((b + 1) * n), with: set.pixels[(i * n)..<((i + 1) * n)])
                 labels[b] = set.labels[i]
                 if let captions = set.captions {
-                    let bytes = Array(captions[i].utf8), w = captionWidth
-                    captionBytes.replaceSubrange((b * w)..<((b + 1) * w), with: bytes + Array(repeating: 0, count: w - bytes.count))
-                    captionLengths[b] = Int32(bytes.count)
+                    let w = captionWidth
+                    captionLengths[b] = captionBytes.withUnsafeMutableBufferPointer {
+                        CaptionRows.write(captions[i], into: UnsafeMutableBufferPointer(rebasing: $0[(b * w)..<((b + 1) * w)]))
+                    }
                 }
             }
         }

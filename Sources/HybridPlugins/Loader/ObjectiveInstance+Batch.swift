@@ -43,13 +43,26 @@ public struct CaptionRows {
     /// `captions` as rows of `width` bytes (0-padded) and their lengths; each must fit.
     public static func pack(_ captions: [String], width: Int) -> (bytes: [UInt8], lengths: [Int32]) {
         var bytes = [UInt8](repeating: 0, count: captions.count * width), lengths = [Int32](repeating: 0, count: captions.count)
-        for (i, caption) in captions.enumerated() {
-            let utf8 = Array(caption.utf8)
-            precondition(utf8.count <= width, "a caption of \(utf8.count) bytes in rows of \(width)")
-            bytes.replaceSubrange((i * width)..<(i * width + utf8.count), with: utf8)
-            lengths[i] = Int32(utf8.count)
+        bytes.withUnsafeMutableBufferPointer { rows in
+            for (i, caption) in captions.enumerated() {
+                lengths[i] = write(caption, into: UnsafeMutableBufferPointer(rebasing: rows[(i * width)..<((i + 1) * width)]))
+            }
         }
         return (bytes, lengths)
+    }
+
+    /// Writes `caption`'s UTF-8 bytes into `row`, 0-padded, and returns their count; it must fit.
+    /// Allocates nothing (the batch path calls it for every drawn image).
+    @discardableResult
+    public static func write(_ caption: String, into row: UnsafeMutableBufferPointer<UInt8>) -> Int32 {
+        var n = 0
+        for byte in caption.utf8 {
+            precondition(n < row.count, "a caption of more than \(row.count) bytes in a row of \(row.count)")
+            row[n] = byte
+            n += 1
+        }
+        for j in n..<row.count { row[j] = 0 }
+        return Int32(n)
     }
 }
 
