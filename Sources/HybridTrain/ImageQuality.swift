@@ -60,8 +60,10 @@ public final class ImageQuality {
     public struct Score: Sendable {
         public var features: Double
         public var pixels: Double
+        /// With labels: for each image, whether the classifier labels it as asked.
+        public var agreed: [Bool]?
         /// With labels: the fraction the classifier labels as asked.
-        public var agreement: Double?
+        public var agreement: Double? { agreed.map { Double($0.filter { $0 }.count) / Double(max($0.count, 1)) } }
         /// The entropy (nats) of the predicted classes' histogram; log(classes) when even.
         public var entropy: Double
         /// The fraction of images within `copyRadius` of a training image: about 0.05 for new
@@ -80,7 +82,7 @@ public final class ImageQuality {
         return Score(
             features: try Frechet.distance(judged.features, count: count, realFeatures, count: real.count, n: DigitClassifier.featureCount),
             pixels: try Frechet.distance(pixels, count: count, real.pixels, count: real.count, n: n),
-            agreement: labels.map { labels in Double(zip(judged.predictions, labels).filter { $0 == Int($1) }.count) / Double(count) },
+            agreed: labels.map { labels in zip(judged.predictions, labels).map { $0 == Int($1) } },
             entropy: entropy,
             nearCopies: Double(NearestImages.distances(pixels, count: count, to: train.pixels, count: train.count, n: n)
                 .filter { $0 < copyRadius }.count) / Double(count))

@@ -10,7 +10,7 @@ extension Bench {
     struct SampleBench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "sample",
-            abstract: "Image samplers side by side: images/s and quality (Fréchet distances to the real digits, classifier agreement) for a teacher at DDPM and DDIM step counts and for distilled students.")
+            abstract: "Image samplers side by side: images/s and quality (Fréchet distances to the real images, classifier agreement with the asked labels or captions) for a teacher at DDPM and DDIM step counts and for distilled students.")
 
         @Option(help: "The teacher: a checkpoint with an image objective.")
         var teacher: String
@@ -27,8 +27,11 @@ extension Bench {
         @Option(help: "The teacher's DDIM step counts, comma-separated.")
         var ddim = "50,8,4"
 
-        @Flag(help: "Draw without labels and report the entropy of the predicted classes instead of agreement with the asked labels.")
+        @Flag(help: "Draw without labels or captions and report the entropy of the predicted classes instead of agreement with what was asked.")
         var unconditional = false
+
+        @Option(help: "Classifier-free guidance scale w for models trained with labels or captions (1: plain conditional; above 1 runs the model twice a step).")
+        var guidance: Float = 1
 
         @Option(help: "Seed of the sampling noise (the same for every row).")
         var seed: UInt64 = 1
@@ -38,6 +41,7 @@ extension Bench {
 
         func validate() throws {
             guard images >= 10 else { throw ValidationError("--images must be at least 10, got \(images)") }
+            guard guidance >= 0 else { throw ValidationError("--guidance must be at least 0, got \(guidance)") }
             guard ddpmSteps >= 1, classifierSteps >= 1 else { throw ValidationError("--ddpm-steps and --classifier-steps must be at least 1") }
             guard (try? ddimCounts()) != nil else { throw ValidationError("--ddim \"\(ddim)\": expected step counts like 50,8,4") }
         }
@@ -50,7 +54,7 @@ extension Bench {
 
         /// A row's sampler; the raw value is its name in the table.
         enum Kind: String { case teacherDDPM = "teacher DDPM", teacherDDIM = "teacher DDIM", student }
-        struct Row { let kind: Kind; let steps: Int; let imagesPerSecond: Double; let pixels: [Float] }
+        struct Row { let kind: Kind; let steps: Int; let imagesPerSecond: Double; let pixels: [Float]; let conditions: ScoringConditions }
 
         func run() throws {
             try reportingFailures {
@@ -64,16 +68,22 @@ extension Bench {
                 say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) images it never saw")
                 say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training image, as only 5%% of the %d held-out images are",
                            quality.copyRadius, validation.count))
-                let labels: [Int32]? = unconditional ? nil : (0..<images).map { Int32($0 % classes) }
 
                 var rows: [Row] = []
                 func draw(_ model: CheckpointModel, _ kind: Kind, steps: Int) throws {
                     let sampler = kind == .teacherDDPM ? HYBRID_SAMPLER_DDPM : HYBRID_SAMPLER_DDIM
-                    let imageSampler = try model.imageSampler(count: images).sampler
+                    let (name, imageSampler) = try model.imageSampler(count: images)
+                    let config = model.recipe.objectives.first { $0.name == name }!
+                    let conditions = ScoringConditions(objective: config, count: images, validation: validation, unconditional: unconditional)
+                    guard unconditional || conditions.expected != nil else {
+                        throw TrainError("\(model.path): objective \(name) draws without labels, or from captions the data gives no classes for; "
+                                         + "pass --unconditional, or name the class column (data.label_column)")
+                    }
                     let started = ContinuousClock.now
-                    let pixels = try imageSampler.generate(ImageRequest(steps: steps, side: side, labels: labels, sampler: sampler), seed: seed)
+                    let pixels = try imageSampler.generate(ImageRequest(steps: steps, side: side, labels: conditions.requestLabels,
+                                                                        captions: conditions.captions, guidance: guidance, sampler: sampler), seed: seed)
                     let seconds = (ContinuousClock.now - started).inSeconds
-                    rows.append(Row(kind: kind, steps: steps, imagesPerSecond: Double(images) / seconds, pixels: pixels))
+                    rows.append(Row(kind: kind, steps: steps, imagesPerSecond: Double(images) / seconds, pixels: pixels, conditions: conditions))
                     printError("\(kind.rawValue): \(images) images in \(String(format: "%.1f", seconds)) s")
                 }
                 try draw(teacherModel, .teacherDDPM, steps: ddpmSteps)
@@ -96,11 +106,18 @@ extension Bench {
                            images, perfect.features, perfect.pixels, images, quality.realCount))
                 var scores: [ImageQuality.Score] = []
                 for row in rows {
-                    let score = try quality.score(row.pixels, count: images, labels: labels)
+                    let score = try quality.score(row.pixels, count: images, labels: row.conditions.expected)
                     scores.append(score)
                     say(row.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
                         + String(format: "%6d %10.1f %14.3f     %14.3f        %5.1f%%      %8.3f", row.steps, row.imagesPerSecond, score.features,
                                  score.pixels, score.nearCopies * 100, score.agreement ?? score.entropy))
+                }
+                // Agreement per caption style, one line a sampler, where the captions carry styles.
+                for (row, score) in zip(rows, scores) {
+                    let styles = score.agreed.map(row.conditions.agreementByStyle) ?? []
+                    guard !styles.isEmpty else { continue }
+                    say("\(row.kind.rawValue) \(row.steps), agreement by caption style: "
+                        + styles.map { String(format: "%@ %.1f%% (%d)", $0.style, $0.agreement * 100, $0.count) }.joined(separator: ", "))
                 }
                 // The trade-off: each student against the teacher's DDPM, and against the teacher's
                 // own DDIM at the student's step count where that was drawn.

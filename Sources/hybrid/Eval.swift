@@ -93,29 +93,24 @@ struct Eval: ParsableCommand {
                    quality.baseline.splits, quality.baseline.features.mean, quality.baseline.features.spread, quality.baseline.pixels.mean,
                    quality.baseline.pixels.spread, perfect.features, perfect.pixels, images))
         for (config, session) in drawing {
-            var classes = 0, captionLength = 0
-            if case .scalar(let s)? = config.config["classes"]?.content { classes = Int(s.text) ?? 0 }
-            if case .scalar(let s)? = config.config["caption_length"]?.content { captionLength = Int(s.text) ?? 0 }
-            var labels = classes > 0 ? (0..<images).map { Int32($0 % classes) } : nil
-            // A captioned model draws for the held-out images' captions, in turn; where the data
-            // has classes (data.label_column), agreement is the classifier reading each drawn
-            // image as its caption's image's class.
-            var captions: [String]?
-            if captionLength > 0, let held = validation.captions {
-                captions = (0..<images).map { held[$0 % held.count] }
-                labels = validation.classes.isEmpty ? nil : (0..<images).map { validation.labels[$0 % validation.count] }
-            }
+            let conditions = ScoringConditions(objective: config, count: images, validation: validation)
             let sampler = try ImageSampler(instance: session.instance, parameters: setup.parameters, backbone: setup.backbone,
                                            count: images, seqLen: recipe.model.seqLen)
             try sampler.compile(on: setup.backend)
-            let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: train.side, labels: captions == nil ? labels : nil,
-                                                           captions: captions, guidance: guidance, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
-            let score = try quality.score(pixels, count: images, labels: labels)
+            let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: train.side, labels: conditions.requestLabels,
+                                                           captions: conditions.captions, guidance: guidance, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
+            let score = try quality.score(pixels, count: images, labels: conditions.expected)
+            let about = conditions.description
             say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), near copies %.1f%% (within %.2f of a "
                        + "training image, as 5%% of the held-out are), %@", config.name, images, imageSteps,
-                       captions != nil ? ", the held-out captions" : labels == nil ? "" : ", labels 0-\(classes - 1)", score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
+                       about.isEmpty ? "" : ", " + about, score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
                        score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
                            ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))
+            let styles = score.agreed.map(conditions.agreementByStyle) ?? []
+            if !styles.isEmpty {
+                say("\(config.name): agreement by caption style: " + styles.map { String(format: "%@ %.1f%% (%d)", $0.style, $0.agreement * 100, $0.count) }
+                        .joined(separator: ", "))
+            }
             var metrics = record[config.name] as? [String: Double] ?? [:]
             metrics["frechet_features"] = score.features
             metrics["frechet_pixels"] = score.pixels
@@ -126,6 +121,7 @@ struct Eval: ParsableCommand {
             metrics["class_entropy"] = score.entropy
             metrics["near_copies"] = score.nearCopies
             if let agreement = score.agreement { metrics["classifier_agreement"] = agreement }
+            for style in styles { metrics["classifier_agreement/" + style.style] = style.agreement }
             record[config.name] = metrics
         }
     }

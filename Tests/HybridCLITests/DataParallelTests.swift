@@ -204,7 +204,7 @@ import Testing
         launcher.executableURL = URL(fileURLWithPath: CLI.mpirun[0])
         launcher.arguments = Array(CLI.mpirun.dropFirst()) + ["-x", "HYBRID_MPI_TIMEOUT=5", "-np", "2", CLI.executable, "train", recipe,
                                                              "--sample-tokens", "0", "--set", "training.steps=100000", "--set", "checkpoint.every=5"]
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: { FileManager.default.createFile(atPath: dir + "/log", contents: nil); return dir + "/log" }()))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: { _ = FileManager.default.createFile(atPath: dir + "/log", contents: nil); return dir + "/log" }()))
         launcher.standardOutput = output
         launcher.standardError = output
         try launcher.run()

@@ -135,6 +135,40 @@ import Testing
         #expect(e.stdout.contains("10 images (DDIM 2 steps, the held-out captions)") && e.stdout.contains("classifier agreement"), "\(e.stdout)")
     }
 
+    /// A captioned teacher distils like the digits one (the student reads the caption as its
+    /// teacher does), and `bench sample` draws teacher and student for the held-out captions
+    /// with guidance, scoring agreement overall and per caption style.
+    @Test func captionedTeacherDistilsAndBenchesPerStyle() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try Self.captioned(in: dir)
+        // Styled captions ("across, even"), with the orientation as the class column.
+        var lines: [String] = []
+        for line in try String(contentsOfFile: folder + "/metadata.jsonl", encoding: .utf8).split(separator: "\n") {
+            let kind = line.contains("across") ? "across" : "down"
+            let parity = Int(String(line.split(separator: ".").first!.last!))! % 2 == 0 ? "even" : "odd"
+            lines.append(line.replacingOccurrences(of: "\"bars \(kind)\"}", with: "\"\(kind), \(parity)\", \"kind\": \"\(kind)\"}"))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: folder + "/metadata.jsonl", atomically: true, encoding: .utf8)
+        let data = "  images: \(folder)\n  image_size: 16\n  label_column: kind\n  validation_fraction: 0.25"
+        let model = "image_side: 16, patch: 4, caption_length: 12, grid_positions: true, timesteps: 20, prediction: v"
+        let teacher = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {\(model), sample_steps: 4}\n", data: data)
+        #expect(try CLI.run(["train", teacher, "--set", "training.steps=2", "--set", "training.batch_size=4"]).status == 0)
+        let checkpoint = "\(dir)/run/checkpoint-000002.safetensors"
+        let student = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: distill\n    teacher: \(checkpoint)\n"
+                                              + "    config: {\(model), teacher_steps: 4, teacher_prediction: v}\n", data: data)
+        let d = try CLI.run(["distill", student, "--until", "2", "--set", "training.steps=2", "--set", "training.batch_size=4",
+                             "--set", "training.output=\(dir)/students"])
+        #expect(d.status == 0, "\(d.all)")
+        let bench = try CLI.run(["bench", "sample", "--teacher", checkpoint, "--students", "\(dir)/students/student-2.safetensors",
+                                 "--images", "12", "--ddpm-steps", "20", "--ddim", "2", "--guidance", "2", "--classifier-steps", "5"])
+        #expect(bench.status == 0, "\(bench.all)")
+        for line in ["teacher DDPM 20, agreement by caption style: ", "teacher DDIM 2, agreement by caption style:",
+                     "student 2, agreement by caption style:", "student 2 vs teacher DDIM 2: Fréchet"] {
+            #expect(bench.stdout.contains(line), "\(line): \(bench.stdout)")
+        }
+    }
+
     @Test func captionRefusalsNameBothSides() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
