@@ -50,10 +50,19 @@ public struct ScoringConditions: Sendable {
         for (caption, hit) in zip(captions, agreed) {
             guard let comma = caption.range(of: ", ") else { continue }
             let style = String(caption[comma.upperBound...])
-            if tallies[style] == nil { order.append(style) }
-            tallies[style, default: (0, 0)].hits += hit ? 1 : 0
-            tallies[style, default: (0, 0)].count += 1
+            let tally = tallies[style] ?? { order.append(style); return (0, 0) }()
+            tallies[style] = (tally.hits + (hit ? 1 : 0), tally.count + 1)
         }
-        return order.map { (style: $0, agreement: Double(tallies[$0]!.hits) / Double(tallies[$0]!.count), count: tallies[$0]!.count) }
+        return order.map { style in
+            let tally = tallies[style]!
+            return (style, Double(tally.hits) / Double(tally.count), tally.count)
+        }
+    }
+
+    /// `agreementByStyle` as one report line's list, "serif, bold 93.5% (31), …"; nil where it is empty.
+    public func styleSummary(_ agreed: [Bool]?) -> String? {
+        let styles = agreed.map(agreementByStyle) ?? []
+        guard !styles.isEmpty else { return nil }
+        return styles.map { String(format: "%@ %.1f%% (%d)", $0.style, $0.agreement * 100, $0.count) }.joined(separator: ", ")
     }
 }

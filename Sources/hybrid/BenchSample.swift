@@ -114,10 +114,7 @@ extension Bench {
                 }
                 // Agreement per caption style, one line a sampler, where the captions carry styles.
                 for (row, score) in zip(rows, scores) {
-                    let styles = score.agreed.map(row.conditions.agreementByStyle) ?? []
-                    guard !styles.isEmpty else { continue }
-                    say("\(row.kind.rawValue) \(row.steps), agreement by caption style: "
-                        + styles.map { String(format: "%@ %.1f%% (%d)", $0.style, $0.agreement * 100, $0.count) }.joined(separator: ", "))
+                    if let summary = row.conditions.styleSummary(score.agreed) { say("\(row.kind.rawValue) \(row.steps), agreement by caption style: " + summary) }
                 }
                 // The trade-off: each student against the teacher's DDPM, and against the teacher's
                 // own DDIM at the student's step count where that was drawn.

@@ -106,11 +106,7 @@ struct Eval: ParsableCommand {
                        about.isEmpty ? "" : ", " + about, score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
                        score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
                            ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))
-            let styles = score.agreed.map(conditions.agreementByStyle) ?? []
-            if !styles.isEmpty {
-                say("\(config.name): agreement by caption style: " + styles.map { String(format: "%@ %.1f%% (%d)", $0.style, $0.agreement * 100, $0.count) }
-                        .joined(separator: ", "))
-            }
+            if let summary = conditions.styleSummary(score.agreed) { say("\(config.name): agreement by caption style: " + summary) }
             var metrics = record[config.name] as? [String: Double] ?? [:]
             metrics["frechet_features"] = score.features
             metrics["frechet_pixels"] = score.pixels
@@ -121,7 +117,7 @@ struct Eval: ParsableCommand {
             metrics["class_entropy"] = score.entropy
             metrics["near_copies"] = score.nearCopies
             if let agreement = score.agreement { metrics["classifier_agreement"] = agreement }
-            for style in styles { metrics["classifier_agreement/" + style.style] = style.agreement }
+            for style in score.agreed.map(conditions.agreementByStyle) ?? [] { metrics["classifier_agreement/" + style.style] = style.agreement }
             record[config.name] = metrics
         }
     }
