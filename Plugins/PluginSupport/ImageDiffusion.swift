@@ -295,8 +295,11 @@ public struct ImageDiffusion: Sendable {
             let caption = api.input_int32(graph, "caption", 2, [B, L])
             x = api.add(graph, x, api.token_embedding(graph, caption))
         }
-        let h = s.leading > 0 ? api.backbone(graph, x, HYBRID_MASK_TAIL_BLOCK, Int32(s.leading))
-                              : api.backbone(graph, x, HYBRID_MASK_BIDIRECTIONAL, 0)
+        // The patches (and a label token, which only the image reads) are the image's positions;
+        // a 1.3 host has no backbone_image, and no image experts to route them to.
+        let (mask, prefix) = s.leading > 0 ? (HYBRID_MASK_TAIL_BLOCK, Int32(s.leading)) : (HYBRID_MASK_BIDIRECTIONAL, 0)
+        let backboneImage = reaches(api.header.size, \hybrid_host_api.backbone_image) ? api.backbone_image : nil
+        let h = backboneImage.map { $0(graph, x, mask, prefix, Int32(s.captionLength)) } ?? api.backbone(graph, x, mask, prefix)
         let prediction = api.linear(graph, h, "patch_out", F, 1)
         result.pointee.output = prediction
         if info.mode == HYBRID_BUILD_TRAIN {

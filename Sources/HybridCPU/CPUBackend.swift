@@ -198,6 +198,12 @@ final class CPUExecutable: Executable {
                         N: prediction.rows, F: prediction.columns)
         case .mean:
             Mean.forward(out: out, x: f(i[0]), n: graph[i[0]].count)
+        case .sequenceSlice(let start, let length):
+            let s = graph[i[0]].shape
+            SequenceCopy.sliceForward(out: out, x: f(i[0]), B: s[0], T: s[1], C: s[2], start: start, length: length)
+        case .sequenceConcat:
+            let a = graph[i[0]].shape, b = graph[i[1]].shape
+            SequenceCopy.concatForward(out: out, a: f(i[0]), b: f(i[1]), B: a[0], Ta: a[1], Tb: b[1], C: a[2])
         }
     }
 
@@ -253,6 +259,12 @@ final class CPUExecutable: Executable {
                          weights: f(i[2]), dloss: dout[0], N: prediction.rows, F: prediction.columns)
         case .mean:
             if let dx = grad(d[0]) { Mean.backward(dx: dx, dout: dout[0], n: graph[i[0]].count) }
+        case .sequenceSlice(let start, let length):
+            let s = graph[i[0]].shape
+            if let dx = grad(d[0]) { SequenceCopy.sliceBackward(dx: dx, dout: dout, B: s[0], T: s[1], C: s[2], start: start, length: length) }
+        case .sequenceConcat:
+            let a = graph[i[0]].shape, b = graph[i[1]].shape
+            SequenceCopy.concatBackward(da: grad(d[0]), db: grad(d[1]), dout: dout, B: a[0], Ta: a[1], Tb: b[1], C: a[2])
         }
     }
 }

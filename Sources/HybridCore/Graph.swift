@@ -201,6 +201,26 @@ public final class Graph {
         return node(.mean, [x], shape: [])
     }
 
+    /// x [B, T, C] → its positions `range` [B, range.count, C].
+    public func sequenceSlice(_ x: TensorID, _ range: Range<Int>) throws -> TensorID {
+        try requireFloat(x, op: "sequence_slice")
+        let s = tensors[x].shape
+        guard s.count == 3, range.lowerBound >= 0, range.upperBound <= s[1], !range.isEmpty else {
+            throw GraphError("sequence_slice: positions \(range) are not a non-empty range of \(describe(x)) [B, T, C]")
+        }
+        return node(.sequenceSlice(start: range.lowerBound, length: range.count), [x], shape: [s[0], range.count, s[2]])
+    }
+
+    /// a [B, Ta, C] and b [B, Tb, C] → [B, Ta + Tb, C]: a's positions, then b's.
+    public func sequenceConcat(_ a: TensorID, _ b: TensorID) throws -> TensorID {
+        try requireFloat(a, b, op: "sequence_concat")
+        let (sa, sb) = (tensors[a].shape, tensors[b].shape)
+        guard sa.count == 3, sb.count == 3, sa[0] == sb[0], sa[2] == sb[2] else {
+            throw GraphError("sequence_concat: \(describe(a)) and \(describe(b)) must be [B, T, C] with the same B and C")
+        }
+        return node(.sequenceConcat, [a, b], shape: [sa[0], sa[1] + sb[1], sa[2]])
+    }
+
     /// Marks a tensor to be readable after a run.
     public func markOutput(_ id: TensorID) throws {
         try check(id)

@@ -52,6 +52,10 @@ public enum Op: Sendable, Equatable {
     case mse
     /// x → scalar mean
     case mean
+    /// x [B, T, C] → positions start..<start+length [B, length, C] (a block's image rows)
+    case sequenceSlice(start: Int, length: Int)
+    /// a [B, Ta, C], b [B, Tb, C] → [B, Ta + Tb, C], a's positions first
+    case sequenceConcat
 
     public var name: String {
         switch self {
@@ -68,6 +72,8 @@ public enum Op: Sendable, Equatable {
         case .crossEntropy: return "cross_entropy"
         case .mse: return "mse"
         case .mean: return "mean"
+        case .sequenceSlice: return "sequence_slice"
+        case .sequenceConcat: return "sequence_concat"
         }
     }
 
@@ -83,7 +89,7 @@ public enum Op: Sendable, Equatable {
         switch self {
         case .embedding: return index == 0             // ids
         case .linear: return index <= 1                // x and weight
-        case .add, .addBroadcast, .scale, .mean: return false
+        case .add, .addBroadcast, .scale, .mean, .sequenceSlice, .sequenceConcat: return false
         case .mul: return true
         case .layerNorm: return index <= 1             // x and weight
         case .gelu: return true

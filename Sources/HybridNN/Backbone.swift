@@ -34,19 +34,21 @@ public struct Backbone: Sendable {
         }
     }
 
-    /// [B, T, C] → [B, T, C]. With `cache`, one causal generation step: x is the newest token
-    /// [1, 1, C] at `cache.position`, attending to the cached keys and values of those before.
-    public func callAsFunction(_ g: Graph, _ x: TensorID, mask: AttentionMask, cache: DecodeCache? = nil) throws -> TensorID {
+    /// [B, T, C] → [B, T, C]; positions `imageFrom`..<T are an image's (nil: none), which
+    /// under `imageExperts` take the image's feed-forward weights. With `cache`, one causal
+    /// generation step: x is the newest token [1, 1, C] at `cache.position`, attending to the
+    /// cached keys and values of those before.
+    public func callAsFunction(_ g: Graph, _ x: TensorID, mask: AttentionMask, imageFrom: Int? = nil, cache: DecodeCache? = nil) throws -> TensorID {
         let shape = g[x].shape
         if let cache {
-            guard mask == .causal, shape == [1, 1, config.dModel] else {
-                throw GraphError("backbone: a cached generation step takes one token [1, 1, \(config.dModel)] under a causal mask, got \(shape), \(mask)")
+            guard mask == .causal, shape == [1, 1, config.dModel], imageFrom == nil else {
+                throw GraphError("backbone: a cached generation step takes one text token [1, 1, \(config.dModel)] under a causal mask, got \(shape), \(mask)")
             }
             let table = try g.parameter("pos_emb.weight", shape: [config.maxLength, config.dModel],
                                         initializer: .normal(std: BackboneConfig.initStd), decay: true)
             var h = try g.add(x, g.embedding(ids: cache.position, table: table))
             for layer in 0..<config.layers {
-                h = try block(g, h, layer: layer) { qkv in
+                h = try block(g, h, layer: layer, imageFrom: 1) { qkv in
                     try g.attentionDecode(qkv, keys: cache.keys[layer], values: cache.values[layer], position: cache.position, heads: config.heads)
                 }
             }
@@ -62,19 +64,28 @@ public struct Backbone: Sendable {
                                     initializer: .normal(std: BackboneConfig.initStd), decay: true)
         var h = try g.add(x, g.parameterRows(table, shape[1]))
         for layer in 0..<config.layers {
-            h = try block(g, h, layer: layer) { try g.attention($0, heads: config.heads, mask: mask) }
+            h = try block(g, h, layer: layer, imageFrom: imageFrom ?? shape[1]) { try g.attention($0, heads: config.heads, mask: mask) }
         }
         return try layerNorm(g, h, name: "ln_f")
     }
 
-    /// One pre-LN block; `attend` maps the fused qkv to the attended values.
-    private func block(_ g: Graph, _ x: TensorID, layer: Int, attend: (TensorID) throws -> TensorID) throws -> TensorID {
+    /// One pre-LN block; `attend` maps the fused qkv to the attended values. Positions
+    /// `imageFrom`..<T are an image's.
+    private func block(_ g: Graph, _ x: TensorID, layer: Int, imageFrom: Int, attend: (TensorID) throws -> TensorID) throws -> TensorID {
         let p = "blocks.\(layer)"
         let d = config.dModel
         let qkv = try linear(g, layerNorm(g, x, name: "\(p).ln1"), name: "\(p).qkv", outFeatures: 3 * d)
         let attended = try attend(qkv)
         let h = try g.add(x, linear(g, attended, name: "\(p).proj", outFeatures: d, std: config.residualStd))
-        let up = try g.gelu(linear(g, layerNorm(g, h, name: "\(p).ln2"), name: "\(p).fc1", outFeatures: config.mlpRatio * d))
-        return try g.add(h, linear(g, up, name: "\(p).fc2", outFeatures: d, std: config.residualStd))
+        let T = g[h].shape[1]
+        func feedForward(_ x: TensorID, _ p: String) throws -> TensorID {
+            let up = try g.gelu(linear(g, layerNorm(g, x, name: "\(p).ln2"), name: "\(p).fc1", outFeatures: config.mlpRatio * d))
+            return try linear(g, up, name: "\(p).fc2", outFeatures: d, std: config.residualStd)
+        }
+        guard config.imageExperts, imageFrom < T else { return try g.add(h, feedForward(h, p)) }
+        guard imageFrom > 0 else { return try g.add(h, feedForward(h, "\(p).image")) }
+        let text = try feedForward(g.sequenceSlice(h, 0..<imageFrom), p)
+        let image = try feedForward(g.sequenceSlice(h, imageFrom..<T), "\(p).image")
+        return try g.add(h, g.sequenceConcat(text, image))
     }
 }

@@ -10,14 +10,18 @@ public struct BackboneConfig: Sendable, Equatable {
     public var mlpRatio: Int
     /// Rows of the token embedding (bytes plus special tokens).
     public var vocabulary: Int
+    /// Image positions get their own second LayerNorm and feed-forward weights in every block
+    /// (modality experts, as VLMo and BEiT-3 do); attention stays shared.
+    public var imageExperts: Bool
 
-    public init(dModel: Int, layers: Int, heads: Int, maxLength: Int, mlpRatio: Int = 4, vocabulary: Int) {
+    public init(dModel: Int, layers: Int, heads: Int, maxLength: Int, mlpRatio: Int = 4, vocabulary: Int, imageExperts: Bool = false) {
         self.dModel = dModel
         self.layers = layers
         self.heads = heads
         self.maxLength = maxLength
         self.mlpRatio = mlpRatio
         self.vocabulary = vocabulary
+        self.imageExperts = imageExperts
     }
 
     /// GPT-2's init: N(0, 0.02) everywhere, residual output projections scaled down by

@@ -56,16 +56,17 @@ public enum HostAPI {
         }
         api.backbone = { g, x, mask, prefix in
             let c = GraphBuildContext.from(g)
-            return c.op("backbone") {
-                let kind: AttentionMask
-                switch mask {
-                case HYBRID_MASK_CAUSAL: kind = .causal
-                case HYBRID_MASK_BIDIRECTIONAL: kind = .bidirectional
-                case HYBRID_MASK_PREFIX: kind = .prefix(length: Int(prefix))
-                case HYBRID_MASK_TAIL_BLOCK: kind = .tailBlock(start: Int(prefix))
-                default: throw GraphError("unknown mask kind \(mask.rawValue)")
+            return c.op("backbone") { try c.backbone(c.graph, c.tensor(x), mask: attentionMask(mask, prefix), cache: c.decodeCache) }
+        }
+        api.backbone_image = { g, x, mask, prefix, imageStart in
+            let c = GraphBuildContext.from(g)
+            return c.op("backbone_image") {
+                let x = try c.tensor(x)
+                let T = c.graph[x].shape.count == 3 ? c.graph[x].shape[1] : 0
+                guard (0...T).contains(Int(imageStart)) else {
+                    throw GraphError("image_start \(imageStart) is outside the \(T) positions of \(c.graph[x].name)")
                 }
-                return try c.backbone(c.graph, c.tensor(x), mask: kind, cache: c.decodeCache)
+                return try c.backbone(c.graph, x, mask: attentionMask(mask, prefix), imageFrom: Int(imageStart), cache: c.decodeCache)
             }
         }
         api.linear = { g, x, name, out, bias in
@@ -203,5 +204,16 @@ public enum HostAPI {
                 dst[bytes.count] = 0
             }
         }
+    }
+}
+
+/// The backbone's mask from the plugin's kind and prefix.
+private func attentionMask(_ mask: hybrid_mask_kind, _ prefix: Int32) throws -> AttentionMask {
+    switch mask {
+    case HYBRID_MASK_CAUSAL: return .causal
+    case HYBRID_MASK_BIDIRECTIONAL: return .bidirectional
+    case HYBRID_MASK_PREFIX: return .prefix(length: Int(prefix))
+    case HYBRID_MASK_TAIL_BLOCK: return .tailBlock(start: Int(prefix))
+    default: throw GraphError("unknown mask kind \(mask.rawValue)")
     }
 }

@@ -126,7 +126,7 @@ private struct RecipeReader {
     }
 
     private func readModel(_ node: YAMLNode, _ path: String) -> ModelConfig? {
-        let keys = ["d_model", "layers", "heads", "seq_len", "mlp_ratio", "dropout"]
+        let keys = ["d_model", "layers", "heads", "seq_len", "mlp_ratio", "dropout", "image_experts"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let dModel = f.int("d_model", .positive)
         let layers = f.int("layers", .positive)
@@ -135,7 +135,8 @@ private struct RecipeReader {
         let mlpRatio = f.int("mlp_ratio", .positive, default: 4)
         let noDropout = Rule<Float>(expected: "0", reason: "dropout is not supported yet") { $0 == 0 }
         let dropout = f.float("dropout", noDropout, default: 0)
-        guard let dModel, let layers, let heads, let seqLen, let mlpRatio, let dropout else { return nil }
+        let imageExperts = f.bool("image_experts", default: false)
+        guard let dModel, let layers, let heads, let seqLen, let mlpRatio, let dropout, let imageExperts else { return nil }
         guard dModel % heads == 0 else {
             decoder.report(f.node("heads")?.mark ?? f.mark, f.childPath("heads"),
                            reason: "d_model (\(dModel)) is not divisible by heads (\(heads))",
@@ -143,7 +144,7 @@ private struct RecipeReader {
             return nil
         }
         return ModelConfig(dModel: dModel, layers: layers, heads: heads, seqLen: seqLen, mlpRatio: mlpRatio,
-                           dropout: dropout)
+                           dropout: dropout, imageExperts: imageExperts)
     }
 
     private func readData(_ node: YAMLNode, _ path: String) -> DataConfig? {

@@ -14,6 +14,7 @@ extension Recipe {
                 ("seq_len", .number(model.seqLen)),
                 ("mlp_ratio", .number(model.mlpRatio)),
                 ("dropout", .number(model.dropout)),
+                ("image_experts", .plain(model.imageExperts ? "true" : "false")),
             ])),
             ("data", .map([
                 ("text", .list(data.text.map(YAMLNode.string))),

@@ -58,14 +58,17 @@ public struct ModelConfig: Equatable, Sendable {
     public var mlpRatio: Int
     /// Always 0 for now.
     public var dropout: Float
+    /// Image positions take their own feed-forward weights in every block (`image_experts`).
+    public var imageExperts: Bool
 
-    public init(dModel: Int, layers: Int, heads: Int, seqLen: Int, mlpRatio: Int, dropout: Float) {
+    public init(dModel: Int, layers: Int, heads: Int, seqLen: Int, mlpRatio: Int, dropout: Float, imageExperts: Bool = false) {
         self.dModel = dModel
         self.layers = layers
         self.heads = heads
         self.seqLen = seqLen
         self.mlpRatio = mlpRatio
         self.dropout = dropout
+        self.imageExperts = imageExperts
     }
 }
 

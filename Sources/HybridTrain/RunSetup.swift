@@ -50,7 +50,7 @@ public struct RunSetup {
 
     public static func backboneConfig(_ model: HybridRecipe.ModelConfig) -> BackboneConfig {
         BackboneConfig(dModel: model.dModel, layers: model.layers, heads: model.heads, maxLength: model.seqLen,
-                       mlpRatio: model.mlpRatio, vocabulary: Int(HYBRID_VOCAB))
+                       mlpRatio: model.mlpRatio, vocabulary: Int(HYBRID_VOCAB), imageExperts: model.imageExperts)
     }
 
     /// Builds the training graphs (each objective's batch size, or `training.batch_size`), allocates the parameters (initialized from
@@ -84,21 +84,27 @@ public struct RunSetup {
                 throw TrainError("objective \(objective.name) has a teacher, which only image objectives can run for now")
             }
             let contents = try Checkpoint.read(teacher.absolute)
-            try session.attachTeacher(contents, path: teacher.absolute, backbone: backbone, backend: backend)
-            try Self.checkAgreement(of: session.instance, at: "objectives[\(i)].config", file: file,
+            try Self.checkAgreement(of: session.instance, model: recipe.model, at: "objectives[\(i)].config", file: file,
                                     withTeacher: contents, path: teacher.absolute)
+            try session.attachTeacher(contents, path: teacher.absolute, backbone: backbone, backend: backend)
             log("objective \(objective.name): teacher \(teacher.written) (frozen)")
         }
     }
 
-    /// A plugin names what it assumes of its teacher `teacher_<key>` (distill's
-    /// teacher_prediction): the teacher checkpoint's own recipe must give `<key>` of its image
-    /// objective the same value, or the frozen teacher's outputs would be misread in silence.
-    static func checkAgreement(of instance: ObjectiveInstance, at keyPath: String, file: String,
+    /// The teacher runs on the student's backbone, so its recipe's `model.image_experts` must
+    /// be the student's. A plugin names what it assumes of its teacher `teacher_<key>`
+    /// (distill's teacher_prediction): the teacher checkpoint's own recipe must give `<key>` of
+    /// its image objective the same value, or the frozen teacher's outputs would be misread in
+    /// silence.
+    static func checkAgreement(of instance: ObjectiveInstance, model: HybridRecipe.ModelConfig, at keyPath: String, file: String,
                                withTeacher contents: Checkpoint.Contents, path: String) throws {
         let stored = try contents.recipe(checkpoint: path, requireData: false)
+        guard stored.model.imageExperts == model.imageExperts else {
+            throw TrainError("\(file): model.image_experts is \(model.imageExperts), but the teacher \(path) was trained with "
+                + "image_experts \(stored.model.imageExperts); expected image_experts: \(stored.model.imageExperts)")
+        }
         let teachers = try instances(for: stored, file: path)
-        // attachTeacher has already refused a checkpoint without the image heads.
+        // A checkpoint without the image heads is refused by attachTeacher, next.
         guard let k = teachers.firstIndex(where: { $0.plugin.dataKind == .images }) else { return }
         for (key, value, name) in instance.teacherAssumptions {
             guard let trained = teachers[k].value(of: name), trained != value else { continue }

@@ -7,6 +7,7 @@ enum Kernel: String, CaseIterable {
     case cross_entropy, cross_entropy_backward, mse, sum
     case attention, attention_delta, attention_backward, attention_backward_keys, attention_decode
     case matmul, matmul_direct, matmul_large
+    case sequence_copy
 
     /// SPIR-V words (little-endian), from Generated/SPIRV.swift.
     var spirv: [UInt32] {

@@ -283,6 +283,16 @@ final class VulkanExecutable: Executable {
                 let n = graph[i[0]].count
                 if n == 0 { try fill(r, node.output, value: 0); break }
                 try sum(r, into: out, x: o(i[0]), n: n, weights: nil, divisor: Float(n))
+            case .sequenceSlice(let start, let length):
+                let x = graph[i[0]].shape, C = x[2]
+                try sequenceCopy(r, dst: out, dstStride: length * C, src: o(i[0]).advanced(by: start * C), srcStride: x[1] * C,
+                                 n: length * C, blocks: x[0], accumulate: false)
+            case .sequenceConcat:
+                let a = graph[i[0]].shape, b = graph[i[1]].shape, C = a[2], T = a[1] + b[1]
+                try sequenceCopy(r, dst: out, dstStride: T * C, src: o(i[0]), srcStride: a[1] * C,
+                                 n: a[1] * C, blocks: a[0], accumulate: false, barrier: false)
+                try sequenceCopy(r, dst: out.advanced(by: a[1] * C), dstStride: T * C, src: o(i[1]), srcStride: b[1] * C,
+                                 n: b[1] * C, blocks: a[0], accumulate: false)
             }
         }
     }
@@ -366,8 +376,30 @@ final class VulkanExecutable: Executable {
             case .mean:
                 let n = graph[i[0]].count
                 if let dx = d[0], n > 0 { try r.dispatch(.mean_backward, [o(dx), dout], [u(n)], items: n) }
+            case .sequenceSlice(let start, let length):
+                guard let dx = d[0] else { break }
+                let x = graph[i[0]].shape, C = x[2]
+                try sequenceCopy(r, dst: o(dx).advanced(by: start * C), dstStride: x[1] * C, src: dout, srcStride: length * C,
+                                 n: length * C, blocks: x[0], accumulate: true)
+            case .sequenceConcat:
+                let a = graph[i[0]].shape, b = graph[i[1]].shape, C = a[2], T = a[1] + b[1]
+                if let da = d[0] {
+                    try sequenceCopy(r, dst: o(da), dstStride: a[1] * C, src: dout, srcStride: T * C,
+                                     n: a[1] * C, blocks: a[0], accumulate: true, barrier: d[1] == nil)
+                }
+                if let db = d[1] {
+                    try sequenceCopy(r, dst: o(db), dstStride: b[1] * C, src: dout.advanced(by: a[1] * C), srcStride: T * C,
+                                     n: b[1] * C, blocks: a[0], accumulate: true)
+                }
             }
         }
+    }
+
+    /// Sequence slice and concat (sequence_copy.comp): each of `blocks` runs of n floats, src to dst.
+    private func sequenceCopy(_ r: CommandRecording, dst: Operand, dstStride: Int, src: Operand, srcStride: Int, n: Int, blocks: Int,
+                              accumulate: Bool, barrier: Bool = true) throws {
+        try r.dispatch(.sequence_copy, [dst, src], [u(n), u(blocks), u(dstStride), u(srcStride), accumulate ? 1 : 0],
+                       items: n * blocks, barrier: barrier)
     }
 
     private func matmul(_ r: CommandRecording, a: Operand, b: Operand, c: Operand, bias: Operand?, M: Int, N: Int, K: Int,

@@ -6,6 +6,9 @@ struct Operand: Equatable {
     var offset: UInt32
     /// An operand no kernel reads (an absent gradient or bias: its flag is off).
     static let none = Operand(buffer: 0, offset: 0)
+
+    /// `count` elements further into the same buffer (a tensor never crosses one).
+    func advanced(by count: Int) -> Operand { Operand(buffer: buffer, offset: offset + UInt32(count)) }
 }
 
 /// A size or index for a kernel's push constants, checked: a value past 32 bits is an error

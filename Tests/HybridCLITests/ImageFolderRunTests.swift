@@ -95,13 +95,17 @@ import Testing
 
     static let config = "{image_side: 16, patch: 4, caption_length: 12, caption_drop: 0.2, text_weight: 0.5, grid_positions: true, timesteps: 20, sample_steps: 5}"
 
-    @Test func captionsTrainAndDrawWithGuidance() throws {
+    @Test func captionsTrainWithImageExpertsAndDrawWithGuidance() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let recipe = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: \(Self.config)\n",
                                              data: "  images: \(try Self.captioned(in: dir))\n  image_size: 16")
-        let r = try CLI.run(["train", recipe, "--set", "training.steps=4", "--set", "training.eval_every=4", "--set", "training.batch_size=8"])
+        // The caption's positions and the image's through their own feed-forward weights.
+        let r = try CLI.run(["train", recipe, "--set", "training.steps=4", "--set", "training.eval_every=4", "--set", "training.batch_size=8",
+                             "--set", "model.image_experts=true"])
         #expect(r.status == 0, "\(r.all)")
+        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/checkpoint-000004.safetensors"))
+        #expect(checkpoint.range(of: Data("\"blocks.0.image.fc1.weight\"".utf8)) != nil && checkpoint.range(of: Data("\"blocks.0.fc1.weight\"".utf8)) != nil)
         let png = "\(dir)/grid.png"
         let s = try CLI.run(["sample", "--checkpoint", "\(dir)/run/checkpoint-000004.safetensors", "--images", "4",
                              "--caption", "bars across", "--caption", "bars down", "--guidance", "2", "--out", png])

@@ -14,16 +14,17 @@ import Testing
         let loss: TensorID
     }
 
-    static func build(mask: AttentionMask, seed: UInt64) throws -> Model {
+    /// With `imageFrom`, positions imageFrom..<T take the image experts' feed-forward weights.
+    static func build(mask: AttentionMask, imageFrom: Int? = nil, seed: UInt64) throws -> Model {
         let (B, T) = (2, 5)
-        let config = BackboneConfig(dModel: 12, layers: 2, heads: 3, maxLength: 7, mlpRatio: 2, vocabulary: 11)
+        let config = BackboneConfig(dModel: 12, layers: 2, heads: 3, maxLength: 7, mlpRatio: 2, vocabulary: 11, imageExperts: imageFrom != nil)
         let store = ParameterStore()
         let g = Graph(parameters: store)
         let tokens = g.input("tokens", shape: [B, T], dtype: .int32)
         let targets = g.input("targets", shape: [B, T], dtype: .int32)
         let weights = g.input("weights", shape: [B, T], dtype: .float32)
         let backbone = Backbone(config: config)
-        let h = try backbone(g, backbone.tokenEmbedding(g, tokens), mask: mask)
+        let h = try backbone(g, backbone.tokenEmbedding(g, tokens), mask: mask, imageFrom: imageFrom)
         let logits = try linear(g, h, name: "head", outFeatures: 9, bias: false)
         let loss = try g.crossEntropy(logits: logits, targets: targets, weights: weights)
         try g.differentiate(loss: loss)
@@ -52,6 +53,59 @@ import Testing
             let norm = (0..<p.count).reduce(0.0) { $0 + Double(abs(analytic[p.offset + $1])) }
             #expect(norm > 0, "\(p.name) got no gradient")
         }
+    }
+
+    /// A caption's positions (0..<2) through the shared feed-forward weights and the image's
+    /// (2..<5) through the image experts, split and joined by sequence_slice and
+    /// sequence_concat; and a sequence that is all image.
+    @Test(arguments: [2, 0])
+    func imageExpertsMatchFiniteDifferences(imageFrom: Int) throws {
+        let m = try Self.build(mask: .tailBlock(start: 2), imageFrom: imageFrom, seed: 11)
+        let store = m.graph.parameters
+        let (check, analytic) = checkParameterGradients(m.executable, loss: m.loss, step: 3e-3) { store in
+            store.parameters.flatMap { p in stride(from: 0, to: p.count, by: max(1, p.count / 4)).map { p.offset + $0 } }
+        }
+        #expect(check.normalizedError < 5e-3, "image from \(imageFrom): \(check)")
+        let names = Set(store.parameters.map(\.name))
+        #expect(names.contains("blocks.1.image.fc2.weight"))
+        #expect(names.contains("blocks.1.fc2.weight") == (imageFrom > 0), "the shared feed-forward weights serve the caption only")
+        for p in store.parameters where p.name != "tok_emb.weight" && p.name != "pos_emb.weight" {
+            let norm = (0..<p.count).reduce(0.0) { $0 + Double(abs(analytic[p.offset + $1])) }
+            #expect(norm > 0, "\(p.name) got no gradient")
+        }
+    }
+
+    @Test func sliceAndConcatMatchFiniteDifferences() throws {
+        let store = ParameterStore()
+        let g = Graph(parameters: store)
+        let x = try g.parameter("x", shape: [3, 6, 4], initializer: .zeros, decay: false)
+        let y = try g.parameter("y", shape: [3, 2, 4], initializer: .zeros, decay: false)
+        let middle = try g.sequenceSlice(x, 1..<5)
+        let joined = try g.sequenceConcat(y, g.mul(middle, middle))
+        // Σ r ⊙ joined² with a fixed r, so every element's gradient differs.
+        let r = g.input("r", shape: [3, 6, 4], dtype: .float32)
+        let loss = try g.mean(g.mul(g.mul(joined, joined), r))
+        try g.differentiate(loss: loss)
+        store.materialize(seed: 1)
+        var rng = SeededRNG(seed: 4)
+        for (i, v) in rng.normal(count: store.count).enumerated() { store.values![i] = v }
+        let exe = try CPUBackend().compile(g)
+        for (i, v) in rng.normal(count: 72).enumerated() { exe.floatInput(r)[i] = v }
+        let (check, analytic) = checkParameterGradients(exe, loss: loss, step: 1e-2)
+        #expect(check.normalizedError < 1e-3, "\(check)")
+        // x's positions 0 and 5 are outside the slice: no gradient; every other element has one.
+        let xOffset = store.parameters.first { $0.name == "x" }!.offset
+        for b in 0..<3 { for t in 0..<6 { for c in 0..<4 {
+            let value = analytic[xOffset + (b * 6 + t) * 4 + c]
+            #expect((value == 0) == (t == 0 || t == 5), "dx[\(b), \(t), \(c)] = \(value)")
+        } } }
+        // The forward is a copy: joined[b, 2 + t] = x[b, 1 + t]², joined[b, 0..<2] = y[b].
+        exe.forward()
+        let out = exe.read(joined), xs = store.values! + xOffset, ys = store.values! + store.parameters.first { $0.name == "y" }!.offset
+        for b in 0..<3 { for t in 0..<6 { for c in 0..<4 {
+            let expected = t < 2 ? ys[(b * 2 + t) * 4 + c] : xs[(b * 6 + t - 1) * 4 + c] * xs[(b * 6 + t - 1) * 4 + c]
+            #expect(out[(b * 6 + t) * 4 + c] == expected)
+        } } }
     }
 
     @Test func arenaReusesMemoryAcrossLifetimes() throws {

@@ -14,6 +14,7 @@ struct RecipeDecodingTests {
           seq_len: 128
           mlp_ratio: 2
           dropout: 0.0
+          image_experts: true
         data:
           text:
             - corpus/*.txt
@@ -65,7 +66,7 @@ struct RecipeDecodingTests {
             device: .cpu,
             pluginPaths: [RecipePath(written: "plugins", absolute: dir + "/plugins"),
                           RecipePath(written: "/opt/hybrid/plugins", absolute: "/opt/hybrid/plugins")],
-            model: ModelConfig(dModel: 96, layers: 3, heads: 6, seqLen: 128, mlpRatio: 2, dropout: 0),
+            model: ModelConfig(dModel: 96, layers: 3, heads: 6, seqLen: 128, mlpRatio: 2, dropout: 0, imageExperts: true),
             data: DataConfig(text: ["corpus/*.txt", "extra.txt", "corpus/a.txt"],
                              textFiles: [dir + "/corpus/a.txt", dir + "/corpus/b.txt", dir + "/extra.txt"],
                              validationFraction: 0.2),
@@ -84,7 +85,7 @@ struct RecipeDecodingTests {
             checkpoint: CheckpointConfig(every: 100, keep: 2, resume: .auto))
         #expect(recipe == expected)
         // The config keeps where it was written, for plugin config errors.
-        #expect(recipe.objectives[1].config.mark.description == scratch.folder + "/r.yaml:23:7")
+        #expect(recipe.objectives[1].config.mark.description == scratch.folder + "/r.yaml:24:7")
     }
 
     @Test("defaults fill every optional key")

@@ -26,6 +26,7 @@ struct RecipeEmitTests {
               seq_len: 32
               mlp_ratio: 4
               dropout: 0.0
+              image_experts: false
             data:
               text:
                 - corpus/*.txt

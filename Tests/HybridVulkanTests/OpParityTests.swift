@@ -80,6 +80,15 @@ import Testing
             let out = try g.gelu(p(g, "x", [3, 97]))
             return (try projectedLoss(g, out), [out])
         },
+        Case(name: "sequence slice and concat [3, 11, 5]", tolerance: 1e-7) { g in
+            let x = try p(g, "x", [3, 11, 5])
+            let out = try g.sequenceConcat(g.sequenceSlice(x, 7..<11), g.sequenceSlice(x, 0..<9))
+            return (try projectedLoss(g, out), [out])
+        },
+        Case(name: "sequence concat large: [70001, 1, 3] and [70001, 2, 3]", tolerance: 1e-7) { g in
+            let out = try g.sequenceConcat(p(g, "a", [70001, 1, 3]), p(g, "b", [70001, 2, 3]))
+            return (try projectedLoss(g, out), [out])
+        },
         Case(name: "layer_norm 23×37", tolerance: 1e-6) { g in
             let out = try g.layerNorm(p(g, "x", [23, 37]), weight: p(g, "w", [37]), bias: p(g, "b", [37]))
             return (try projectedLoss(g, out), [out])

@@ -105,7 +105,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 3
+#define HYBRID_ABI_MINOR 4
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -453,6 +453,15 @@ struct hybrid_host_api {
      * handed (pass an int32_t array cast to const float *). After prepare_batch the host checks
      * every id is in 0..<HYBRID_VOCAB. */
     hybrid_tensor (*input_int32)(hybrid_graph *g, const char *name, int32_t rank, const int64_t *shape);
+
+    /* ── ABI 1.4 ── */
+    /* backbone, with positions image_start..T-1 of x [B, T, C] marked as an image's (0: the
+     * whole sequence; T: none, as backbone). Under the recipe's model.image_experts each block
+     * runs those positions through the image's own second LayerNorm and feed-forward weights
+     * and the others through the shared ones, attention shared by all (VLMo's modality
+     * experts); without it this is backbone. */
+    hybrid_tensor (*backbone_image)(hybrid_graph *g, hybrid_tensor x, hybrid_mask_kind mask,
+                                    int32_t prefix, int32_t image_start);
 };
 
 /* ─── What the plugin implements ──────────────────────────────────────────────────────── */
