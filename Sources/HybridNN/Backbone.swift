@@ -48,7 +48,7 @@ public struct Backbone: Sendable {
                                         initializer: .normal(std: BackboneConfig.initStd), decay: true)
             var h = try g.add(x, g.embedding(ids: cache.position, table: table))
             for layer in 0..<config.layers {
-                h = try block(g, h, layer: layer, imageFrom: 1) { qkv in
+                h = try block(g, h, layer: layer, imageFrom: nil) { qkv in
                     try g.attentionDecode(qkv, keys: cache.keys[layer], values: cache.values[layer], position: cache.position, heads: config.heads)
                 }
             }
@@ -64,14 +64,14 @@ public struct Backbone: Sendable {
                                     initializer: .normal(std: BackboneConfig.initStd), decay: true)
         var h = try g.add(x, g.parameterRows(table, shape[1]))
         for layer in 0..<config.layers {
-            h = try block(g, h, layer: layer, imageFrom: imageFrom ?? shape[1]) { try g.attention($0, heads: config.heads, mask: mask) }
+            h = try block(g, h, layer: layer, imageFrom: imageFrom) { try g.attention($0, heads: config.heads, mask: mask) }
         }
         return try layerNorm(g, h, name: "ln_f")
     }
 
     /// One pre-LN block; `attend` maps the fused qkv to the attended values. Positions
-    /// `imageFrom`..<T are an image's.
-    private func block(_ g: Graph, _ x: TensorID, layer: Int, imageFrom: Int, attend: (TensorID) throws -> TensorID) throws -> TensorID {
+    /// `imageFrom`..<T are an image's (nil: none).
+    private func block(_ g: Graph, _ x: TensorID, layer: Int, imageFrom: Int?, attend: (TensorID) throws -> TensorID) throws -> TensorID {
         let p = "blocks.\(layer)"
         let d = config.dModel
         let qkv = try linear(g, layerNorm(g, x, name: "\(p).ln1"), name: "\(p).qkv", outFeatures: 3 * d)
@@ -82,7 +82,7 @@ public struct Backbone: Sendable {
             let up = try g.gelu(linear(g, layerNorm(g, x, name: "\(p).ln2"), name: "\(p).fc1", outFeatures: config.mlpRatio * d))
             return try linear(g, up, name: "\(p).fc2", outFeatures: d, std: config.residualStd)
         }
-        guard config.imageExperts, imageFrom < T else { return try g.add(h, feedForward(h, p)) }
+        guard config.imageExperts, let imageFrom, imageFrom < T else { return try g.add(h, feedForward(h, p)) }
         guard imageFrom > 0 else { return try g.add(h, feedForward(h, "\(p).image")) }
         let text = try feedForward(g.sequenceSlice(h, 0..<imageFrom), p)
         let image = try feedForward(g.sequenceSlice(h, imageFrom..<T), "\(p).image")
