@@ -55,8 +55,17 @@ public struct RecipeErrors: Error, Equatable, Sendable, CustomStringConvertible,
 
     public init(_ errors: [RecipeError]) { self.errors = errors }
 
-    /// One error per line.
-    public var description: String { errors.map(\.description).joined(separator: "\n") }
+    /// Errors shown before the rest are counted: a file of a million unknown keys gets a
+    /// screenful, not a million lines.
+    public static let shown = 50
+
+    /// The first `shown` errors, one line each, then how many more there are.
+    public var lines: [String] {
+        let shown = errors.prefix(Self.shown).map(\.description)
+        return shown + (errors.count > shown.count ? ["… and \(errors.count - shown.count) more errors"] : [])
+    }
+
+    public var description: String { lines.joined(separator: "\n") }
     public var errorDescription: String? { description }
 }
 

@@ -3,8 +3,17 @@ import CYAML
 /// Reads YAML into a `YAMLNode` tree with libyaml's event parser.
 ///
 /// One document only. Anchors and aliases are supported (an alias copies the anchored node).
-/// Every mapping key must be a scalar, and a key may appear once per mapping.
+/// Every mapping key must be a scalar, and a key may appear once per mapping. Hostile input is
+/// bounded before anything recurses over it or expands it: nesting deeper than `maxDepth`, and
+/// a document that expands (aliases counted at their anchor's size) past `maxNodes`, are
+/// refused where they cross the limit.
 public enum YAMLParser {
+    /// Collections inside collections; a recipe needs about five, and every walk of the tree
+    /// downstream recurses once per level.
+    public static let maxDepth = 64
+    /// Nodes of the expanded document; the bundled recipes hold about a hundred.
+    public static let maxNodes = 1_000_000
+
     /// Parses `text`; `file` names it in marks and errors. Returns nil when the text holds no
     /// document at all (empty, or only comments).
     public static func parse(_ text: String, file: String) throws(RecipeErrors) -> YAMLNode? {
@@ -60,8 +69,8 @@ public enum YAMLParser {
     }
 }
 
-/// Turns the event stream into nodes: a stack of open collections, closed ones attached to
-/// their parent.
+/// Turns the event stream into nodes: a stack of open collections, each filled in place, and
+/// closed ones attached to their parent.
 private struct TreeBuilder {
     private struct PendingKey {
         var key: String
@@ -69,16 +78,28 @@ private struct TreeBuilder {
         var isDuplicate: Bool
     }
 
-    private enum Frame {
-        case sequence(items: [YAMLNode], mark: Mark, anchor: String?)
-        case mapping(entries: [YAMLEntry], mark: Mark, anchor: String?, pendingKey: PendingKey?)
+    /// An open sequence (`entries` unused) or mapping (`items` unused).
+    private struct Frame {
+        let isMapping: Bool
+        let mark: Mark
+        let anchor: String?
+        var items: [YAMLNode] = []
+        var entries: [YAMLEntry] = []
+        /// Where each key so far was written: linear duplicate detection.
+        var keyMarks: [String: Mark] = [:]
+        var pendingKey: PendingKey? = nil
+        /// Nodes this collection expands to so far, itself included.
+        var size = 1
     }
 
     let file: String
     var root: YAMLNode?
     var errors: [RecipeError] = []
     private var stack: [Frame] = []
-    private var anchors: [String: YAMLNode] = [:]
+    /// Each anchored node with the number of nodes it expands to.
+    private var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+    /// Nodes of the expanded document so far.
+    private var total = 0
     private var documents = 0
 
     init(file: String) { self.file = file }
@@ -103,80 +124,84 @@ private struct TreeBuilder {
             let text = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
             let scalar = YAMLScalar(text: text, style: Self.style(data.style), tag: data.tag.map { String(cString: $0) })
             let node = YAMLNode(.scalar(scalar), mark: mark)
-            if let anchor = data.anchor { anchors[String(cString: anchor)] = node }
-            return attach(node)
+            if let anchor = data.anchor { anchors[String(cString: anchor)] = (node, 1) }
+            return count(1, at: mark) && attach(node, size: 1)
         case YAML_ALIAS_EVENT:
             let name = String(cString: event.data.alias.anchor)
-            guard let node = anchors[name] else {
+            guard let (node, size) = anchors[name] else {
                 errors.append(RecipeError(at: mark, reason: "alias *\(name) names no anchor defined before it"))
                 return false
             }
-            return attach(node)
-        case YAML_SEQUENCE_START_EVENT:
-            stack.append(.sequence(items: [], mark: mark, anchor: event.data.sequence_start.anchor.map { String(cString: $0) }))
-            return true
-        case YAML_MAPPING_START_EVENT:
-            stack.append(.mapping(entries: [], mark: mark, anchor: event.data.mapping_start.anchor.map { String(cString: $0) },
-                                  pendingKey: nil))
+            return count(size, at: mark) && attach(node, size: size)
+        case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+            guard stack.count < YAMLParser.maxDepth else {
+                errors.append(RecipeError(at: mark, reason: "collections nest more than \(YAMLParser.maxDepth) deep here",
+                                          expected: "at most \(YAMLParser.maxDepth) levels of nesting"))
+                return false
+            }
+            guard count(1, at: mark) else { return false }
+            let isMapping = event.type == YAML_MAPPING_START_EVENT
+            let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+            stack.append(Frame(isMapping: isMapping, mark: mark, anchor: anchor.map { String(cString: $0) }))
             return true
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-            let node: YAMLNode
-            let anchor: String?
-            switch stack.removeLast() {
-            case .sequence(let items, let mark, let name):
-                node = YAMLNode(.sequence(items), mark: mark)
-                anchor = name
-            case .mapping(let entries, let mark, let name, _):
-                node = YAMLNode(.mapping(entries), mark: mark)
-                anchor = name
-            }
-            if let anchor { anchors[anchor] = node }
-            return attach(node)
+            let frame = stack.removeLast()
+            let node = YAMLNode(frame.isMapping ? .mapping(frame.entries) : .sequence(frame.items), mark: frame.mark)
+            if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
+            return attach(node, size: frame.size)
         default:
             return true
         }
     }
 
-    /// Adds a finished node to the open collection, or makes it the document's root.
-    private mutating func attach(_ node: YAMLNode) -> Bool {
-        guard let top = stack.popLast() else {
+    /// Counts `size` more nodes of the expanded document, read at `mark`; false (after the
+    /// error) past `maxNodes`: the bound that stops an alias bomb before anything walks it.
+    private mutating func count(_ size: Int, at mark: Mark) -> Bool {
+        total += size
+        guard total > YAMLParser.maxNodes else { return true }
+        errors.append(RecipeError(at: mark, reason: "the document expands to more than \(YAMLParser.maxNodes) nodes here (an alias counts as all of its anchor's nodes)",
+                                  expected: "at most \(YAMLParser.maxNodes) nodes"))
+        return false
+    }
+
+    /// Adds a finished node that expands to `size` nodes to the open collection, or makes it
+    /// the document's root.
+    private mutating func attach(_ node: YAMLNode, size: Int) -> Bool {
+        guard let top = stack.indices.last else {
             root = node
             return true
         }
-        switch top {
-        case .sequence(var items, let mark, let anchor):
-            items.append(node)
-            stack.append(.sequence(items: items, mark: mark, anchor: anchor))
-        case .mapping(var entries, let mark, let anchor, let pending?):
-            if !pending.isDuplicate {
-                entries.append(YAMLEntry(key: pending.key, keyMark: pending.mark, value: node))
-            }
-            stack.append(.mapping(entries: entries, mark: mark, anchor: anchor, pendingKey: nil))
-        case .mapping(let entries, let mark, let anchor, nil):
-            guard case .scalar(let key) = node.content else {
-                errors.append(RecipeError(at: node.mark, reason: "a mapping key must be a plain name",
-                                          expected: "a scalar key", found: node.found))
-                return false
-            }
-            var isDuplicate = false
-            if let first = entries.first(where: { $0.key == key.text }) {
-                isDuplicate = true
-                errors.append(RecipeError(at: node.mark, keyPath: KeyPathText.child(openPath, key.text),
-                                          reason: "duplicate key (first set at line \(first.keyMark.line), column \(first.keyMark.column))"))
-            }
-            let pending = PendingKey(key: key.text, mark: node.mark, isDuplicate: isDuplicate)
-            stack.append(.mapping(entries: entries, mark: mark, anchor: anchor, pendingKey: pending))
+        stack[top].size += size
+        guard stack[top].isMapping else {
+            stack[top].items.append(node)
+            return true
         }
+        if let pending = stack[top].pendingKey {
+            if !pending.isDuplicate {
+                stack[top].entries.append(YAMLEntry(key: pending.key, keyMark: pending.mark, value: node))
+                stack[top].keyMarks[pending.key] = pending.mark
+            }
+            stack[top].pendingKey = nil
+            return true
+        }
+        guard case .scalar(let key) = node.content else {
+            errors.append(RecipeError(at: node.mark, reason: "a mapping key must be a plain name",
+                                      expected: "a scalar key", found: node.found))
+            return false
+        }
+        let first = stack[top].keyMarks[key.text]
+        if let first {
+            errors.append(RecipeError(at: node.mark, keyPath: KeyPathText.child(openPath, key.text),
+                                      reason: "duplicate key (first set at line \(first.line), column \(first.column))"))
+        }
+        stack[top].pendingKey = PendingKey(key: key.text, mark: node.mark, isDuplicate: first != nil)
         return true
     }
 
-    /// The key path of the collection being filled (its frame is popped while a node attaches).
+    /// The key path of the collection being filled, up to (not including) its pending key.
     private var openPath: String {
-        stack.reduce("") { path, frame in
-            switch frame {
-            case .sequence(let items, _, _): KeyPathText.index(path, items.count)
-            case .mapping(_, _, _, let pending): KeyPathText.child(path, pending?.key ?? "")
-            }
+        stack.dropLast().reduce("") { path, frame in
+            frame.isMapping ? KeyPathText.child(path, frame.pendingKey?.key ?? "") : KeyPathText.index(path, frame.items.count)
         }
     }
 

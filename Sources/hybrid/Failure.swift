@@ -9,7 +9,7 @@ func reportingFailures<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as RecipeErrors {
-        for e in error.errors { printError("error: \(e)") }
+        for line in error.lines { printError("error: \(line)") }
         throw ExitCode(65)
     } catch let error as PluginError {
         printError("error: \(error)")
