@@ -22,10 +22,10 @@ struct Bench: ParsableCommand {
         @Option(help: "Run on cpu, vulkan or auto (the same as --set device=…).")
         var device: Recipe.Device?
 
-        @Option(help: "Untimed steps first.")
+        @Option(parsing: .unconditional, help: "Untimed steps first.")
         var warmup = 3
 
-        @Option(help: "Timed steps (at least 10).")
+        @Option(parsing: .unconditional, help: "Timed steps (at least 10).")
         var steps = 12
 
         @Flag(help: "Also print the time spent in each op, forward and backward, over the timed steps.")

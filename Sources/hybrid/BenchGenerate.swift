@@ -14,17 +14,23 @@ struct GenerateBench: ParsableCommand {
     @Option(help: "A checkpoint with a causal objective.")
     var checkpoint: String
 
-    @Option(help: "Bytes to generate per run (the prompt plus these fit in the context).")
+    @Option(parsing: .unconditional, help: "Bytes to generate per run (the prompt plus these fit in the context).")
     var tokens = 100
 
-    @Option(help: "Prompt bytes (taken from a fixed line of text).")
+    @Option(parsing: .unconditional, help: "Prompt bytes (taken from a fixed line of text).")
     var promptBytes = 16
 
-    @Option(help: "Timed runs of each.")
+    @Option(parsing: .unconditional, help: "Timed runs of each.")
     var runs = 5
 
     @Option(help: "Run on cpu, vulkan or auto (default: the checkpoint's recipe's device).")
     var device: Recipe.Device?
+
+    func validate() throws {
+        guard tokens >= 1, promptBytes >= 1, runs >= 1 else {
+            throw ValidationError("--tokens, --prompt-bytes and --runs must be at least 1, got \(tokens), \(promptBytes) and \(runs)")
+        }
+    }
 
     func run() throws {
         try reportingFailures {
@@ -33,7 +39,7 @@ struct GenerateBench: ParsableCommand {
                 throw TrainError("\(checkpoint): no objective can continue text")
             }
             let seqLen = model.recipe.model.seqLen
-            guard promptBytes >= 1, promptBytes + tokens <= seqLen else {
+            guard promptBytes + tokens <= seqLen else {
                 throw ValidationError("--prompt-bytes + --tokens must fit the model's context of \(seqLen)")
             }
             let line = Array("To be, or not to be, that is the question: Whether 'tis nobler in the mind to suffer".utf8)

@@ -15,12 +15,12 @@ struct OpsBench: ParsableCommand {
     @Option(help: "Backends to compare, comma-separated: cpu, vulkan.")
     var device = "cpu,vulkan"
 
-    @Option(help: "Batch.") var batch = 16
-    @Option(help: "Sequence length.") var seqLen = 128
-    @Option(help: "Model width.") var dModel = 128
-    @Option(help: "Attention heads.") var heads = 4
-    @Option(help: "Vocabulary (cross-entropy columns).") var vocab = 260
-    @Option(help: "Seconds each op runs at least.") var seconds = 1.0
+    @Option(parsing: .unconditional, help: "Batch.") var batch = 16
+    @Option(parsing: .unconditional, help: "Sequence length.") var seqLen = 128
+    @Option(parsing: .unconditional, help: "Model width.") var dModel = 128
+    @Option(parsing: .unconditional, help: "Attention heads.") var heads = 4
+    @Option(parsing: .unconditional, help: "Vocabulary (cross-entropy columns).") var vocab = 260
+    @Option(parsing: .unconditional, help: "Seconds each op runs at least.") var seconds = 1.0
     @Option(help: ArgumentHelp("Time only one plain product C[M,N] = A[M,K]·B[K,N] forward (a linear layer without bias, x[M,K], w[N,K]), in TFLOP/s.",
                                valueName: "M,N,K"))
     var product: String?

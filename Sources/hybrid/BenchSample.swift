@@ -18,10 +18,10 @@ extension Bench {
         @Option(parsing: .upToNextOption, help: "Distilled students (hybrid distill's student-N.safetensors), each run at its own step count.")
         var students: [String] = []
 
-        @Option(help: "Images per measurement (at least 1000 for the figures to mean much).")
+        @Option(parsing: .unconditional, help: "Images per measurement (at least 1000 for the figures to mean much).")
         var images = 1000
 
-        @Option(help: "The teacher's ancestral DDPM steps (its training levels).")
+        @Option(parsing: .unconditional, help: "The teacher's ancestral DDPM steps (its training levels).")
         var ddpmSteps = 1000
 
         @Option(help: "The teacher's DDIM step counts, comma-separated.")
@@ -30,13 +30,13 @@ extension Bench {
         @Flag(help: "Draw without labels or captions and report the entropy of the predicted classes instead of agreement with what was asked.")
         var unconditional = false
 
-        @Option(help: "Classifier-free guidance scale w for models trained with labels or captions (1: plain conditional; above 1 runs the model twice a step).")
+        @Option(parsing: .unconditional, help: "Classifier-free guidance scale w for models trained with labels or captions (1: plain conditional; above 1 runs the model twice a step).")
         var guidance: Float = 1
 
-        @Option(help: "Seed of the sampling noise (the same for every row).")
+        @Option(parsing: .unconditional, help: "Seed of the sampling noise (the same for every row).")
         var seed: UInt64 = 1
 
-        @Option(help: "Training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")
+        @Option(parsing: .unconditional, help: "Training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")
         var classifierSteps = 3000
 
         func validate() throws {

@@ -19,7 +19,7 @@ struct Distill: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value (every stage).", valueName: "key.path=value"))
     var overrides: [String] = []
 
-    @Option(help: "The step count of the last student.")
+    @Option(parsing: .unconditional, help: "The step count of the last student.")
     var until = 1
 
     func validate() throws {

@@ -22,16 +22,16 @@ struct Eval: ParsableCommand {
     @Option(help: "Where to write the JSON (default: the checkpoint's path with .eval.json).")
     var out: String?
 
-    @Option(help: "Image objectives: how many images to draw for the Fréchet distances (0: none).")
+    @Option(parsing: .unconditional, help: "Image objectives: how many images to draw for the Fréchet distances (0: none).")
     var images = 500
 
-    @Option(help: "Image objectives: the DDIM steps to draw them with.")
+    @Option(parsing: .unconditional, help: "Image objectives: the DDIM steps to draw them with.")
     var imageSteps = 50
 
-    @Option(help: "Image objectives: training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")
+    @Option(parsing: .unconditional, help: "Image objectives: training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")
     var classifierSteps = 3000
 
-    @Option(help: "Image objectives with labels or captions: classifier-free guidance scale w (1: plain conditional).")
+    @Option(parsing: .unconditional, help: "Image objectives with labels or captions: classifier-free guidance scale w (1: plain conditional).")
     var guidance: Float = 1
 
     func validate() throws {

@@ -19,19 +19,19 @@ struct Sample: ParsableCommand {
     @Option(help: ArgumentHelp("Text to fill in: each [MASK] is one byte to fill, e.g. \"To be, or [MASK][MASK][MASK] to be\".", valueName: "text"))
     var infill: String?
 
-    @Option(help: "How many bytes to generate.")
+    @Option(parsing: .unconditional, help: "How many bytes to generate.")
     var tokens = 200
 
-    @Option(help: "Softmax temperature; 0 picks the most likely byte.")
+    @Option(parsing: .unconditional, help: "Softmax temperature; 0 picks the most likely byte.")
     var temperature: Float = 0.8
 
-    @Option(help: "Sample among the k most likely bytes (0: all).")
+    @Option(parsing: .unconditional, help: "Sample among the k most likely bytes (0: all).")
     var topK = 40
 
-    @Option(help: "Seed of the sampling stream.")
+    @Option(parsing: .unconditional, help: "Seed of the sampling stream.")
     var seed: UInt64 = 1
 
-    @Option(help: "Text: nucleus sampling, the smallest set of likeliest bytes holding this much probability (1: all).")
+    @Option(parsing: .unconditional, help: "Text: nucleus sampling, the smallest set of likeliest bytes holding this much probability (1: all).")
     var topP: Float = 1
 
     @Option(help: "Text: stop once the generated text ends with this (repeatable); it is not printed.")
@@ -49,22 +49,22 @@ struct Sample: ParsableCommand {
     @Option(help: "The objective to sample with (default: the first that can).")
     var objective: String?
 
-    @Option(help: "Draw this many images with an image objective (e.g. denoise) instead of text.")
+    @Option(parsing: .unconditional, help: "Draw this many images with an image objective (e.g. denoise) instead of text.")
     var images: Int?
 
-    @Option(help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps, or a distilled student's count).")
+    @Option(parsing: .unconditional, help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps, or a distilled student's count).")
     var steps: Int?
 
     @Option(help: "Images: ddpm (ancestral, all training levels) or ddim (any step count, trailing spacing); default: ddpm at the full count, ddim below.")
     var sampler: ImageSamplerKind?
 
-    @Option(help: "Images, DDIM: noise scale η (0: deterministic).")
+    @Option(parsing: .unconditional, help: "Images, DDIM: noise scale η (0: deterministic).")
     var eta: Float = 0
 
     @Option(help: "Images: where to write the PNG grid.")
     var out = "samples.png"
 
-    @Option(help: "Images: the side of the square images to draw (default: the data.image_size the model was trained with).")
+    @Option(parsing: .unconditional, help: "Images: the side of the square images to draw (default: the data.image_size the model was trained with).")
     var imageSide: Int?
 
     @Option(help: ArgumentHelp("Images: class labels to draw, cycled over the images: one (7), a list (1,4,7) or a range (0-9). Needs a model trained with labels (denoise config classes).", valueName: "labels"))
@@ -74,7 +74,7 @@ struct Sample: ParsableCommand {
             help: ArgumentHelp("Images: the caption to draw (repeatable: cycled over the images, one grid column each). Needs a model trained with captions (denoise config caption_length).", valueName: "text"))
     var captions: [String] = []
 
-    @Option(help: "Images: classifier-free guidance scale w with --label or --caption (1: plain conditional; larger: more like the condition).")
+    @Option(parsing: .unconditional, help: "Images: classifier-free guidance scale w with --label or --caption (1: plain conditional; larger: more like the condition).")
     var guidance: Float = 1
 
     func validate() throws {

@@ -22,20 +22,24 @@ struct Train: ParsableCommand {
     @Flag(help: "Resume even where the recipe differs from the checkpoint's in more than run-length keys.")
     var overrideOnResume = false
 
-    @Option(help: "Stop after this many steps (counted from where this invocation starts) with a checkpoint, as Ctrl-C would; continue with --resume auto.")
+    @Option(parsing: .unconditional, help: "Stop after this many steps (counted from where this invocation starts) with a checkpoint, as Ctrl-C would; continue with --resume auto.")
     var stopAfter: Int?
 
-    @Option(help: "Bytes of held-out text to start the final sample with.")
+    @Option(parsing: .unconditional, help: "Bytes of held-out text to start the final sample with.")
     var samplePrompt = 48
 
-    @Option(help: "Bytes to generate after training (0: none).")
+    @Option(parsing: .unconditional, help: "Bytes to generate after training (0: none).")
     var sampleTokens = 300
 
-    @Option(help: "Draw each batch as this many data shards with the streams of as many ranks: one process with K× a K-rank run's batch_size draws exactly what those ranks draw. Under mpirun, shards per rank.")
+    @Option(parsing: .unconditional, help: "Draw each batch as this many data shards with the streams of as many ranks: one process with K× a K-rank run's batch_size draws exactly what those ranks draw. Under mpirun, shards per rank.")
     var dataShards = 1
 
     func validate() throws {
         guard dataShards >= 1 else { throw ValidationError("--data-shards must be at least 1, got \(dataShards)") }
+        if let stopAfter { guard stopAfter >= 1 else { throw ValidationError("--stop-after must be at least 1, got \(stopAfter)") } }
+        guard samplePrompt >= 0, sampleTokens >= 0 else {
+            throw ValidationError("--sample-prompt and --sample-tokens must be ≥ 0, got \(samplePrompt) and \(sampleTokens)")
+        }
     }
     func run() throws {
         try Distributed.command(train)

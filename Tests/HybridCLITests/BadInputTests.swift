@@ -43,6 +43,24 @@ import Testing
         expectFailure(try CLI.run(["train", recipe, "--set", "training.steps=many"]), mentions: ["--set training.steps"])
     }
 
+    /// A negative number is a value that gets a range error, with the usage exit code 64, and
+    /// a recipe past a limit (here nesting) is a recipe error, 65.
+    @Test func negativeNumbersAreRangeErrorsAndLimitsAreRecipeErrors() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        for (arguments, message) in [(["sample", "--checkpoint", "c.safetensors", "--prompt", "a", "--tokens", "-5"], "--tokens must be at least 1, got -5"),
+                                     (["sample", "--checkpoint", "c.safetensors", "--prompt", "a", "--temperature", "-1"], "--temperature must be ≥ 0, got -1.0"),
+                                     (["train", recipe, "--stop-after", "-1"], "--stop-after must be at least 1, got -1")] {
+            let r = try CLI.run(arguments)
+            expectFailure(r, mentions: [message])
+            #expect(r.status == 64, "\(r.all)")
+        }
+        let nested = try CLI.run(["train", recipe, "--set", "training.steps=" + String(repeating: "[", count: 100_000)])
+        expectFailure(nested, mentions: ["--set training.steps", "nest more than 64 deep"])
+        #expect(nested.status == 65, "\(nested.all)")
+    }
+
     @Test func samplingFromAMissingOrDamagedCheckpoint() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
