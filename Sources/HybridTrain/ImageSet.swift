@@ -76,8 +76,12 @@ public struct ImageSet: Sendable {
         }
     }
 
-    /// Inflates gzip data 64 KiB of output at a time; members written one after another
-    /// (`cat a.gz b.gz`) read as one text, as `gzip -d` reads them.
+    /// The most a gzip'd CSV may inflate to: over a million 8×8 images, and refused as soon as
+    /// the output passes it, so a gzip bomb costs no more than this.
+    public static let maxInflated = 256 << 20
+
+    /// Inflates gzip data 64 KiB of output at a time, up to `maxInflated`; members written one
+    /// after another (`cat a.gz b.gz`) read as one text, as `gzip -d` reads them.
     private static func gunzip(_ input: [UInt8], path: String) throws -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: the largest window, and a gzip (or zlib) header detected automatically.
@@ -98,6 +102,9 @@ public struct ImageSet: Sendable {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 output.append(contentsOf: buffer[..<(chunk - Int(stream.avail_out))])
+                guard output.count <= maxInflated else {
+                    throw TrainError("\(path): the gzip data inflates past \(maxInflated >> 20) MiB from \(source.count) bytes, more than a CSV of images may hold")
+                }
                 switch status {
                 case Z_OK:
                     continue

@@ -192,10 +192,9 @@ public final class ObjectiveSession {
         switch instance.plugin.dataKind {
         case .text:
             guard let corpus = data.text else { throw TrainError("objective \(name) reads text, but the recipe's data has no text") }
-            let source = part == .train ? corpus.train : corpus.validation
             let length = seqLen + instance.plugin.windowExtra
             try windows.withUnsafeMutableBufferPointer {
-                try TextCorpus.drawWindows(from: source, count: rows.count, length: length, rng: &stream, into: $0.baseAddress! + rows.lowerBound * length)
+                try corpus.drawWindows(from: part, count: rows.count, length: length, rng: &stream, into: $0.baseAddress! + rows.lowerBound * length)
             }
         case .images:
             guard let images = data.images else { throw TrainError("objective \(name) reads images, but the recipe's data has no images") }

@@ -27,12 +27,17 @@ public struct TextCorpus: Sendable {
         self.files = files
     }
 
-    /// Fills `out` with `count` windows of `length` bytes from `source`, each starting at a
-    /// uniformly drawn offset.
-    public static func drawWindows(from source: [UInt8], count: Int, length: Int,
-                                   rng: inout RandomStream, into out: UnsafeMutablePointer<UInt8>) throws {
+    /// Fills `out` with `count` windows of `length` bytes from the `part` of the text, each
+    /// starting at a uniformly drawn offset.
+    public func drawWindows(from part: TrainingData.Part, count: Int, length: Int,
+                            rng: inout RandomStream, into out: UnsafeMutablePointer<UInt8>) throws {
+        let source = part == .train ? train : validation
         guard source.count >= length else {
-            throw TrainError("the text has \(source.count) bytes, fewer than one window of \(length)")
+            let names = files.map { ($0 as NSString).lastPathComponent }
+            let shown = names.prefix(3).joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
+            throw TrainError("data.text: the \(part == .train ? "training" : "held-out") part of the text (\(shown): \(train.count + validation.count) bytes) "
+                             + "has \(source.count) bytes, fewer than one window of \(length) (model.seq_len and what the objective adds); "
+                             + "give more text, or a shorter model.seq_len")
         }
         source.withUnsafeBufferPointer { src in
             for b in 0..<count {

@@ -24,7 +24,12 @@ public struct TrainingData {
                 ? try ImageFolder.load(path.absolute, ImageFolder.Options(side: data.imageSize, channels: data.imageChannels, resize: data.resize,
                                                                           captionColumn: data.captionColumn, labelColumn: data.labelColumn))
                 : try ImageSet.load(path: path.absolute, side: data.imageSize)
-            return set.split(validationFraction: fraction)
+            let parts = set.split(validationFraction: fraction)
+            guard parts.train.count > 0, parts.validation.count > 0 else {
+                throw TrainError("data.images: \(path.absolute) holds \(set.count) image\(set.count == 1 ? "" : "s"): \(parts.train.count) to train on and "
+                                 + "\(parts.validation.count) held out (data.validation_fraction \(data.validationFraction)); each part needs at least one")
+            }
+            return parts
         }
         return TrainingData(text: text, images: images)
     }

@@ -61,6 +61,22 @@ import Testing
         #expect(nested.status == 65, "\(nested.all)")
     }
 
+    /// Data too small to split: one image (none left to train on), and text shorter than a
+    /// window; each refusal names the data key and the file, with no crash.
+    @Test func dataTooSmallToSplitNamesTheFile() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0,0,3,15,2,0,11,8,0,0,4,12,0,0,8,8,0,0,5,8,0,0,9,8,0,0,4,11,0,1,12,7,0,0,2,14,5,10,12,0,0,0,0,6,13,10,0,0,0,0\n"
+            .write(toFile: "\(dir)/one.csv", atomically: true, encoding: .utf8)
+        let images = try DenoiseTests.recipe(in: dir, objectives: "  - plugin: denoise\n    config: {patch: 2}\n", data: "  images: \(dir)/one.csv")
+        expectFailure(try CLI.run(["train", images]), mentions: ["data.images: \(dir)/one.csv holds 1 image: 0 to train on and 1 held out", "each part needs at least one"])
+        try "To be, or not".write(toFile: "\(dir)/short.txt", atomically: true, encoding: .utf8)
+        let text = try String(contentsOfFile: CLI.tinyRecipe(in: dir), encoding: .utf8).replacingOccurrences(of: "\(CLI.root)/data/shakespeare/*.txt", with: "\(dir)/short.txt")
+        try text.write(toFile: "\(dir)/short.yaml", atomically: true, encoding: .utf8)
+        expectFailure(try CLI.run(["train", "\(dir)/short.yaml"]),
+                      mentions: ["data.text: the held-out part of the text (short.txt: 13 bytes) has 2 bytes, fewer than one window of 33"])
+    }
+
     @Test func samplingFromAMissingOrDamagedCheckpoint() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -130,6 +130,21 @@ import Testing
             == "d.gz: truncated gzip data: the file ends inside the compressed stream after \(packed.count / 2) bytes")
     }
 
+    /// A gzip bomb (zeros that inflate a thousandfold) is refused once the output passes the
+    /// bound, not after inflating all of it.
+    @Test func refusesAGzipBombAtTheBound() throws {
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "head -c \(ImageSet.maxInflated + (16 << 20)) /dev/zero | gzip -1"]
+        let pipe = Pipe()
+        gzip.standardOutput = pipe
+        try gzip.run()
+        let bomb = pipe.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        #expect(bomb.count < 2 << 20)
+        #expect(try loadError(bomb, name: "d.gz") == "d.gz: the gzip data inflates past 256 MiB from \(bomb.count) bytes, more than a CSV of images may hold")
+    }
+
     @Test func refusesAMissingFile() throws {
         let path = NSTemporaryDirectory() + "hybrid-no-such-\(UUID().uuidString).csv"
         do {
