@@ -135,7 +135,7 @@ public enum Checkpoint {
             }
             cursor = t.range.upperBound
         }
-        guard dataStart + cursor == bytes.count else {
+        guard cursor == bytes.count - dataStart else {
             throw fail("the tensors cover \(cursor) data bytes but the file holds \(bytes.count - dataStart) (truncated or trailing bytes)")
         }
         return Contents(metadata: metadata, tensors: tensors, bytes: bytes, dataStart: dataStart)

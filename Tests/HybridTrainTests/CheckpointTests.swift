@@ -1,5 +1,6 @@
 import Foundation
 import HybridCore
+import HybridTestSupport
 import HybridTrain
 import Testing
 
@@ -159,6 +160,54 @@ import Testing
         }
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect(throws: TrainError.self, "\(damage)") { _ = try Checkpoint.read(path) }
+    }
+
+    /// Mutated headers — numbers swapped for edge values (negative, 2³¹, 2⁶³ − 1, 10³⁰, beyond
+    /// UInt64), bytes flipped, the header cut short or its length word changed — are each
+    /// refused with a TrainError or load as a well-formed checkpoint; none traps. Seeded and
+    /// bounded: 3,000 mutations.
+    @Test func mutatedHeadersAreRefusedWithoutATrap() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/m.safetensors"
+        try Checkpoint.write(try Self.store(seed: 1), metadata: ["recipe": "model: {d_model: 8}"], to: path)
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        let headerLength = Int(good.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        let header = String(decoding: good[8..<(8 + headerLength)], as: UTF8.self), data = good[(8 + headerLength)...]
+        let numbers = header.matches(of: #/[0-9]+/#).map(\.range)
+        let edges = ["-1", "0", "2147483648", "9223372036854775807", "9223372036854775808", "1e30", "18446744073709551616", "-9223372036854775808"]
+        var rng = SeededRNG(seed: 1234)
+        var refused = 0, loaded = 0
+        for _ in 0..<3000 {
+            var text = header, length: UInt64? = nil
+            switch rng.next() % 4 {
+            case 0, 1:
+                for _ in 0...(rng.next() % 3) {
+                    let range = numbers[Int(rng.next() % UInt64(numbers.count))]
+                    guard range.upperBound <= text.endIndex else { continue }
+                    text.replaceSubrange(range, with: edges[Int(rng.next() % UInt64(edges.count))])
+                }
+            case 2:
+                var bytes = Array(text.utf8)
+                bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+                text = String(decoding: bytes, as: UTF8.self)
+            default:
+                length = [0, 1, UInt64(headerLength) - 1, UInt64(headerLength) + 1, UInt64.max, 1 << 40][Int(rng.next() % 6)]
+            }
+            let bytes = Data(text.utf8)
+            var file = withUnsafeBytes(of: (length ?? UInt64(bytes.count)).littleEndian) { Data($0) }
+            file.append(bytes)
+            file.append(data)
+            try file.write(to: URL(fileURLWithPath: path))
+            do {
+                let contents = try Checkpoint.read(path)
+                try Checkpoint.load(contents, into: try Self.store(seed: 2), path: path)
+                loaded += 1
+            } catch is TrainError {
+                refused += 1
+            }
+        }
+        #expect(refused + loaded == 3000 && refused > 2500, "\(refused) refused, \(loaded) loaded")
     }
 
     /// A write that fails — the disk fills up (a 64 KiB tmpfs, when running as root, as CI
