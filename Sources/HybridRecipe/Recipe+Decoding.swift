@@ -29,7 +29,8 @@ extension Recipe {
         let (root, errors) = try tree(bytes: bytes, path: path, source: source, overrides: overrides)
         let decoder = RecipeDecoder(errors: errors)
         let recipe = RecipeReader(path: path, decoder: decoder, requireData: requireData).recipe(root)
-        guard let recipe, decoder.errors.isEmpty else { throw RecipeErrors(decoder.errors) }
+        guard var recipe, decoder.errors.isEmpty else { throw RecipeErrors(decoder.errors) }
+        recipe.places = RecipePlaces(root)
         return recipe
     }
 }
@@ -53,8 +54,6 @@ extension Recipe {
     /// from — `file:line:column`, `--set key.path`, or `default` (`hybrid recipe check --explain`).
     public static func explain(path: String, overrides: [String] = []) throws(RecipeErrors) -> [String] {
         let recipe = try load(path: path, overrides: overrides)
-        guard let bytes = FileManager.default.contents(atPath: path) else { return [] }
-        let (sources, _) = try tree(bytes: [UInt8](bytes), path: path, source: path, overrides: overrides)
         guard let resolved = try YAMLParser.parse(recipe.yamlText(), file: "resolved") else { return [] }
         var lines: [String] = []
         func flow(_ n: YAMLNode) -> String {
@@ -64,22 +63,17 @@ extension Recipe {
             case .mapping(let entries): return "{" + entries.map { "\($0.key): \(flow($0.value))" }.joined(separator: ", ") + "}"
             }
         }
-        func walk(_ node: YAMLNode, _ source: YAMLNode?, _ keyPath: String) {
+        func walk(_ node: YAMLNode, _ keyPath: String) {
             switch node.content {
             case .mapping(let entries):
-                for e in entries { walk(e.value, source?[e.key], keyPath.isEmpty ? e.key : "\(keyPath).\(e.key)") }
+                for e in entries { walk(e.value, KeyPathText.child(keyPath, e.key)) }
             case .sequence(let items) where items.contains(where: { $0.entries != nil }):
-                for (i, item) in items.enumerated() {
-                    var from: YAMLNode?
-                    if case .sequence(let written)? = source?.content, i < written.count { from = written[i] }
-                    walk(item, from, "\(keyPath)[\(i)]")
-                }
+                for (i, item) in items.enumerated() { walk(item, KeyPathText.index(keyPath, i)) }
             default:
-                let value = flow(node)
-                lines.append("\(keyPath) = \(value)  (\(source.map { $0.mark.description } ?? "default"))")
+                lines.append("\(keyPath) = \(flow(node))  (\(recipe.places[keyPath]?.description ?? "default"))")
             }
         }
-        walk(resolved, sources, "")
+        walk(resolved, "")
         return lines
     }
 }

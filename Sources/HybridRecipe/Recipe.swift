@@ -19,6 +19,8 @@ public struct Recipe: Equatable, Sendable {
     public var schedule: ScheduleConfig
     public var training: TrainingConfig
     public var checkpoint: CheckpointConfig
+    /// Where each value was written; empty for a recipe built in code.
+    public var places = RecipePlaces()
 
     public init(device: Device, pluginPaths: [RecipePath], model: ModelConfig, data: DataConfig,
                 objectives: [ObjectiveConfig], mixing: Mixing = .sum, optimizer: OptimizerConfig, schedule: ScheduleConfig,
@@ -34,6 +36,32 @@ public struct Recipe: Equatable, Sendable {
         self.training = training
         self.checkpoint = checkpoint
     }
+}
+
+/// Where each value of a recipe was written (`file:line:column`, or `--set key.path`), by key
+/// path as errors name it (`model.d_model`, `objectives[2].batch_size`); a default has none.
+/// Takes no part in equality: recipes that say the same are equal wherever they said it.
+public struct RecipePlaces: Equatable, Sendable {
+    private var marks: [String: Mark] = [:]
+
+    public init() {}
+
+    /// Every node of `root` (mappings and lists too) under its key path.
+    init(_ root: YAMLNode) {
+        func walk(_ node: YAMLNode, _ keyPath: String) {
+            marks[keyPath] = node.mark
+            switch node.content {
+            case .mapping(let entries): for e in entries { walk(e.value, KeyPathText.child(keyPath, e.key)) }
+            case .sequence(let items): for (i, item) in items.enumerated() { walk(item, KeyPathText.index(keyPath, i)) }
+            case .scalar: break
+            }
+        }
+        walk(root, "")
+    }
+
+    public subscript(keyPath: String) -> Mark? { marks[keyPath] }
+
+    public static func == (_: RecipePlaces, _: RecipePlaces) -> Bool { true }
 }
 
 /// A path as the recipe wrote it, and the absolute path it names (relative to the recipe's folder).

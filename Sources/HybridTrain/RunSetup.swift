@@ -40,6 +40,24 @@ public struct RunSetup {
         return result
     }
 
+    /// The training graphs of `instances` (each objective's batch size, or
+    /// `training.batch_size`) over `parameters`, declared but not allocated, between the two
+    /// looks of the memory budget; with the second.
+    public static func sessions(for recipe: Recipe, file: String, instances: [ObjectiveInstance], parameters: ParameterStore, backbone: Backbone,
+                                shards: Range<Int> = 0..<1, log: @escaping (String) -> Void) throws -> (sessions: [ObjectiveSession], budget: MemoryBudget) {
+        try MemoryBudget.beforeBuild(recipe, instances: instances).check(recipe, file: file)
+        let seed = UInt64(bitPattern: Int64(recipe.training.seed))
+        let sessions = try zip(recipe.objectives, instances).map { objective, instance in
+            try ObjectiveSession(name: objective.name, weight: (objective.weight, objective.weightEnd, Self.kind(objective.weightSchedule)),
+                                 instance: instance, parameters: parameters,
+                                 backbone: backbone, batchSize: objective.batchSize ?? recipe.training.batchSize,
+                                 seqLen: recipe.model.seqLen, seed: seed, shards: shards, log: log)
+        }
+        let budget = MemoryBudget.ofGraphs(recipe, parameters: parameters, sessions: sessions)
+        try budget.check(recipe, file: file)
+        return (sessions, budget)
+    }
+
     static func kind(_ shape: ScheduleShape) -> hybrid_schedule_kind {
         switch shape {
         case .constant: return HYBRID_SCHEDULE_CONSTANT
@@ -65,12 +83,8 @@ public struct RunSetup {
         let seed = UInt64(bitPattern: Int64(recipe.training.seed))
         self.parameters = parameters
         self.backbone = backbone
-        sessions = try zip(recipe.objectives, instances).map { objective, instance in
-            try ObjectiveSession(name: objective.name, weight: (objective.weight, objective.weightEnd, Self.kind(objective.weightSchedule)),
-                                 instance: instance, parameters: parameters,
-                                 backbone: backbone, batchSize: objective.batchSize ?? recipe.training.batchSize,
-                                 seqLen: recipe.model.seqLen, seed: seed, shards: shards, log: log)
-        }
+        sessions = try Self.sessions(for: recipe, file: file, instances: instances, parameters: parameters, backbone: backbone,
+                                     shards: shards, log: log).sessions
         parameters.materialize(seed: seed, memory: backend.parameterMemory())
         if let initFrom = recipe.training.initFrom {
             let kept = try Checkpoint.load(Checkpoint.read(initFrom.absolute), into: parameters, path: initFrom.absolute, requireAll: false)

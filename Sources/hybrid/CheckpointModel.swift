@@ -25,6 +25,7 @@ struct CheckpointModel {
         self.path = path
         contents = try Checkpoint.read(path)
         recipe = try contents.recipe(checkpoint: path, requireData: false)
+        try MemoryBudget.inference(recipe).check(recipe, file: path)
         instances = try RunSetup.instances(for: recipe, file: path)
         backbone = Backbone(config: RunSetup.backboneConfig(recipe.model))
         backend = try BackendChoice.make(device ?? recipe.device, log: { printError($0) })

@@ -1,4 +1,6 @@
 import Foundation
+import HybridCore
+import HybridTrain
 import Testing
 
 /// Bad input gets one clear message and a non-zero exit, and leaves nothing half-written.
@@ -75,6 +77,42 @@ import Testing
         try text.write(toFile: "\(dir)/short.yaml", atomically: true, encoding: .utf8)
         expectFailure(try CLI.run(["train", "\(dir)/short.yaml"]),
                       mentions: ["data.text: the held-out part of the text (short.txt: 13 bytes) has 2 bytes, fewer than one window of 33"])
+    }
+
+    /// Values each legal but absurd together are refused before any allocation, naming the
+    /// keys that drive the estimate with their places, the estimate and the limit; a recipe
+    /// that fits shows its estimate in `recipe check`.
+    @Test func aRunThatCannotFitIsRefusedByItsEstimate() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try CLI.tinyRecipe(in: dir)
+        for (set, key) in [("model.d_model=1000000", "model.d_model = 1000000 (--set model.d_model)"),
+                           ("model.layers=1000000", "model.layers = 1000000 (--set model.layers)"),
+                           ("training.batch_size=1000000000", "training.batch_size = 1000000000 (--set training.batch_size)"),
+                           ("model.mlp_ratio=100000000", "model.mlp_ratio = 100000000 (--set model.mlp_ratio)"),
+                           ("training.eval_batches=1000000000000", "training.eval_batches = 1000000000000 (--set training.eval_batches)")] {
+            let r = try CLI.run(["train", recipe, "--set", set])
+            expectFailure(r, mentions: ["tiny.yaml: the run needs more memory than it may use: estimated ", "over the limit of ", key])
+            #expect(r.status == 65, "\(r.all)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/run"), "a refused run must not create its folder")
+        // Under a limit of 1 MiB the shipped shape is refused too, naming the places in the file.
+        let small = try CLI.run(["train", recipe], environment: ["HYBRID_MEMORY_LIMIT": "1M"])
+        expectFailure(small, mentions: ["over the limit of 1.0 MiB (HYBRID_MEMORY_LIMIT)", "model.d_model = 32 (\(dir)/tiny.yaml:2:"])
+        let badLimit = try CLI.run(["train", recipe], environment: ["HYBRID_MEMORY_LIMIT": "lots"])
+        expectFailure(badLimit, mentions: ["HYBRID_MEMORY_LIMIT is \"lots\"; expected a size in bytes, like 8589934592 or 8G"])
+        let check = try CLI.run(["recipe", "check", recipe])
+        #expect(check.status == 0 && check.stdout.contains("# memory: estimated ") && check.stdout.contains("the limit is "), "\(check.all)")
+        // A checkpoint whose stored recipe describes an enormous model is refused before its
+        // parameters are allocated.
+        let recipeText = try String(contentsOfFile: recipe, encoding: .utf8).replacingOccurrences(of: "d_model: 32", with: "d_model: 3000000")
+        let store = ParameterStore()
+        _ = try store.declare("w", shape: [2], initializer: .zeros, decay: false)
+        store.materialize(seed: 1)
+        try Checkpoint.write(store, metadata: ["recipe": recipeText, "step": "1"], to: "\(dir)/huge.safetensors")
+        let huge = try CLI.run(["sample", "--checkpoint", "\(dir)/huge.safetensors", "--prompt", "a"])
+        expectFailure(huge, mentions: ["huge.safetensors: the run needs more memory than it may use", "model.d_model = 3000000"])
+        #expect(huge.status == 65, "\(huge.all)")
     }
 
     @Test func samplingFromAMissingOrDamagedCheckpoint() throws {
