@@ -16,6 +16,7 @@ let package = Package(
     targets: [
         // C modules: the plugin ABI and the system libraries.
         .target(name: "CHybridPlugin"),
+        .target(name: "CReadableMemory"),
         // PNG decoding over libpng, whose longjmp errors stay inside this C target.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -33,7 +34,7 @@ let package = Package(
         .target(name: "HybridVulkan", dependencies: ["HybridCore", "CVulkan"], exclude: ["Shaders"]),
         .target(name: "HybridNN", dependencies: ["HybridCore"]),
         .target(name: "HybridRecipe", dependencies: ["CYAML"]),
-        .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin"]),
+        .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin", "CReadableMemory"]),
         .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins", "CZlib", "CPNG"]),
         // Open MPI, opened at run time (the binary needs no MPI unless mpirun starts it).
         .target(name: "HybridMPI", dependencies: ["HybridTrain"]),

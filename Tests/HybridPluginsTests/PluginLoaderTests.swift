@@ -161,6 +161,26 @@ struct PluginLoaderTests {
             + "create, destroy, prepare_batch and build are required")
     }
 
+    @Test("counts and pointers in a descriptor are checked before they are followed", arguments: [
+        (["KEY_COUNT=4000000000u"], "config_key_count is 4000000000; expected at most 1024"),
+        (["KEYS=((const hybrid_config_key *)16)"], "config_keys points at unreadable memory for its 4 keys"),
+        (["PLUGIN_NAME=((const char *)16)"], "the name points at unreadable memory"),
+        (["PLUGIN_VERSION=((const char *)0x7ffffffff000)"], "the version points at unreadable memory"),
+        (["WINDOW_EXTRA=4000000000u"], "window_extra is 4000000000; expected at most 65536 extra bytes per window"),
+        (["WILD_DESCRIPTOR=16"], "the descriptor points at unreadable memory"),
+    ])
+    func wildDescriptor(defines: [String], problem: String) throws {
+        let (error, _) = try #require(try refusal(defines))
+        #expect(error.reason == "invalid descriptor: \(problem)", "\(defines)")
+    }
+
+    @Test("a descriptor string longer than its bound is refused, not read without end")
+    func longName() throws {
+        let name = String(repeating: "a", count: 300)
+        let (error, _) = try #require(try refusal(["PLUGIN_NAME=\"\(name)\""]))
+        #expect(error.reason == "invalid descriptor: the name runs past 256 bytes without a NUL")
+    }
+
     @Test("a config default that does not parse as its type is refused")
     func badDefault() throws {
         let (error, _) = try #require(try refusal(["BAD_DEFAULT"]))

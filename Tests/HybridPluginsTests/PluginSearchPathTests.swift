@@ -80,6 +80,28 @@ struct PluginSearchPathTests {
         #expect(listings[2].description.contains("shadowed by \(fromRecipe)"))
         #expect(listings[1].description.contains("refused: ABI version 2."))
         #expect(listings[0].description.contains("rate: float = 0.5  # a float"))
+        #expect(listings.map(\.shadows) == [[fromEnvironment], [], []])
+        #expect(listings[0].description.contains("shadows \(fromEnvironment)"))
+    }
+
+    @Test("a refused plugin that shadows another of its name says so, naming the file it hides")
+    func refusedShadowSaysSo() throws {
+        let compiler = try FixtureCompiler()
+        defer { compiler.removeAll() }
+        let broken = try compiler.compile(FixtureSources.configurable, into: "libhybrid-objective-fixture.so",
+                                          in: "env", defines: ["DESCRIPTOR_MAJOR=2"])
+        let bundled = try compiler.compile(FixtureSources.configurable, into: "libhybrid-objective-fixture.so",
+                                           in: "bundled")
+        let searchPath = PluginSearchPath.standard(
+            environment: ["HYBRID_PLUGIN_PATH": try compiler.subfolder("env")],
+            executableFolder: try compiler.subfolder("bundled"), systemFolder: try compiler.subfolder("system"))
+        let error = try #require(throws: PluginError.self) { try PluginLoader.load("fixture", searchPath: searchPath) }
+        #expect(error.path == broken)
+        #expect(error.description.hasPrefix("\(broken): ABI version 2."))
+        #expect(error.description.contains("; this file shadows \(bundled) (the same name later on the search path)"))
+        // Named by path, the same file is refused without the note: nothing is shadowed.
+        let direct = try #require(throws: PluginError.self) { try PluginLoader.load(broken, searchPath: searchPath) }
+        #expect(!direct.description.contains("shadows"))
     }
 
     @Test("HYBRID_PLUGIN_PATH is searched in order, before the system folder")
@@ -88,13 +110,13 @@ struct PluginSearchPathTests {
         defer { compiler.removeAll() }
         let second = try compiler.compile(FixtureSources.configurable,
                                           into: "libhybrid-objective-fixture.so", in: "second")
-        try compiler.compile(FixtureSources.configurable, into: "libhybrid-objective-fixture.so",
-                             in: "system")
+        let system = try compiler.compile(FixtureSources.configurable, into: "libhybrid-objective-fixture.so",
+                                          in: "system")
         let searchPath = PluginSearchPath.standard(
             environment: ["HYBRID_PLUGIN_PATH": "\(try compiler.subfolder("first")):\(try compiler.subfolder("second"))"],
             executableFolder: nil, systemFolder: try compiler.subfolder("system"))
         let found = try searchPath.resolve("fixture")
-        #expect(found == PluginCandidate(path: second, origin: .environment))
+        #expect(found == PluginCandidate(path: second, origin: .environment, shadows: [system]))
     }
 
     @Test("a name found nowhere lists every folder searched")

@@ -10,6 +10,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// `path` with links resolved: the key under which the library was opened.
     public let realPath: String
     public let origin: PluginOrigin
+    /// Later files of the same name on the search path that this one hides.
+    public let shadows: [String]
     public let descriptor: UnsafePointer<hybrid_objective_descriptor>
     public let functions: UnsafePointer<hybrid_objective_functions>
     /// The ABI version the plugin was built against.
@@ -24,10 +26,11 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let windowExtra: Int
     public let configKeys: [ConfigKeySpec]
 
-    init(image: PluginImage, path: String, origin: PluginOrigin) {
-        self.path = path
+    init(image: PluginImage, candidate: PluginCandidate) {
+        self.path = candidate.path
         self.realPath = image.realPath
-        self.origin = origin
+        self.origin = candidate.origin
+        self.shadows = candidate.shadows
         self.descriptor = image.descriptor
         self.functions = image.functions
         self.abiVersion = image.abiVersion

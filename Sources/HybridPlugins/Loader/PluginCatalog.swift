@@ -10,6 +10,8 @@ public struct PluginListing: Sendable {
     /// The earlier file on the path with the same file NAME: a recipe naming NAME gets that
     /// one, never this one.
     public let shadowedBy: String?
+    /// The later files with the same file NAME that this one hides.
+    public let shadows: [String]
 
     public var plugin: LoadedPlugin? {
         if case .loaded(let plugin) = status { plugin } else { nil }
@@ -24,20 +26,22 @@ public struct PluginListing: Sendable {
 public enum PluginCatalog {
     /// Every candidate file in search order, each loaded (or refused with the reason).
     public static func scan(_ searchPath: PluginSearchPath) -> [PluginListing] {
-        var firstByName: [String: String] = [:]
-        return searchPath.candidates().map { candidate in
+        let candidates = searchPath.candidates()
+        var pathsByName: [String: [String]] = [:]
+        for candidate in candidates {
+            if let name = candidate.nameFromFile { pathsByName[name, default: []].append(candidate.path) }
+        }
+        return candidates.map { candidate in
             let status: PluginListing.Status
             do throws(PluginError) {
                 status = .loaded(try PluginLoader.load(candidate))
             } catch {
                 status = .refused(error)
             }
-            var shadowedBy: String?
-            if let name = candidate.nameFromFile {
-                shadowedBy = firstByName[name]
-                if shadowedBy == nil { firstByName[name] = candidate.path }
-            }
-            return PluginListing(candidate: candidate, status: status, shadowedBy: shadowedBy)
+            let sameName = candidate.nameFromFile.flatMap { pathsByName[$0] } ?? []
+            let first = sameName.first == candidate.path
+            return PluginListing(candidate: candidate, status: status, shadowedBy: first ? nil : sameName.first,
+                                 shadows: first ? Array(sameName.dropFirst()) : [])
         }
     }
 }
@@ -48,6 +52,7 @@ extension PluginListing: CustomStringConvertible {
     public var description: String {
         var lines = ["\(candidate.path)  (\(candidate.origin.label))"]
         if let shadowedBy { lines.append("  shadowed by \(shadowedBy)") }
+        for hidden in shadows { lines.append("  shadows \(hidden)") }
         switch status {
         case .loaded(let plugin):
             var title = "  \(plugin.name) \(plugin.version)"

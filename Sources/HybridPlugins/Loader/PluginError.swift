@@ -23,6 +23,8 @@ public enum PluginError: Error, Equatable, Sendable {
     case cannotSample(path: String, name: String)
     /// A plugin function returned HYBRID_FAILED (or broke its contract); `message` says why.
     case pluginFailed(path: String, function: String, message: String)
+    /// A refused file that hides later files of the same name on the search path.
+    indirect case shadowing(PluginError, hides: [String])
 
     /// The file the error is about; nil for a name that resolved nowhere.
     public var path: String? {
@@ -34,6 +36,8 @@ public enum PluginError: Error, Equatable, Sendable {
              .invalidConfig(let path, _), .cannotSample(let path, _),
              .pluginFailed(let path, _, _):
             path
+        case .shadowing(let error, _):
+            error.path
         }
     }
 
@@ -71,6 +75,9 @@ public enum PluginError: Error, Equatable, Sendable {
             return "objective \"\(name)\" cannot sample (its sample function is NULL)"
         case .pluginFailed(_, let function, let message):
             return "\(function) failed: \(message)"
+        case .shadowing(let error, let hides):
+            return error.reason + "; this file shadows " + hides.joined(separator: ", ")
+                + " (the same name later on the search path): move it off the path, or name the plugin you mean by its path"
         }
     }
 }

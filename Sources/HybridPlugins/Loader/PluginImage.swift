@@ -32,16 +32,11 @@ struct PluginImage: @unchecked Sendable {
             .invalidDescriptor(path: path, problem: problem)
         }
         guard let descriptor else { throw refuse("the entry returned HYBRID_OK but no descriptor") }
-        try PluginABI.check(descriptor.pointee.header, part: "descriptor",
-                            minimumSize: PluginABI.descriptorSize1_0, path: path)
-        // The size check above makes every ABI 1.0 field readable.
-        let d = descriptor.pointee
+        let d = try Self.read(descriptor, part: "descriptor", minimumSize: PluginABI.descriptorSize1_0, path: path)
         guard let functions = d.functions else {
             throw refuse("the function table is NULL; expected create, destroy, prepare_batch, build")
         }
-        try PluginABI.check(functions.pointee.header, part: "function table",
-                            minimumSize: PluginABI.functionsSize1_0, path: path)
-        let f = functions.pointee
+        let f = try Self.read(functions, part: "function table", minimumSize: PluginABI.functionsSize1_0, path: path)
         let missing = [("create", f.create == nil), ("destroy", f.destroy == nil),
                        ("prepare_batch", f.prepare_batch == nil), ("build", f.build == nil)]
             .filter(\.1).map(\.0)
@@ -50,10 +45,13 @@ struct PluginImage: @unchecked Sendable {
                 + "create, destroy, prepare_batch and build are required")
         }
 
-        let name = d.name.map { String(cString: $0) } ?? ""
+        let name = try Self.text(d.name, "the name", limit: Self.nameLimit, refuse: refuse) ?? ""
         guard !name.isEmpty else { throw refuse("the name is empty; expected a short [a-z0-9_-] name") }
         guard name.utf8.allSatisfy(Self.isNameByte) else {
             throw refuse("the name \"\(name)\" has characters outside [a-z0-9_-]")
+        }
+        guard d.window_extra <= Self.maxWindowExtra else {
+            throw refuse("window_extra is \(d.window_extra); expected at most \(Self.maxWindowExtra) extra bytes per window")
         }
         let dataKind: PluginDataKind
         switch d.data_kind {
@@ -70,8 +68,8 @@ struct PluginImage: @unchecked Sendable {
         self.functions = functions
         self.abiVersion = PluginABIVersion(d.header)
         self.name = name
-        self.version = d.version.map { String(cString: $0) } ?? ""
-        self.summary = d.description.map { String(cString: $0) } ?? ""
+        self.version = try Self.text(d.version, "the version", limit: Self.nameLimit, refuse: refuse) ?? ""
+        self.summary = try Self.text(d.description, "the description", limit: Self.textLimit, refuse: refuse) ?? ""
         self.dataKind = dataKind
         self.windowExtra = Int(d.window_extra)
         self.configKeys = try Self.configKeys(d.config_keys, count: Int(d.config_key_count),
@@ -86,29 +84,67 @@ struct PluginImage: @unchecked Sendable {
         }
     }
 
+    /// Bounds on what a descriptor may declare, so that a wild count or an unterminated string
+    /// is refused instead of read without end.
+    static let maxConfigKeys = 1024
+    static let maxWindowExtra: UInt32 = 65_536
+    static let nameLimit = 256
+    static let textLimit = 65_536
+
+    /// A copy of the struct at `pointer` once its header is readable and acceptable and its
+    /// declared size readable: a wild pointer is refused, never followed.
+    private static func read<T>(_ pointer: UnsafePointer<T>, part: String, minimumSize: Int,
+                                path: String) throws(PluginError) -> T {
+        let unreadable = PluginError.invalidDescriptor(path: path, problem: "the \(part) points at unreadable memory")
+        guard let header = ReadableMemory.load(UnsafeRawPointer(pointer).assumingMemoryBound(to: hybrid_struct_header.self)) else {
+            throw unreadable
+        }
+        try PluginABI.check(header, part: part, minimumSize: minimumSize, path: path)
+        guard let value = ReadableMemory.load(pointer, bytes: Int(header.size)) else { throw unreadable }
+        return value
+    }
+
+    /// The C string at `pointer` (nil for NULL), refused if unreadable or longer than `limit`.
+    private static func text(_ pointer: UnsafePointer<CChar>?, _ what: String, limit: Int,
+                             refuse: (String) -> PluginError) throws(PluginError) -> String? {
+        guard let pointer else { return nil }
+        switch ReadableMemory.string(pointer, limit: limit) {
+        case .success(let text): return text
+        case .failure(.unreadable): throw refuse("\(what) points at unreadable memory")
+        case .failure(.unterminated): throw refuse("\(what) runs past \(limit) bytes without a NUL")
+        }
+    }
+
     private static func configKeys(_ keys: UnsafePointer<hybrid_config_key>?, count: Int,
                                    refuse: (String) -> PluginError) throws(PluginError) -> [ConfigKeySpec] {
         guard count > 0 else { return [] }
+        guard count <= maxConfigKeys else {
+            throw refuse("config_key_count is \(count); expected at most \(maxConfigKeys)")
+        }
         guard let keys else { throw refuse("config_key_count is \(count) but config_keys is NULL") }
+        guard ReadableMemory.isReadable(keys, count: count) else {
+            throw refuse("config_keys points at unreadable memory for its \(count) keys")
+        }
         var result: [ConfigKeySpec] = []
+        var names = Set<String>()
         for index in 0..<count {
             let key = keys[index]
-            let name = key.name.map { String(cString: $0) } ?? ""
+            let name = try text(key.name, "config key \(index)'s name", limit: nameLimit, refuse: refuse) ?? ""
             guard !name.isEmpty else { throw refuse("config key \(index) has an empty name") }
-            guard !result.contains(where: { $0.name == name }) else {
+            guard names.insert(name).inserted else {
                 throw refuse("config key \"\(name)\" is declared twice")
             }
             guard let type = ConfigKeySpec.ValueType(key.type) else {
                 throw refuse("config key \"\(name)\" has type \(key.type.rawValue); expected "
                     + "0 int, 1 float, 2 bool or 3 string")
             }
-            let defaultValue = key.default_value.map { String(cString: $0) }
+            let defaultValue = try text(key.default_value, "config key \"\(name)\"'s default", limit: textLimit, refuse: refuse)
             guard let defaultValue, ConfigValue(defaultText: defaultValue, type: type) != nil else {
                 throw refuse("config key \"\(name)\" (\(type.rawValue)) has default "
                     + (defaultValue.map { "\"\($0)\", which is not a \(type.rawValue)" } ?? "NULL"))
             }
             result.append(ConfigKeySpec(name: name, type: type, defaultValue: defaultValue,
-                                        doc: key.doc.map { String(cString: $0) } ?? ""))
+                                        doc: try text(key.doc, "config key \"\(name)\"'s doc", limit: textLimit, refuse: refuse) ?? ""))
         }
         return result
     }

@@ -15,10 +15,13 @@ public enum PluginLoader {
         try load(searchPath.resolve(reference))
     }
 
-    /// Loads the library at `candidate.path`.
+    /// Loads the library at `candidate.path`; a refusal of a file that shadows others says so.
     public static func load(_ candidate: PluginCandidate) throws(PluginError) -> LoadedPlugin {
-        LoadedPlugin(image: try image(at: candidate.path), path: candidate.path,
-                     origin: candidate.origin)
+        do throws(PluginError) {
+            return LoadedPlugin(image: try image(at: candidate.path), candidate: candidate)
+        } catch {
+            throw candidate.shadows.isEmpty ? error : .shadowing(error, hides: candidate.shadows)
+        }
     }
 
     private static let images = Mutex<[String: PluginImage]>([:])

@@ -4,10 +4,14 @@ import Foundation
 public struct PluginCandidate: Sendable, Equatable {
     public let path: String
     public let origin: PluginOrigin
+    /// The later files on the search path with the same file name, which this one hides from
+    /// a recipe naming the plugin (a bundled plugin, say, behind one on `HYBRID_PLUGIN_PATH`).
+    public let shadows: [String]
 
-    public init(path: String, origin: PluginOrigin) {
+    public init(path: String, origin: PluginOrigin, shadows: [String] = []) {
         self.path = path
         self.origin = origin
+        self.shadows = shadows
     }
 
     public var fileName: String { (path as NSString).lastPathComponent }
@@ -50,18 +54,20 @@ extension PluginSearchPath {
     }
 
     /// The file a recipe's `plugin:` value refers to: an explicit path as is (which must
-    /// exist), or the first `libhybrid-objective-NAME.so` on the path.
+    /// exist), or the first `libhybrid-objective-NAME.so` on the path, with the later ones it
+    /// shadows.
     public func resolve(_ reference: String) throws(PluginError) -> PluginCandidate {
         if Self.isExplicitPath(reference) {
             guard Self.isFile(reference) else { throw .missingFile(path: reference) }
             return PluginCandidate(path: reference, origin: .explicitPath)
         }
         let fileName = Self.fileName(forPlugin: reference)
-        for entry in entries {
-            let path = (entry.folder as NSString).appendingPathComponent(fileName)
-            if Self.isFile(path) { return PluginCandidate(path: path, origin: entry.origin) }
+        let found = entries.map { ((($0.folder as NSString).appendingPathComponent(fileName)), $0.origin) }
+            .filter { Self.isFile($0.0) }
+        guard let (path, origin) = found.first else {
+            throw .notFound(name: reference, fileName: fileName, searched: entries)
         }
-        throw .notFound(name: reference, fileName: fileName, searched: entries)
+        return PluginCandidate(path: path, origin: origin, shadows: found.dropFirst().map(\.0))
     }
 
     /// A regular file, or a link to one.

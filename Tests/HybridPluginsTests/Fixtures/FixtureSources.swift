@@ -27,6 +27,8 @@ enum FixtureSources {
     ///   BAD_DEFAULT                        the float key's default is not a float
     ///   NO_BUILD                           build is NULL
     ///   UNDEFINED_SYMBOL                   needs a function nothing defines (dlopen fails)
+    ///   KEYS, KEY_COUNT, WINDOW_EXTRA      the descriptor's config_keys, config_key_count, window_extra
+    ///   WILD_DESCRIPTOR=address            the entry returns this address as the descriptor
     /// It declares one key of each type; prepare_batch does what the causal objective does.
     static let configurable = #"""
         #include "hybrid_plugin.h"
@@ -49,13 +51,22 @@ enum FixtureSources {
         #ifndef FUNCTIONS_MAJOR
         #define FUNCTIONS_MAJOR HYBRID_ABI_MAJOR
         #endif
+        #ifndef KEYS
+        #define KEYS keys
+        #endif
+        #ifndef KEY_COUNT
+        #define KEY_COUNT 4
+        #endif
+        #ifndef WINDOW_EXTRA
+        #define WINDOW_EXTRA 1
+        #endif
         #ifdef BAD_DEFAULT
         #define RATE_DEFAULT "fast"
         #else
         #define RATE_DEFAULT "0.5"
         #endif
 
-        static const hybrid_config_key keys[] = {
+        __attribute__((unused)) static const hybrid_config_key keys[] = {
             { "steps", HYBRID_CONFIG_INT, "3", "an int" },
             { "rate", HYBRID_CONFIG_FLOAT, RATE_DEFAULT, "a float" },
             { "shuffle", HYBRID_CONFIG_BOOL, "true", "a bool" },
@@ -110,10 +121,10 @@ enum FixtureSources {
             { sizeof(hybrid_objective_functions), FUNCTIONS_MAJOR, HYBRID_ABI_MINOR },
             fixture_create, fixture_destroy, fixture_prepare, fixture_build, 0,
         };
-        static const hybrid_objective_descriptor descriptor = {
+        __attribute__((unused)) static const hybrid_objective_descriptor descriptor = {
             { DESCRIPTOR_SIZE, DESCRIPTOR_MAJOR, DESCRIPTOR_MINOR },
             PLUGIN_NAME, PLUGIN_VERSION, "a test fixture",
-            keys, 4, HYBRID_DATA_TEXT, 1, &functions,
+            KEYS, KEY_COUNT, HYBRID_DATA_TEXT, WINDOW_EXTRA, &functions,
         };
 
         #ifdef UNDEFINED_SYMBOL
@@ -131,6 +142,9 @@ enum FixtureSources {
             *out = &descriptor; /* a failed entry's descriptor must be ignored */
             return hybrid_fail(err, "%s (host ABI %u.%u, %s)", ENTRY_ERROR, host->header.abi_major,
                                host->header.abi_minor, host->host_version);
+        #elif defined(WILD_DESCRIPTOR)
+            *out = (const hybrid_objective_descriptor *)WILD_DESCRIPTOR;
+            return HYBRID_OK;
         #else
             *out = &descriptor;
             return HYBRID_OK;
