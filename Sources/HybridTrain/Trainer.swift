@@ -262,6 +262,9 @@ public final class Trainer {
         let training = setup.recipe.training
         if isLeader {
             try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+            for path in AtomicFile.removeLeftovers(in: outputFolder) {
+                progress.note("removed \(path), a temporary file an interrupted write left")
+            }
             metrics = try MetricsLog(folder: outputFolder, resumingAfter: start > 0 ? start : nil)
         }
         let names = setup.sessions.map(\.name)

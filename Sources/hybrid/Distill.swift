@@ -46,6 +46,7 @@ struct Distill: ParsableCommand {
         }
         let output = first.training.output
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        for path in AtomicFile.removeLeftovers(in: output) { say("removed \(path), a temporary file an interrupted write left") }
         // From the second stage on, the teacher is the last student: whatever the objective
         // assumes of its teacher (teacher_<key>, e.g. teacher_prediction) is then its own <key>.
         let asStudent = instance.teacherAssumptions.compactMap { key, _, teacherKey -> String? in

@@ -93,4 +93,22 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/run").filter { $0.hasPrefix("checkpoint-") }.sorted()
         #expect(names == ["checkpoint-000030.safetensors", "checkpoint-000040.safetensors"])
     }
+
+    /// A temporary checkpoint that a killed write left (its process gone) is removed at the
+    /// next start in that folder, and said so; one of a live process (another rank's write
+    /// under way) is left alone.
+    @Test func aTemporaryFileAKilledWriteLeftIsRemovedAtTheNextStart() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.recipe(dir)
+        try FileManager.default.createDirectory(atPath: dir + "/run", withIntermediateDirectories: true)
+        // 999999999 is above Linux's largest pid, so no process holds it.
+        let dead = dir + "/run/.checkpoint-000010.safetensors.999999999.tmp"
+        let live = dir + "/run/.checkpoint-000010.safetensors.\(getpid()).tmp"
+        for path in [dead, live] { #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 100))) }
+        let r = try CLI.run(["train", recipe, "--sample-tokens", "0", "--stop-after", "2"])
+        #expect(r.status == 0 && r.all.contains("removed \(dead), a temporary file an interrupted write left"), "\(r.all)")
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
 }
