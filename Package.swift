@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),
         .testTarget(name: "HybridCPUTests", dependencies: ["HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridVulkanTests", dependencies: ["HybridVulkan", "HybridCPU", "HybridNN", "HybridTestSupport"]),
-        .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe"]),
+        .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe", "HybridTestSupport"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport", "HybridTrain"]),
