@@ -24,7 +24,7 @@ public final class ImageQuality {
 
     /// `source`: the images' file, for errors; `classifierSteps`: the classifier's training
     /// steps (fewer: faster, coarser features).
-    public init(train: ImageSet, validation: ImageSet, source: String, classifierSteps: Int = 3000, splits: Int = 8, backend: Backend) throws {
+    public convenience init(train: ImageSet, validation: ImageSet, source: String, classifierSteps: Int = 3000, splits: Int = 8, backend: Backend) throws {
         guard train.count >= 2, validation.count >= 1, train.count + validation.count >= 4 else {
             throw TrainError("\(source): splits into \(train.count) training and \(validation.count) held-out images; measuring drawn "
                              + "images needs at least 4, 2 of them for training and 1 held out (a classifier, two real halves, a near-copy radius)")
@@ -33,18 +33,37 @@ public final class ImageQuality {
             throw TrainError("\(source): drawn images are measured (a classifier's features, Fréchet distances, near copies) on grey "
                              + "images so far; these have \(train.channels) channels")
         }
-        real = ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side)
-        self.train = train
         let heldOut = NearestImages.distances(validation.pixels, count: validation.count, to: train.pixels, count: train.count,
                                               n: train.side * train.side).sorted()
-        copyRadius = heldOut[heldOut.count / 20]
-        classes = Int(real.labels.max() ?? 0) + 1
-        classifier = try DigitClassifier(training: train, classes: classes, steps: classifierSteps, backend: backend)
-        heldOutAccuracy = try classifier.accuracy(on: validation)
+        let classes = Int(max(train.labels.max() ?? 0, validation.labels.max() ?? 0)) + 1
+        try self.init(classifier: DigitClassifier(training: train, classes: classes, steps: classifierSteps, backend: backend), classes: classes,
+                      train: train, copyRadius: heldOut[heldOut.count / 20], heldOut: validation,
+                      real: ImageSet(pixels: train.pixels + validation.pixels, labels: train.labels + validation.labels, side: train.side),
+                      splits: splits)
+    }
+
+    private init(classifier: DigitClassifier, classes: Int, train: ImageSet, copyRadius: Double, heldOut: ImageSet, real: ImageSet, splits: Int) throws {
+        (self.classifier, self.classes, self.train, self.copyRadius, self.real) = (classifier, classes, train, copyRadius, real)
+        heldOutAccuracy = try classifier.accuracy(on: heldOut)
         realFeatures = try classifier.judge(real.pixels, count: real.count).features
         let features = try Frechet.halves(realFeatures, count: real.count, n: DigitClassifier.featureCount, splits: splits)
         let pixels = try Frechet.halves(real.pixels, count: real.count, n: real.side * real.side, splits: splits)
         baseline = (features.sizes, splits, (features.mean, features.spread), (pixels.mean, pixels.spread))
+    }
+
+    /// The same classifier and near-copy radius, measuring against `unseen` alone: images that
+    /// neither trained the model nor the classifier, such as faces kept out of training. Its
+    /// accuracy, its real-vs-real yardstick and the Fréchet distances are then `unseen`'s, its
+    /// labels already those of the training split's classes. `source`: its file, for errors.
+    public func against(_ unseen: ImageSet, source: String, splits: Int = 8) throws -> ImageQuality {
+        guard unseen.count >= 2, unseen.side == train.side, unseen.channels == train.channels else {
+            throw TrainError("\(source): \(unseen.count) image\(unseen.count == 1 ? "" : "s") of \(unseen.side)×\(unseen.side)×\(unseen.channels); "
+                             + "measuring against it needs at least 2 of the training images' \(train.side)×\(train.side)×\(train.channels)")
+        }
+        if let outside = unseen.labels.first(where: { Int($0) >= classes }) {
+            throw TrainError("\(source): holds class \(outside), beyond the \(classes) classes the classifier was trained on")
+        }
+        return try ImageQuality(classifier: classifier, classes: classes, train: train, copyRadius: copyRadius, heldOut: unseen, real: unseen, splits: splits)
     }
 
     /// How many real images every distance compares with.

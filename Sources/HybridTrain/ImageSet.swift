@@ -59,6 +59,21 @@ public struct ImageSet: Sendable {
                          captions: captions.map { Array($0[trainCount...]) }, classes: classes))
     }
 
+    /// These images with their labels renumbered as `classes` (another set's class names), so
+    /// that a classifier trained on that set reads them; a class it lacks is refused by name.
+    /// Sets without class names (the digits' CSV labels) are returned as they are.
+    public func labelled(as classes: [String], source: String) throws -> ImageSet {
+        guard !self.classes.isEmpty, self.classes != classes else { return self }
+        let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
+        let renumbered = try self.classes.map { name in
+            guard let i = index[name] else {
+                throw TrainError("\(source): holds class \"\(name)\", which the training images (\(classes.count) classes) do not")
+            }
+            return i
+        }
+        return ImageSet(pixels: pixels, labels: labels.map { renumbered[Int($0)] }, side: side, channels: channels, captions: captions, classes: classes)
+    }
+
     static func readFile(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw TrainError("cannot read \(path): \(String(cString: strerror(errno)))") }

@@ -19,11 +19,7 @@ public struct TrainingData {
         let fraction = Double("\(data.validationFraction)") ?? Double(data.validationFraction)
         let text = data.textFiles.isEmpty ? nil : try TextCorpus(files: data.textFiles, validationFraction: fraction)
         let images = try data.images.map { path -> (train: ImageSet, validation: ImageSet) in
-            var isFolder: ObjCBool = false
-            let set = FileManager.default.fileExists(atPath: path.absolute, isDirectory: &isFolder) && isFolder.boolValue
-                ? try ImageFolder.load(path.absolute, ImageFolder.Options(side: data.imageSize, channels: data.imageChannels, resize: data.resize,
-                                                                          captionColumn: data.captionColumn, labelColumn: data.labelColumn))
-                : try ImageSet.load(path: path.absolute, side: data.imageSize)
+            let set = try loadImages(path.absolute, data)
             let parts = set.split(validationFraction: fraction)
             guard parts.train.count > 0, parts.validation.count > 0 else {
                 throw TrainError("data.images: \(path.absolute) holds \(set.count) image\(set.count == 1 ? "" : "s"): \(parts.train.count) to train on and "
@@ -32,6 +28,16 @@ public struct TrainingData {
             return parts
         }
         return TrainingData(text: text, images: images)
+    }
+
+    /// Reads an image folder (`ImageFolder`) or a digits file (`ImageSet.load`) as `data:`
+    /// says images are read: its size, channels, resizing and columns.
+    public static func loadImages(_ path: String, _ data: DataConfig) throws -> ImageSet {
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+            ? try ImageFolder.load(path, ImageFolder.Options(side: data.imageSize, channels: data.imageChannels, resize: data.resize,
+                                                             captionColumn: data.captionColumn, labelColumn: data.labelColumn))
+            : try ImageSet.load(path: path, side: data.imageSize)
     }
 
     /// One line for the run log.

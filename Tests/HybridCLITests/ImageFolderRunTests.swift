@@ -137,6 +137,34 @@ import Testing
                              "--classifier-steps", "5", "--guidance", "2"])
         #expect(e.status == 0, "\(e.all)")
         #expect(e.stdout.contains("10 images (DDIM 2 steps, the held-out captions)") && e.stdout.contains("classifier agreement"), "\(e.stdout)")
+
+        // Images kept out of training: "down" alone is their first class, renumbered as the
+        // training images' second, so the classifier reads them as what they are.
+        let unseen = dir + "/unseen"
+        try FileManager.default.createDirectory(atPath: unseen, withIntermediateDirectories: true)
+        var rows: [String] = []
+        for i in 0..<4 {
+            try FileManager.default.copyItem(atPath: "\(folder)/d\(i).png", toPath: "\(unseen)/d\(i).png")
+            rows.append("{\"file_name\": \"d\(i).png\", \"text\": \"bars down\", \"kind\": \"down\"}")
+        }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: unseen + "/metadata.jsonl", atomically: true, encoding: .utf8)
+        let json = "\(dir)/unseen.json"
+        let u = try CLI.run(["eval", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "10", "--image-steps", "2",
+                             "--classifier-steps", "300", "--unseen-images", unseen, "--out", json])
+        #expect(u.status == 0, "\(u.all)")
+        #expect(u.stdout.contains("unseen images \(unseen) (4): the classifier reads them at 100.0%")
+                && u.stdout.contains("10 images (DDIM 2 steps, the captions of \(unseen))"), "\(u.stdout)")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        let metrics = record?["denoise"] as? [String: Double] ?? [:]
+        #expect(metrics["unseen/classifier_accuracy"] == 1 && metrics["unseen/classifier_agreement"] != nil
+                && metrics["frechet_features"] != metrics["unseen/frechet_features"], "\(metrics)")
+
+        // A class the training images lack is refused by name.
+        try (rows.joined(separator: "\n").replacingOccurrences(of: "\"down\"}", with: "\"diagonal\"}") + "\n")
+            .write(toFile: unseen + "/metadata.jsonl", atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["eval", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "10", "--image-steps", "2",
+                               "--classifier-steps", "5", "--unseen-images", unseen, "--out", json])
+        #expect(bad.status != 0 && bad.stderr.contains("\(unseen): holds class \"diagonal\", which the training images (2 classes) do not"), "\(bad.all)")
     }
 
     /// A captioned teacher distils like the digits one (the student reads the caption as its
