@@ -9,10 +9,16 @@ public final class CPUBackend: Backend {
 
     /// `threads` for OpenBLAS: by default every core this process may run on.
     public init(threads: Int = CPUBackend.availableCores) {
+        _ = OpenBLASCore.choice
         openblas_set_num_threads(Int32(threads))
     }
 
-    public var deviceDescription: String { "cpu (OpenBLAS, \(openblas_get_num_threads()) thread\(openblas_get_num_threads() == 1 ? "" : "s"))" }
+    public var deviceDescription: String {
+        let threads = Int(openblas_get_num_threads())
+        let core = OpenBLASCore.choice
+        let kernels = core.upgraded.map { "OpenBLAS \($0) kernels, not the \(core.detected) it detected" } ?? "OpenBLAS \(core.detected)"
+        return "cpu (\(kernels), \(threads) thread\(threads == 1 ? "" : "s"))"
+    }
 
     public func compile(_ graph: Graph) throws -> Executable {
         try CPUExecutable(graph: graph)
