@@ -11,12 +11,14 @@
 //   backward: dP = dO·Vᵀ,  dV += Pᵀ·dO
 //             dS = P ∘ (dP − rowsum(P ∘ dP))
 //             dQ += scale · dS·K,  dK += scale · dSᵀ·Q
-// The products run per (b,h) and per block of R query rows, over only the keys some row of the
-// block sees (the union of their windows): a causal mask skips the blocks above the diagonal,
-// about (1 − (R/T + 1)/2) of the work. Score entries outside a row's own window are never read
-// (softmax writes 0 there). Each product is one sgemm issued from the calling thread with
-// lda = 3C, so Q, K, V and their gradients are read and written in place; the softmax loops
-// between the products run over all B*H*T rows split across the cores.
+// The heads (b,h) are split over the cores; each runs its block of R query rows at a time, over
+// only the keys some row of the block sees (the union of their windows): a causal mask skips
+// the blocks above the diagonal, about (1 − (R/T + 1)/2) of the work. A block's products and its
+// softmax run back to back while its scores sit in cache. Score entries outside a row's own
+// window are never read (softmax writes 0 there). Each product is one single-threaded sgemm
+// with lda = 3C, so Q, K, V and their gradients are read and written in place.
+
+import COpenBLAS
 
 public enum Attention {
     /// out[B,T,C] = attention(qkv[B,T,3C]); writes probs[B,H,T,T], saved for the backward.
@@ -29,45 +31,32 @@ public enum Attention {
         guard B > 0, T > 0, D > 0 else { return }
 
         let blocks = RowBlocks(T: T, keyStart: keyStart, keyEnd: keyEnd)
-        // Scores: probs[b,h] = scale · Q·Kᵀ, where some row of the block looks.
-        for b in 0..<B {
-            for h in 0..<H {
-                let q = qkv + b * T * C3 + h * D, p = probs + (b * H + h) * TT
-                for (rows, keys) in blocks.spans where !keys.isEmpty {
-                    sgemm(transA: false, transB: true, M: rows.count, N: keys.count, K: D,
-                          alpha: scale, A: q + rows.lowerBound * C3, lda: C3, B: q + C + keys.lowerBound * C3, ldb: C3,
-                          beta: 0, C: p + rows.lowerBound * T + keys.lowerBound, ldc: T)
+        eachHead(B: B, H: H, work: B * H * TT * D) { b, h in
+            let q = qkv + b * T * C3 + h * D, v = q + 2 * C
+            let p = probs + (b * H + h) * TT, o = out + b * T * C + h * D
+            for (rows, keys) in blocks.spans {
+                guard !keys.isEmpty else {   // every row of the block fully masked: probs and output 0
+                    for t in rows { (p + t * T).update(repeating: 0, count: T); (o + t * C).update(repeating: 0, count: D) }
+                    continue
                 }
-            }
-        }
-
-        // Masked, stable softmax of every row, in place.
-        Parallel.forEachChunk(count: B * H * T, work: B * H * TT * 4) { rows in
-            for r in rows {
-                let row = probs + r * T
-                let (start, end) = window(t: r % T, T: T, keyStart: keyStart, keyEnd: keyEnd)
-                guard start < end else { row.update(repeating: 0, count: T); continue }
-                row.update(repeating: 0, count: start)
-                (row + end).update(repeating: 0, count: T - end)
-                let m = rowMax(row + start, end - start)
-                let inv = 1 / exponentiate(row + start, into: row + start, count: end - start, minus: m)
-                for j in start..<end { row[j] *= inv }
-            }
-        }
-
-        // out[b,:,h] = P·V (P is 0 outside the block's keys).
-        for b in 0..<B {
-            for h in 0..<H {
-                let v = qkv + b * T * C3 + 2 * C + h * D, p = probs + (b * H + h) * TT, o = out + b * T * C + h * D
-                for (rows, keys) in blocks.spans {
-                    guard !keys.isEmpty else {   // every row of the block fully masked: output 0
-                        for t in rows { (o + t * C).update(repeating: 0, count: D) }
-                        continue
-                    }
-                    sgemm(transA: false, transB: false, M: rows.count, N: D, K: keys.count,
-                          alpha: 1, A: p + rows.lowerBound * T + keys.lowerBound, lda: T, B: v + keys.lowerBound * C3, ldb: C3,
-                          beta: 0, C: o + rows.lowerBound * C, ldc: C)
+                let r0 = rows.lowerBound, k0 = keys.lowerBound
+                // Scores: scale · Q·Kᵀ over the block's keys.
+                sgemm(transA: false, transB: true, M: rows.count, N: keys.count, K: D,
+                      alpha: scale, A: q + r0 * C3, lda: C3, B: q + C + k0 * C3, ldb: C3, beta: 0, C: p + r0 * T + k0, ldc: T)
+                // Masked, stable softmax of each row, in place.
+                for t in rows {
+                    let row = p + t * T
+                    let (start, end) = window(t: t, T: T, keyStart: keyStart, keyEnd: keyEnd)
+                    guard start < end else { row.update(repeating: 0, count: T); continue }
+                    row.update(repeating: 0, count: start)
+                    (row + end).update(repeating: 0, count: T - end)
+                    let m = rowMax(row + start, end - start)
+                    let inv = 1 / exponentiate(row + start, into: row + start, count: end - start, minus: m)
+                    for j in start..<end { row[j] *= inv }
                 }
+                // out = P·V (P is 0 outside each row's window).
+                sgemm(transA: false, transB: false, M: rows.count, N: D, K: keys.count,
+                      alpha: 1, A: p + r0 * T + k0, lda: T, B: v + k0 * C3, ldb: C3, beta: 0, C: o + r0 * C, ldc: C)
             }
         }
     }
@@ -84,54 +73,53 @@ public enum Attention {
         guard B > 0, T > 0, D > 0 else { return }
 
         let blocks = RowBlocks(T: T, keyStart: keyStart, keyEnd: keyEnd)
-        // dP = dO·Vᵀ into scratch; dV += Pᵀ·dO; both over the block's keys.
-        for b in 0..<B {
-            for h in 0..<H {
-                let dO = dout + b * T * C + h * D
-                let vOffset = b * T * C3 + 2 * C + h * D
-                let p = probs + (b * H + h) * TT, dP = scratch + (b * H + h) * TT
-                for (rows, keys) in blocks.spans where !keys.isEmpty {
-                    let r0 = rows.lowerBound, k0 = keys.lowerBound
-                    sgemm(transA: false, transB: true, M: rows.count, N: keys.count, K: D,
-                          alpha: 1, A: dO + r0 * C, lda: C, B: qkv + vOffset + k0 * C3, ldb: C3, beta: 0, C: dP + r0 * T + k0, ldc: T)
-                    sgemm(transA: true, transB: false, M: keys.count, N: D, K: rows.count,
-                          alpha: 1, A: p + r0 * T + k0, lda: T, B: dO + r0 * C, ldb: C, beta: 1, C: dqkv + vOffset + k0 * C3, ldc: C3)
+        eachHead(B: B, H: H, work: 2 * B * H * TT * D) { b, h in
+            let dO = dout + b * T * C + h * D
+            let qOffset = b * T * C3 + h * D, kOffset = qOffset + C, vOffset = qOffset + 2 * C
+            let p = probs + (b * H + h) * TT, ds = scratch + (b * H + h) * TT
+            for (rows, keys) in blocks.spans where !keys.isEmpty {
+                let r0 = rows.lowerBound, k0 = keys.lowerBound
+                // dP = dO·Vᵀ;  dV += Pᵀ·dO.
+                sgemm(transA: false, transB: true, M: rows.count, N: keys.count, K: D,
+                      alpha: 1, A: dO + r0 * C, lda: C, B: qkv + vOffset + k0 * C3, ldb: C3, beta: 0, C: ds + r0 * T + k0, ldc: T)
+                sgemm(transA: true, transB: false, M: keys.count, N: D, K: rows.count,
+                      alpha: 1, A: p + r0 * T + k0, lda: T, B: dO + r0 * C, ldb: C, beta: 1, C: dqkv + vOffset + k0 * C3, ldc: C3)
+                // dS = P ∘ (dP − Σ_j P·dP), in place over dP; 0 outside the window.
+                for t in rows {
+                    let pr = p + t * T, dr = ds + t * T
+                    let (start, end) = window(t: t, T: T, keyStart: keyStart, keyEnd: keyEnd)
+                    guard start < end else { (dr + k0).update(repeating: 0, count: keys.count); continue }
+                    (dr + k0).update(repeating: 0, count: start - k0)
+                    (dr + end).update(repeating: 0, count: keys.upperBound - end)
+                    var acc = SIMD16<Float>()
+                    var j = start
+                    while j + 16 <= end { acc += pr.load16(j) * dr.load16(j); j += 16 }
+                    var dot = acc.sum()
+                    while j < end { dot += pr[j] * dr[j]; j += 1 }
+                    for j in start..<end { dr[j] = pr[j] * (dr[j] - dot) }
                 }
+                // dQ += scale · dS·K;  dK += scale · dSᵀ·Q.
+                sgemm(transA: false, transB: false, M: rows.count, N: D, K: keys.count,
+                      alpha: scale, A: ds + r0 * T + k0, lda: T, B: qkv + kOffset + k0 * C3, ldb: C3,
+                      beta: 1, C: dqkv + qOffset + r0 * C3, ldc: C3)
+                sgemm(transA: true, transB: false, M: keys.count, N: D, K: rows.count,
+                      alpha: scale, A: ds + r0 * T + k0, lda: T, B: qkv + qOffset + r0 * C3, ldb: C3,
+                      beta: 1, C: dqkv + kOffset + k0 * C3, ldc: C3)
             }
         }
+    }
 
-        // dS = P ∘ (dP − Σ_j P·dP), in place over dP; 0 outside the window.
-        Parallel.forEachChunk(count: B * H * T, work: B * H * TT * 2) { rows in
-            for r in rows {
-                let p = probs + r * T, ds = scratch + r * T
-                let (start, end) = window(t: r % T, T: T, keyStart: keyStart, keyEnd: keyEnd)
-                guard start < end else { ds.update(repeating: 0, count: T); continue }
-                ds.update(repeating: 0, count: start)
-                (ds + end).update(repeating: 0, count: T - end)
-                var acc = SIMD16<Float>()
-                var j = start
-                while j + 16 <= end { acc += p.load16(j) * ds.load16(j); j += 16 }
-                var dot = acc.sum()
-                while j < end { dot += p[j] * ds[j]; j += 1 }
-                for j in start..<end { ds[j] = p[j] * (ds[j] - dot) }
-            }
-        }
-
-        // dQ += scale · dS·K;  dK += scale · dSᵀ·Q; over the block's keys.
-        for b in 0..<B {
-            for h in 0..<H {
-                let qOffset = b * T * C3 + h * D
-                let ds = scratch + (b * H + h) * TT
-                for (rows, keys) in blocks.spans where !keys.isEmpty {
-                    let r0 = rows.lowerBound, k0 = keys.lowerBound
-                    sgemm(transA: false, transB: false, M: rows.count, N: D, K: keys.count,
-                          alpha: scale, A: ds + r0 * T + k0, lda: T, B: qkv + qOffset + C + k0 * C3, ldb: C3,
-                          beta: 1, C: dqkv + qOffset + r0 * C3, ldc: C3)
-                    sgemm(transA: true, transB: false, M: keys.count, N: D, K: rows.count,
-                          alpha: scale, A: ds + r0 * T + k0, lda: T, B: qkv + qOffset + r0 * C3, ldb: C3,
-                          beta: 1, C: dqkv + qOffset + C + k0 * C3, ldc: C3)
-                }
-            }
+    /// Runs `body(b, h)` for every head of every sequence, split over the cores, each product
+    /// inside on its calling thread: a head's products are small (T×D by D×T), so OpenBLAS's own
+    /// threads would only add a hand-off per call. Heads write disjoint columns of out, dqkv and
+    /// disjoint [T,T] planes of probs and scratch.
+    static func eachHead(B: Int, H: Int, work: Int, _ body: (Int, Int) -> Void) {
+        let threads = openblas_get_num_threads()
+        let split = Parallel.workers > 1 && B * H > 1
+        if split { openblas_set_num_threads(1) }
+        defer { if split { openblas_set_num_threads(threads) } }
+        Parallel.forEachChunk(count: B * H, work: split ? work : 0) { heads in
+            for bh in heads { body(bh / H, bh % H) }
         }
     }
 
