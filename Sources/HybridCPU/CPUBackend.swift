@@ -1,20 +1,16 @@
-import COpenBLAS
 import HybridCore
 
 /// The reference backend: OpenBLAS for matrix products, the kernels in `Kernels/` for the
-/// rest, both cores through OpenBLAS's threads and `DispatchQueue.concurrentPerform`.
+/// rest, every core through one pool of threads (`DispatchQueue.concurrentPerform`; OpenBLAS
+/// itself runs single-threaded, each product split in `Parallel.sgemm`).
 public final class CPUBackend: Backend {
-    /// Cores this process may run on (its affinity mask).
-    public static var availableCores: Int { Parallel.workers }
-
-    /// `threads` for OpenBLAS: by default every core this process may run on.
-    public init(threads: Int = CPUBackend.availableCores) {
+    public init() {
         _ = OpenBLASCore.choice
-        openblas_set_num_threads(Int32(threads))
+        _ = Parallel.singleThreadedBLAS
     }
 
     public var deviceDescription: String {
-        let threads = Int(openblas_get_num_threads())
+        let threads = Parallel.workers
         let core = OpenBLASCore.choice
         let kernels = core.upgraded.map { "OpenBLAS \($0) kernels, not the \(core.detected) it detected" } ?? "OpenBLAS \(core.detected)"
         return "cpu (\(kernels), \(threads) thread\(threads == 1 ? "" : "s"))"

@@ -1,4 +1,4 @@
-import COpenBLAS
+import HybridCPU
 
 /// Euclidean distance from each query vector to its nearest reference vector: how to tell a
 /// sampler that copies its training images (as Carlini et al. 2023 found generations by their
@@ -17,8 +17,8 @@ public enum NearestImages {
         for first in stride(from: 0, to: count, by: block) {
             let rows = min(block, count - first)
             queries.withUnsafeBufferPointer { q in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(referenceCount), Int32(n), 1,
-                            q.baseAddress! + first * n, Int32(n), references, Int32(n), 0, &dots, Int32(referenceCount))
+                Parallel.sgemm(transA: false, transB: true, M: rows, N: referenceCount, K: n, alpha: 1,
+                               A: q.baseAddress! + first * n, lda: n, B: references, ldb: n, beta: 0, C: &dots, ldc: referenceCount)
             }
             dots.withUnsafeBufferPointer { d in
                 referenceNorms.withUnsafeBufferPointer { r in

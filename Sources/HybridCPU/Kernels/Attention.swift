@@ -18,7 +18,6 @@
 // window are never read (softmax writes 0 there). Each product is one single-threaded sgemm
 // with lda = 3C, so Q, K, V and their gradients are read and written in place.
 
-import COpenBLAS
 
 public enum Attention {
     /// out[B,T,C] = attention(qkv[B,T,3C]); writes probs[B,H,T,T], saved for the backward.
@@ -110,15 +109,11 @@ public enum Attention {
     }
 
     /// Runs `body(b, h)` for every head of every sequence, split over the cores, each product
-    /// inside on its calling thread: a head's products are small (T×D by D×T), so OpenBLAS's own
-    /// threads would only add a hand-off per call. Heads write disjoint columns of out, dqkv and
-    /// disjoint [T,T] planes of probs and scratch.
+    /// inside on its calling thread: a head's products are small (T×D by D×T), too small to
+    /// split again. Heads write disjoint columns of out, dqkv and disjoint [T,T] planes of
+    /// probs and scratch.
     static func eachHead(B: Int, H: Int, work: Int, _ body: (Int, Int) -> Void) {
-        let threads = openblas_get_num_threads()
-        let split = Parallel.workers > 1 && B * H > 1
-        if split { openblas_set_num_threads(1) }
-        defer { if split { openblas_set_num_threads(threads) } }
-        Parallel.forEachChunk(count: B * H, work: split ? work : 0) { heads in
+        Parallel.forEachChunk(count: B * H, work: work) { heads in
             for bh in heads { body(bh / H, bh % H) }
         }
     }

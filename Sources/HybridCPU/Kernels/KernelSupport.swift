@@ -12,7 +12,7 @@ import Dispatch
 import Foundation
 
 /// Splits loops over the cores with `DispatchQueue.concurrentPerform`, a few big chunks at a time.
-enum Parallel {
+public enum Parallel {
     /// Cores this process may run on: its affinity mask as OpenBLAS reads it (mpirun binds
     /// each rank to its own cores), which Foundation's processor counts ignore.
     static let workers = max(1, Int(openblas_get_num_procs()))
@@ -237,13 +237,56 @@ func exponentiate(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Fl
 
 // MARK: - sgemm
 
-/// Row-major C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, one `cblas_sgemm` call.
+/// Row-major C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, one `cblas_sgemm` call on the
+/// calling thread (OpenBLAS runs single-threaded: see `Parallel.sgemm`).
 /// op(A) = Aᵀ when `transA` (A then stored [K,M]); likewise for B. Leading dimensions are the
 /// row strides of A, B, C as stored, which lets callers read sub-blocks in place.
 @inline(__always)
 func sgemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
            alpha: Float, A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
            beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int) {
+    _ = Parallel.singleThreadedBLAS
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+}
+
+extension Parallel {
+    /// OpenBLAS's own threads spin in `sched_yield` between products while this process's
+    /// dispatch workers run the other kernels, taking a core from them; with every product
+    /// split here instead, one pool of threads does all the work.
+    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
+    /// Below this many multiply-adds a product runs on the calling thread.
+    static let minimumProduct = 1 << 20
+
+    /// `sgemm` split over the cores into bands of C's rows or columns (whichever C has more of),
+    /// each band a single-threaded product; for callers not already inside a parallel loop.
+    public static func sgemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
+                             alpha: Float, A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int) {
+        let splitRows = M >= N
+        // Bands are whole 16-float (cache-line) multiples, so no two threads write one line of C.
+        let blocks = ((splitRows ? M : N) + 15) / 16
+        let chunks = M * N * K < minimumProduct ? 1 : min(workers, blocks)
+        if chunks <= 1 {
+            HybridCPU.sgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda,
+                            B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+            return
+        }
+        let a = UncheckedSendable(A), b = UncheckedSendable(B), c = UncheckedSendable(C)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let first = min(blocks * chunk / chunks * 16, splitRows ? M : N)
+            let end = min(blocks * (chunk + 1) / chunks * 16, splitRows ? M : N)
+            guard first < end else { return }
+            if splitRows {
+                HybridCPU.sgemm(transA: transA, transB: transB, M: end - first, N: N, K: K, alpha: alpha,
+                                A: a.value + (transA ? first : first * lda), lda: lda, B: b.value, ldb: ldb,
+                                beta: beta, C: c.value + first * ldc, ldc: ldc)
+            } else {
+                HybridCPU.sgemm(transA: transA, transB: transB, M: M, N: end - first, K: K, alpha: alpha,
+                                A: a.value, lda: lda, B: b.value + (transB ? first * ldb : first), ldb: ldb,
+                                beta: beta, C: c.value + first, ldc: ldc)
+            }
+        }
+    }
 }

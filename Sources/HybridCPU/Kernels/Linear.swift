@@ -5,7 +5,7 @@
 //   backward: dx[N,K] += dout[N,M] · w[M,K]
 //             dw[M,K] += dout[N,M]ᵀ · x[N,K]
 //             dbias[M] += Σ_i dout[i,M]
-// Each product is a single sgemm (transposes by flag, never by copy); accumulation is beta = 1.
+// Each product is one sgemm split over the cores (transposes by flag, never by copy); accumulation is beta = 1.
 
 public enum Linear {
     /// out[N,M] = x[N,K] · wᵀ + bias (bias nil: no bias).
@@ -21,7 +21,7 @@ public enum Linear {
             if bias == nil { out.update(repeating: 0, count: N * M) }
             return
         }
-        sgemm(transA: false, transB: true, M: N, N: M, K: K,
+        Parallel.sgemm(transA: false, transB: true, M: N, N: M, K: K,
               alpha: 1, A: x, lda: K, B: weight, ldb: K, beta: bias == nil ? 0 : 1, C: out, ldc: M)
     }
 
@@ -31,11 +31,11 @@ public enum Linear {
                                 N: Int, K: Int, M: Int) {
         guard N > 0, M > 0 else { return }
         if let dx, K > 0 {
-            sgemm(transA: false, transB: false, M: N, N: K, K: M,
+            Parallel.sgemm(transA: false, transB: false, M: N, N: K, K: M,
                   alpha: 1, A: dout, lda: M, B: weight, ldb: K, beta: 1, C: dx, ldc: K)
         }
         if let dweight, K > 0 {
-            sgemm(transA: true, transB: false, M: M, N: K, K: N,
+            Parallel.sgemm(transA: true, transB: false, M: M, N: K, K: N,
                   alpha: 1, A: dout, lda: M, B: x, ldb: K, beta: 1, C: dweight, ldc: K)
         }
         if let dbias { accumulateColumnSums(into: dbias, from: dout, R: N, n: M) }
