@@ -17,6 +17,8 @@ let package = Package(
         // C modules: the plugin ABI and the system libraries.
         .target(name: "CHybridPlugin"),
         .target(name: "CReadableMemory"),
+        // Element-wise kernels built for each x86-64 vector width, picked at load.
+        .target(name: "CVectorMath"),
         // PNG decoding over libpng, whose longjmp errors stay inside this C target.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -30,7 +32,7 @@ let package = Package(
 
         // The runtime.
         .target(name: "HybridCore"),
-        .target(name: "HybridCPU", dependencies: ["HybridCore", "COpenBLAS"]),
+        .target(name: "HybridCPU", dependencies: ["HybridCore", "COpenBLAS", "CVectorMath"]),
         .target(name: "HybridVulkan", dependencies: ["HybridCore", "CVulkan"], exclude: ["Shaders"]),
         .target(name: "HybridNN", dependencies: ["HybridCore"]),
         .target(name: "HybridRecipe", dependencies: ["CYAML"]),

@@ -18,6 +18,7 @@
 // window are never read (softmax writes 0 there). Each product is one single-threaded sgemm
 // with lda = 3C, so Q, K, V and their gradients are read and written in place.
 
+import CVectorMath
 
 public enum Attention {
     /// out[B,T,C] = attention(qkv[B,T,3C]); writes probs[B,H,T,T], saved for the backward.
@@ -50,7 +51,7 @@ public enum Attention {
                     row.update(repeating: 0, count: start)
                     (row + end).update(repeating: 0, count: T - end)
                     let m = rowMax(row + start, end - start)
-                    let inv = 1 / exponentiate(row + start, into: row + start, count: end - start, minus: m)
+                    let inv = 1 / hybrid_exponentiate(row + start, row + start, end - start, m)
                     for j in start..<end { row[j] *= inv }
                 }
                 // out = P·V (P is 0 outside each row's window).

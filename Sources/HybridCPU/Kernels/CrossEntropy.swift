@@ -7,6 +7,7 @@
 // With all weights 1 the loss is the plain mean over rows. A row of weight 0 contributes
 // nothing and its target is never read (it may be a padding id such as −1).
 
+import CVectorMath
 import Foundation
 
 public enum CrossEntropy {
@@ -18,7 +19,7 @@ public enum CrossEntropy {
             for i in rows {
                 let z = logits + i * V, p = probs + i * V
                 let m = rowMax(z, V)
-                let sum = exponentiate(z, into: p, count: V, minus: m)
+                let sum = hybrid_exponentiate(z, p, V, m)
                 let inv = 1 / sum
                 for j in 0..<V { p[j] *= inv }
                 let w = weights[i]

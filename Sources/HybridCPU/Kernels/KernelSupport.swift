@@ -1,5 +1,5 @@
 // Shared machinery for the CPU kernels: splitting work over the cores, SIMD loads and
-// reductions, column sums, vector exp/tanh, and a thin sgemm wrapper. No loop allocates; a
+// reductions, column sums, and sgemm on one core or split over them. No loop allocates; a
 // parallel call costs one dispatch (and a small closure context), so only large loops split.
 //
 // Conventions every kernel in this folder follows:
@@ -173,66 +173,6 @@ func accumulateColumnSums(into dy: UnsafeMutablePointer<Float>, from dout: Unsaf
             for j in columns { dy[j] += row[j] }
         }
     }
-}
-
-// MARK: - Vector exp and tanh
-
-/// e^x for 16 lanes at once (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial for
-/// e^r, 2^n built in the exponent bits), within 1 ulp of e^x (measured over −87.3…88).
-/// Lanes above 88 are clamped to 88 (callers pass x ≤ 0, or feed tanh, where e^88 is already
-/// "infinite"); lanes below −87.3 give 0. Only SSE2-level operations, so it vectorizes on the
-/// baseline x86-64 target (the scalar expf call costs ~4 ns per element).
-@inline(__always)
-func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let low: Float = -87.33654
-    var v = x
-    v.replace(with: 88, where: v .> 88)
-    let tooSmall = v .< low
-    v.replace(with: low, where: tooSmall)
-    // n = round(x·log2 e) by the 1.5·2^23 trick: the sum's low mantissa bits hold n.
-    let magic = SIMD16<Float>(repeating: 12_582_912)
-    let t = v * 1.442_695_04 + magic
-    let n = t - magic
-    let r = v - n * 0.693_359_375 - n * -2.121_944_4e-4
-    var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let y = p * (r * r) + r + 1
-    // 2^n: (n + 127) << 23, with n = bits(t) − bits(1.5·2^23).
-    let bits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-    var result = y * unsafeBitCast(bits, to: SIMD16<Float>.self)
-    result.replace(with: 0, where: tooSmall)
-    return result
-}
-
-/// tanh(x) for 16 lanes as 1 − 2 / (e^{2x} + 1): absolute error < 2e-7 (relative error grows
-/// for |x| ≲ 1e-3, where tanh x ≈ x is tiny next to the 1 it is added to in GELU).
-@inline(__always)
-func tanh16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    1 - 2 / (exp16(x + x) + 1)
-}
-
-/// dst[j] = e^(src[j] − m) for j in 0..<n, returning Σ_j dst[j]. dst may be src (in place).
-@inline(__always)
-func exponentiate(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int, minus m: Float) -> Float {
-    var acc = SIMD16<Float>()
-    var j = 0
-    while j + 16 <= n {
-        let e = exp16(src.load16(j) - m)
-        (dst + j).store16(e)
-        acc += e
-        j += 16
-    }
-    if j < n {
-        // e^−∞ = 0: the padding lanes add nothing to the sum.
-        let e = exp16((src + j).loadPartial16(count: n - j, padding: -.infinity) - m)
-        (dst + j).storePartial16(e, count: n - j)
-        acc += e
-    }
-    return acc.sum()
 }
 
 // MARK: - sgemm
