@@ -17,7 +17,16 @@ public final class CPUBackend: Backend {
     }
 
     public func compile(_ graph: Graph) throws -> Executable {
-        try CPUExecutable(graph: graph)
+        try compile(oneAtATime: [graph])[0]
+    }
+
+    /// One workspace for all: each graph's activations are placed by its own plan, in one arena
+    /// as large as the largest plan.
+    public func compile(oneAtATime graphs: [Graph]) throws -> [Executable] {
+        let plans = graphs.map { MemoryPlan(graph: $0, fusedAttention: true) }
+        let workspace = Workspace(arenaCount: plans.map(\.size).max() ?? 0,
+                                  scratchCount: graphs.map(CPUExecutable.scratchCount).max() ?? 0)
+        return try zip(graphs, plans).map { try CPUExecutable(graph: $0, plan: $1, workspace: workspace) }
     }
 
     public func parameterMemory() -> ParameterMemory { HostParameterMemory() }
@@ -44,31 +53,57 @@ public final class CPUBackend: Backend {
     }
 }
 
+/// Memory that executables run one at a time share: the activation arena and the attention
+/// scratch, each sized for the largest of them.
+final class Workspace {
+    let arena: UnsafeMutablePointer<Float>
+    let scratch: UnsafeMutablePointer<Float>
+
+    init(arenaCount: Int, scratchCount: Int) {
+        arena = .allocate(capacity: max(arenaCount, 1))
+        arena.initialize(repeating: 0, count: max(arenaCount, 1))
+        scratch = .allocate(capacity: max(scratchCount, 1))
+        scratch.initialize(repeating: 0, count: max(scratchCount, 1))
+    }
+
+    deinit {
+        arena.deallocate()
+        scratch.deallocate()
+    }
+}
+
 /// A graph bound to memory: every tensor's pointer resolved once, so a run is a loop over
 /// nodes that calls one kernel each.
 final class CPUExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
-    private let arena: UnsafeMutablePointer<Float>
+    private let workspace: Workspace
     /// Float view of each tensor's storage (nil for tensors never placed: unused ones).
     private var pointers: [UnsafeMutablePointer<Float>?]
     /// Per attention node: the key range of every row.
     private var keyRanges: [Int: (start: UnsafeMutablePointer<Int32>, end: UnsafeMutablePointer<Int32>)] = [:]
+    /// Per attention node: lse[B,H,T], from its forward to its backward.
+    private var logSumExps: [Int: UnsafeMutablePointer<Float>] = [:]
     private var inputPointers: [TensorID: UnsafeMutableRawPointer] = [:]
-    /// The attention backward's dscores workspace, shared by every attention node (they run
-    /// one after another), sized for the largest.
-    private let scratch: UnsafeMutablePointer<Float>
 
-    init(graph: Graph) throws {
+    /// The attention scratch a graph needs: its attention nodes run one after another.
+    static func scratchCount(_ graph: Graph) -> Int {
+        graph.nodes.map { node in
+            guard case .attention = node.op else { return 0 }
+            return Attention.scratchCount(T: graph[node.inputs[0]].shape[1])
+        }.max() ?? 0
+    }
+
+    /// `plan` places the activations in `workspace.arena` (a plan with fused attention: no
+    /// probabilities are kept).
+    init(graph: Graph, plan: MemoryPlan, workspace: Workspace) throws {
         guard let values = graph.parameters.values, let gradients = graph.parameters.gradients else {
             throw GraphError("parameters must be materialized before a graph is compiled")
         }
         self.graph = graph
-        let plan = MemoryPlan(graph: graph)
-        let arena = UnsafeMutablePointer<Float>.allocate(capacity: max(plan.size, 1))
-        arena.initialize(repeating: 0, count: max(plan.size, 1))
         self.plan = plan
-        self.arena = arena
+        self.workspace = workspace
+        let arena = workspace.arena
         pointers = Array(repeating: nil, count: graph.tensors.count)
         for (id, t) in graph.tensors.enumerated() {
             switch t.storage {
@@ -83,11 +118,10 @@ final class CPUExecutable: Executable {
                 inputPointers[id] = raw
             }
         }
-        var scratchCount = 1
         for (index, node) in graph.nodes.enumerated() {
-            guard case .attention(_, let mask) = node.op else { continue }
-            scratchCount = max(scratchCount, graph[node.saved[0]].count)
-            let T = graph[node.inputs[0]].shape[1]
+            guard case .attention(let heads, let mask) = node.op else { continue }
+            let s = graph[node.inputs[0]].shape, T = s[1]
+            logSumExps[index] = .allocate(capacity: s[0] * heads * T)
             let start = UnsafeMutablePointer<Int32>.allocate(capacity: T)
             let end = UnsafeMutablePointer<Int32>.allocate(capacity: T)
             for t in 0..<T {
@@ -97,12 +131,10 @@ final class CPUExecutable: Executable {
             }
             keyRanges[index] = (start, end)
         }
-        scratch = .allocate(capacity: scratchCount)
     }
 
     deinit {
-        arena.deallocate()
-        scratch.deallocate()
+        logSumExps.values.forEach { $0.deallocate() }
         inputPointers.values.forEach { $0.deallocate() }
         keyRanges.values.forEach { $0.start.deallocate(); $0.end.deallocate() }
     }
@@ -188,8 +220,8 @@ final class CPUExecutable: Executable {
         case .attention(let heads, _):
             let s = graph[i[0]].shape
             let mask = keyRanges[index]!
-            Attention.forward(out: out, probs: f(node.saved[0]), qkv: f(i[0]), keyStart: mask.start, keyEnd: mask.end,
-                              B: s[0], T: s[1], C: s[2] / 3, H: heads)
+            Attention.forward(out: out, lse: logSumExps[index]!, qkv: f(i[0]), keyStart: mask.start, keyEnd: mask.end,
+                              scratch: workspace.scratch, B: s[0], T: s[1], C: s[2] / 3, H: heads)
         case .crossEntropy:
             let logits = graph[i[0]]
             CrossEntropy.forward(loss: out, probs: f(node.saved[0]), logits: f(i[0]), targets: ids(i[1]),
@@ -246,8 +278,8 @@ final class CPUExecutable: Executable {
             guard let dqkv = grad(d[0]) else { break }
             let s = graph[i[0]].shape
             let mask = keyRanges[step.node]!
-            Attention.backward(dqkv: dqkv, scratch: scratch, dout: dout,
-                               qkv: f(i[0]), probs: f(node.saved[0]), keyStart: mask.start, keyEnd: mask.end,
+            Attention.backward(dqkv: dqkv, dout: dout, out: f(node.output), qkv: f(i[0]), lse: logSumExps[step.node]!,
+                               keyStart: mask.start, keyEnd: mask.end, scratch: workspace.scratch,
                                B: s[0], T: s[1], C: s[2] / 3, H: heads)
         case .crossEntropy:
             if let dlogits = grad(d[0]) {

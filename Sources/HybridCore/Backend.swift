@@ -4,6 +4,10 @@ public protocol Backend: AnyObject {
     /// One line naming the device, for the run log.
     var deviceDescription: String { get }
     func compile(_ graph: Graph) throws -> Executable
+    /// Graphs that run one at a time, each run finished and its outputs read before another
+    /// starts (a mixture's objectives, one after another in a step): a backend may let their
+    /// activations share memory, so an output holds only until another of them runs.
+    func compile(oneAtATime graphs: [Graph]) throws -> [Executable]
     /// Memory for a new parameter store, where this backend's kernels can reach it.
     func parameterMemory() -> ParameterMemory
     /// One AdamW step over every parameter, after the gradients were clipped.
@@ -12,6 +16,13 @@ public protocol Backend: AnyObject {
     func gradientNorm(_ parameters: ParameterStore) -> Double
     /// Multiplies every gradient by `factor` (global-norm clipping).
     func scaleGradients(_ parameters: ParameterStore, by factor: Float)
+}
+
+extension Backend {
+    /// Without shared memory: each graph compiled on its own.
+    public func compile(oneAtATime graphs: [Graph]) throws -> [Executable] {
+        try graphs.map(compile)
+    }
 }
 
 public struct AdamWSettings: Sendable, Equatable {

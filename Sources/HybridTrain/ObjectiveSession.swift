@@ -120,8 +120,8 @@ public final class ObjectiveSession {
         shards.first { $0.index == index }!.rng.pointee = RandomStream(state: state)
     }
 
-    public func compile(on backend: Backend) throws {
-        let exe = try backend.compile(graph)
+    /// Runs the objective on `exe`, compiled from `graph`.
+    public func bind(_ exe: Executable) throws {
         executable = exe
         // Each shard's rows of every input: inputs are batch-major, so a shard's are one
         // contiguous slice.

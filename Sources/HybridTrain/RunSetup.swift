@@ -91,7 +91,8 @@ public struct RunSetup {
             log("initialised from \(initFrom.written)" + (kept.isEmpty ? ""
                 : "; \(kept.count) parameters it lacks keep their initial values: \(kept.joined(separator: ", "))"))
         }
-        for s in sessions { try s.compile(on: backend) }
+        // The objectives run one after another in a step: their activations share memory.
+        for (s, exe) in zip(sessions, try backend.compile(oneAtATime: sessions.map(\.graph))) { try s.bind(exe) }
         for (i, (objective, session)) in zip(recipe.objectives, sessions).enumerated() {
             guard let teacher = objective.teacher else { continue }
             guard session.instance.plugin.dataKind == .images else {

@@ -11,9 +11,10 @@ import Testing
         let (T, C, H) = shape
         var rng = SeededRNG(seed: 3)
         let qkv = rng.uniform(count: T * 3 * C)
-        var full = [Float](repeating: 0, count: T * C), probs = [Float](repeating: 0, count: H * T * T)
+        var full = [Float](repeating: 0, count: T * C), lse = [Float](repeating: 0, count: H * T)
+        var scratch = [Float](repeating: 0, count: Attention.scratchCount(T: T))
         let start = [Int32](repeating: 0, count: T), end = (0..<T).map { Int32($0 + 1) }
-        Attention.forward(out: &full, probs: &probs, qkv: qkv, keyStart: start, keyEnd: end, B: 1, T: T, C: C, H: H)
+        Attention.forward(out: &full, lse: &lse, qkv: qkv, keyStart: start, keyEnd: end, scratch: &scratch, B: 1, T: T, C: C, H: H)
         // A cache longer than the sequence, with garbage past the rows written: never read.
         let maxLength = T + 3
         var keys = [Float](repeating: .nan, count: maxLength * C), values = [Float](repeating: .nan, count: maxLength * C)

@@ -58,32 +58,35 @@ struct KeyWindows: CustomTestStringConvertible, Sendable {
 struct AttentionTests {
     struct Shape: Sendable { let B, T, C, H: Int }
 
-    static func forward(_ qkv: [Float], _ mask: KeyWindows, _ s: Shape) -> (out: [Float], probs: [Float]) {
+    static func forward(_ qkv: [Float], _ mask: KeyWindows, _ s: Shape) -> (out: [Float], lse: [Float]) {
         let x = Buffer(qkv), ks = Buffer(mask.start), ke = Buffer(mask.end)
         let out = Buffer(repeating: Float.nan, count: s.B * s.T * s.C)
-        let probs = Buffer(repeating: Float.nan, count: s.B * s.H * s.T * s.T)
-        withExtendedLifetime((x, ks, ke)) {
-            Attention.forward(out: out.p, probs: probs.p, qkv: x.p, keyStart: ks.p, keyEnd: ke.p, B: s.B, T: s.T, C: s.C, H: s.H)
+        let lse = Buffer(repeating: Float.nan, count: s.B * s.H * s.T)
+        let scratch = Buffer(repeating: Float.nan, count: Attention.scratchCount(T: s.T))
+        withExtendedLifetime((x, ks, ke, scratch)) {
+            Attention.forward(out: out.p, lse: lse.p, qkv: x.p, keyStart: ks.p, keyEnd: ke.p, scratch: scratch.p,
+                              B: s.B, T: s.T, C: s.C, H: s.H)
         }
-        return (out.array, probs.array)
+        return (out.array, lse.array)
     }
 
+    /// The backward from the forward's own out and lse, as the executable runs them.
     static func backward(_ dout: [Float], _ qkv: [Float], _ mask: KeyWindows, _ s: Shape, into dqkv: [Float]) -> [Float] {
-        let probs = forward(qkv, mask, s).probs
-        let d = Buffer(dout), x = Buffer(qkv), p = Buffer(probs), ks = Buffer(mask.start), ke = Buffer(mask.end)
-        let g = Buffer(dqkv), scratch = Buffer(repeating: Float.nan, count: probs.count)
-        withExtendedLifetime((d, x, p, ks, ke)) {
-            Attention.backward(dqkv: g.p, scratch: scratch.p, dout: d.p, qkv: x.p, probs: p.p, keyStart: ks.p, keyEnd: ke.p,
-                               B: s.B, T: s.T, C: s.C, H: s.H)
+        let (out, lse) = forward(qkv, mask, s)
+        let d = Buffer(dout), x = Buffer(qkv), o = Buffer(out), l = Buffer(lse), ks = Buffer(mask.start), ke = Buffer(mask.end)
+        let g = Buffer(dqkv), scratch = Buffer(repeating: Float.nan, count: Attention.scratchCount(T: s.T))
+        withExtendedLifetime((d, x, o, l, ks, ke, scratch)) {
+            Attention.backward(dqkv: g.p, dout: d.p, out: o.p, qkv: x.p, lse: l.p, keyStart: ks.p, keyEnd: ke.p,
+                               scratch: scratch.p, B: s.B, T: s.T, C: s.C, H: s.H)
         }
         return g.array
     }
 
     /// Naive masked softmax attention, one score at a time, in Double.
-    static func reference(_ qkv: [Float], _ mask: KeyWindows, _ s: Shape) -> (out: [Float], probs: [Float]) {
+    static func reference(_ qkv: [Float], _ mask: KeyWindows, _ s: Shape) -> (out: [Float], lse: [Float]) {
         let (B, T, C, H) = (s.B, s.T, s.C, s.H), D = C / H
         let scale = 1 / Double(D).squareRoot()
-        var out = [Float](repeating: 0, count: B * T * C), probs = [Float](repeating: 0, count: B * H * T * T)
+        var out = [Float](repeating: 0, count: B * T * C), lse = [Float](repeating: 0, count: B * H * T)
         func at(_ b: Int, _ t: Int, _ part: Int, _ h: Int, _ d: Int) -> Double {
             Double(qkv[(b * T + t) * 3 * C + part * C + h * D + d])
         }
@@ -96,7 +99,7 @@ struct AttentionTests {
                     let m = scores.max()!
                     let e = scores.map { exp($0 - m) }
                     let z = e.reduce(0, +)
-                    for (n, j) in keys.enumerated() { probs[((b * H + h) * T + t) * T + j] = Float(e[n] / z) }
+                    lse[(b * H + h) * T + t] = Float(m + log(z))
                     for d in 0..<D {
                         let o = keys.enumerated().reduce(0.0) { $0 + e[$1.offset] / z * at(b, $1.element, 2, h, d) }
                         out[(b * T + t) * C + h * D + d] = Float(o)
@@ -104,7 +107,7 @@ struct AttentionTests {
                 }
             }
         }
-        return (out, probs)
+        return (out, lse)
     }
 
     static let small = Shape(B: 2, T: 5, C: 8, H: 2)
@@ -117,8 +120,8 @@ struct AttentionTests {
         let qkv = rng.normal(count: s.B * s.T * 3 * s.C)
         let result = Self.forward(qkv, mask, s), expected = Self.reference(qkv, mask, s)
         #expect(nmse(result.out, expected.out) < 1e-11, "out \(mask.name)")
-        #expect(nmse(result.probs, expected.probs) < 1e-11, "probs \(mask.name)")
-        #expect(!result.out.contains { $0.isNaN } && !result.probs.contains { $0.isNaN })
+        #expect(nmse(result.lse, expected.lse) < 1e-11, "lse \(mask.name)")
+        #expect(!result.out.contains { $0.isNaN } && !result.lse.contains { $0.isNaN })
     }
 
     @Test("two-core forward over several row blocks matches naive attention",
@@ -129,7 +132,7 @@ struct AttentionTests {
         let qkv = rng.normal(count: s.B * s.T * 3 * s.C)
         let result = Self.forward(qkv, mask, s), expected = Self.reference(qkv, mask, s)
         #expect(nmse(result.out, expected.out) < 1e-11, "out \(mask.name)")
-        #expect(nmse(result.probs, expected.probs) < 1e-11, "probs \(mask.name)")
+        #expect(nmse(result.lse, expected.lse) < 1e-11, "lse \(mask.name)")
     }
 
     @Test("backward matches finite differences", arguments: KeyWindows.all(5))
