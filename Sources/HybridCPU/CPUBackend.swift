@@ -23,7 +23,7 @@ public final class CPUBackend: Backend {
     /// One workspace for all: each graph's activations are placed by its own plan, in one arena
     /// as large as the largest plan.
     public func compile(oneAtATime graphs: [Graph]) throws -> [Executable] {
-        let plans = graphs.map { MemoryPlan(graph: $0, fusedAttention: true) }
+        let plans = graphs.map { MemoryPlan(graph: $0, fusedAttention: true, recompute: true) }
         let workspace = Workspace(arenaCount: plans.map(\.size).max() ?? 0,
                                   scratchCount: graphs.map(CPUExecutable.scratchCount).max() ?? 0)
         return try zip(graphs, plans).map { try CPUExecutable(graph: $0, plan: $1, workspace: workspace) }
@@ -82,6 +82,8 @@ final class CPUExecutable: Executable {
     private var pointers: [UnsafeMutablePointer<Float>?]
     /// Per attention node: the key range of every row.
     private var keyRanges: [Int: (start: UnsafeMutablePointer<Int32>, end: UnsafeMutablePointer<Int32>)] = [:]
+    /// Outputs the backward recomputes: where each lives in the forward and in the backward.
+    private var recomputed: [(id: TensorID, forward: UnsafeMutablePointer<Float>, backward: UnsafeMutablePointer<Float>)] = []
     /// Per attention node: lse[B,H,T], from its forward to its backward.
     private var logSumExps: [Int: UnsafeMutablePointer<Float>] = [:]
     private var inputPointers: [TensorID: UnsafeMutableRawPointer] = [:]
@@ -95,7 +97,7 @@ final class CPUExecutable: Executable {
     }
 
     /// `plan` places the activations in `workspace.arena` (a plan with fused attention: no
-    /// probabilities are kept).
+    /// probabilities are kept; with recomputed outputs or without).
     init(graph: Graph, plan: MemoryPlan, workspace: Workspace) throws {
         guard let values = graph.parameters.values, let gradients = graph.parameters.gradients else {
             throw GraphError("parameters must be materialized before a graph is compiled")
@@ -118,6 +120,7 @@ final class CPUExecutable: Executable {
                 inputPointers[id] = raw
             }
         }
+        recomputed = plan.backwardOffsets.sorted { $0.key < $1.key }.map { ($0.key, pointers[$0.key]!, arena + $0.value) }
         for (index, node) in graph.nodes.enumerated() {
             guard case .attention(let heads, let mask) = node.op else { continue }
             let s = graph[node.inputs[0]].shape, T = s[1]
@@ -178,7 +181,15 @@ final class CPUExecutable: Executable {
             preconditionFailure("backward on a graph without a differentiated loss")
         }
         f(lossGrad)[0] = seed
+        for r in recomputed { pointers[r.id] = r.backward }
+        defer { for r in recomputed { pointers[r.id] = r.forward } }
         for k in graph.backwardSteps.indices {
+            for index in plan.recomputeBeforeStep[k] {
+                guard let profile else { runForward(index); continue }
+                let t0 = ContinuousClock.now
+                runForward(index)
+                profile.record(graph.nodes[index].op.name + " recompute", ContinuousClock.now - t0)
+            }
             guard let profile else { runBackward(k); continue }
             let t0 = ContinuousClock.now
             runBackward(k)

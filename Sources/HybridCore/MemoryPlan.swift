@@ -9,6 +9,14 @@
 /// With `fusedAttention` (a backend whose attention recomputes the probabilities, as
 /// FlashAttention does), an attention node's saved probs [B,H,T,T] get no space, and its output
 /// lives until its backward step instead (the backward reads O for rowsum(dO ∘ O)).
+///
+/// With `recompute` (activation checkpointing of the cheap ops), the outputs of GELU and layer
+/// norm nodes are not kept from the forward to the backward: their forward copy lives only
+/// until its last forward reader, and the backward reruns the node just before its first
+/// backward step that reads the output, into a second place (`backwardOffsets`) that lives
+/// until the last. Those nodes' inputs are kept alive to that step. One pass over data the
+/// backward keeps anyway buys the largest tensors of a block (the MLP's [B·T, 4d] GELU output)
+/// off the peak.
 public struct MemoryPlan: Sendable {
     /// Arena offset (in 4-byte elements) per tensor id; nil for non-arena tensors.
     public private(set) var offsets: [Int?]
@@ -16,17 +24,38 @@ public struct MemoryPlan: Sendable {
     public private(set) var size: Int
     /// Activation gradients to zero before backward step k (their first writer).
     public private(set) var zeroBeforeStep: [[TensorID]]
+    /// Nodes to rerun before backward step k, into their outputs' backward places.
+    public private(set) var recomputeBeforeStep: [[Int]]
+    /// Where each recomputed output lives during the backward (arena offset in elements).
+    public private(set) var backwardOffsets: [TensorID: Int]
 
     /// Offsets are rounded to 16 elements (64 bytes) for aligned SIMD loads.
     static let alignment = 16
 
-    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false) {
+    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false, recompute: Bool = false) {
         let tensors = graph.tensors
         let n = graph.nodes.count
         let end = n + graph.backwardSteps.count
-        var first = [Int](repeating: Int.max, count: tensors.count)
-        var last = [Int](repeating: -1, count: tensors.count)
+        // Recomputed outputs: of GELU and layer norm nodes none of whose inputs is itself
+        // recomputed, and never a graph output. Their backward copies get ids past the tensors'.
+        var backwardCopy: [TensorID: Int] = [:], producer: [TensorID: Int] = [:]
+        if recompute {
+            for (i, node) in graph.nodes.enumerated() {
+                switch node.op {
+                case .gelu, .layerNorm:
+                    guard !graph.outputs.contains(node.output), !node.inputs.contains(where: { backwardCopy[$0] != nil }) else { continue }
+                    backwardCopy[node.output] = tensors.count + backwardCopy.count
+                    producer[node.output] = i
+                default: continue
+                }
+            }
+        }
+        let copies = backwardCopy.sorted { $0.value < $1.value }.map(\.key)
+        var first = [Int](repeating: Int.max, count: tensors.count + copies.count)
+        var last = [Int](repeating: -1, count: tensors.count + copies.count)
         func touch(_ id: TensorID, _ time: Int) {
+            // In the backward, a recomputed output is read from its backward copy.
+            let id = time >= n ? backwardCopy[id] ?? id : id
             first[id] = min(first[id], time)
             last[id] = max(last[id], time)
         }
@@ -54,16 +83,25 @@ public struct MemoryPlan: Sendable {
         // The loss gradient is seeded before the backward starts; outputs are read after it.
         if let loss = graph.loss, let g = tensors[loss].gradient { touch(g, n) }
         for id in graph.outputs { touch(id, end) }
+        // A backward copy is written just before its first reader, from inputs (and saved
+        // tensors, which the rerun rewrites) alive then.
+        var recomputeBeforeStep = [[Int]](repeating: [], count: graph.backwardSteps.count)
+        for id in copies where last[backwardCopy[id]!] >= 0 {
+            let time = first[backwardCopy[id]!], node = graph.nodes[producer[id]!]
+            recomputeBeforeStep[time - n].append(producer[id]!)
+            (node.inputs + node.saved).forEach { touch($0, time) }
+        }
+        func count(_ id: Int) -> Int { id < tensors.count ? tensors[id].count : tensors[copies[id - tensors.count]].count }
 
         var placed: [(offset: Int, size: Int, first: Int, last: Int)] = []
-        var offsets = [Int?](repeating: nil, count: tensors.count)
+        var offsets = [Int?](repeating: nil, count: first.count)
         var size = 0
-        let arena = tensors.indices.filter {
-            (tensors[$0].storage == .activation || tensors[$0].storage == .activationGradient) && last[$0] >= 0
+        let arena = first.indices.filter {
+            ($0 >= tensors.count || tensors[$0].storage == .activation || tensors[$0].storage == .activationGradient) && last[$0] >= 0
         }
-        let order = arena.sorted { (tensors[$0].count, -$0) > (tensors[$1].count, -$1) }
+        let order = arena.sorted { (count($0), -$0) > (count($1), -$1) }
         for id in order {
-            let need = (tensors[id].count + Self.alignment - 1) / Self.alignment * Self.alignment
+            let need = (count(id) + Self.alignment - 1) / Self.alignment * Self.alignment
             let overlapping = placed.filter { $0.first <= last[id] && first[id] <= $0.last }.sorted { $0.offset < $1.offset }
             // The next chunk boundary, where the tensor would cross one (one larger than a chunk
             // crosses anyway, and the backend refuses it by name).
@@ -81,8 +119,11 @@ public struct MemoryPlan: Sendable {
             offsets[id] = offset
             size = max(size, offset + need)
         }
-        self.offsets = offsets
+        self.offsets = Array(offsets[..<tensors.count])
         self.size = size
         self.zeroBeforeStep = zero
+        self.recomputeBeforeStep = recomputeBeforeStep
+        backwardOffsets = [:]
+        for id in copies { if let offset = offsets[backwardCopy[id]!] { backwardOffsets[id] = offset } }
     }
 }
