@@ -167,12 +167,17 @@ final class CPUExecutable: Executable {
 
     var profile: OpProfile?
 
+    /// Runs `body`, timed under `label` when profiling (the label is built only then).
+    @inline(__always) private func timed(_ label: @autoclosure () -> String, _ body: () -> Void) {
+        guard let profile else { return body() }
+        let t0 = ContinuousClock.now
+        body()
+        profile.record(label(), ContinuousClock.now - t0)
+    }
+
     func forward() {
         for index in graph.nodes.indices {
-            guard let profile else { runForward(index); continue }
-            let t0 = ContinuousClock.now
-            runForward(index)
-            profile.record(graph.nodes[index].op.name, ContinuousClock.now - t0)
+            timed(graph.nodes[index].op.name) { runForward(index) }
         }
     }
 
@@ -185,15 +190,9 @@ final class CPUExecutable: Executable {
         defer { for r in recomputed { pointers[r.id] = r.forward } }
         for k in graph.backwardSteps.indices {
             for index in plan.recomputeBeforeStep[k] {
-                guard let profile else { runForward(index); continue }
-                let t0 = ContinuousClock.now
-                runForward(index)
-                profile.record(graph.nodes[index].op.name + " recompute", ContinuousClock.now - t0)
+                timed(graph.nodes[index].op.name + " recompute") { runForward(index) }
             }
-            guard let profile else { runBackward(k); continue }
-            let t0 = ContinuousClock.now
-            runBackward(k)
-            profile.record(graph.nodes[graph.backwardSteps[k].node].op.name + " backward", ContinuousClock.now - t0)
+            timed(graph.nodes[graph.backwardSteps[k].node].op.name + " backward") { runBackward(k) }
         }
     }
 

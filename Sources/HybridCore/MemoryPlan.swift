@@ -38,19 +38,19 @@ public struct MemoryPlan: Sendable {
         let end = n + graph.backwardSteps.count
         // Recomputed outputs: of GELU and layer norm nodes none of whose inputs is itself
         // recomputed, and never a graph output. Their backward copies get ids past the tensors'.
-        var backwardCopy: [TensorID: Int] = [:], producer: [TensorID: Int] = [:]
+        var rerun: [Int] = [], backwardCopy: [TensorID: Int] = [:]
         if recompute {
             for (i, node) in graph.nodes.enumerated() {
                 switch node.op {
                 case .gelu, .layerNorm:
                     guard !graph.outputs.contains(node.output), !node.inputs.contains(where: { backwardCopy[$0] != nil }) else { continue }
-                    backwardCopy[node.output] = tensors.count + backwardCopy.count
-                    producer[node.output] = i
+                    backwardCopy[node.output] = tensors.count + rerun.count
+                    rerun.append(i)
                 default: continue
                 }
             }
         }
-        let copies = backwardCopy.sorted { $0.value < $1.value }.map(\.key)
+        let copies = rerun.map { graph.nodes[$0].output }
         var first = [Int](repeating: Int.max, count: tensors.count + copies.count)
         var last = [Int](repeating: -1, count: tensors.count + copies.count)
         func touch(_ id: TensorID, _ time: Int) {
@@ -86,9 +86,9 @@ public struct MemoryPlan: Sendable {
         // A backward copy is written just before its first reader, from inputs (and saved
         // tensors, which the rerun rewrites) alive then.
         var recomputeBeforeStep = [[Int]](repeating: [], count: graph.backwardSteps.count)
-        for id in copies where last[backwardCopy[id]!] >= 0 {
-            let time = first[backwardCopy[id]!], node = graph.nodes[producer[id]!]
-            recomputeBeforeStep[time - n].append(producer[id]!)
+        for (k, index) in rerun.enumerated() where last[tensors.count + k] >= 0 {
+            let time = first[tensors.count + k], node = graph.nodes[index]
+            recomputeBeforeStep[time - n].append(index)
             (node.inputs + node.saved).forEach { touch($0, time) }
         }
         func count(_ id: Int) -> Int { id < tensors.count ? tensors[id].count : tensors[copies[id - tensors.count]].count }
@@ -124,6 +124,6 @@ public struct MemoryPlan: Sendable {
         self.zeroBeforeStep = zero
         self.recomputeBeforeStep = recomputeBeforeStep
         backwardOffsets = [:]
-        for id in copies { if let offset = offsets[backwardCopy[id]!] { backwardOffsets[id] = offset } }
+        for (k, id) in copies.enumerated() { if let offset = offsets[tensors.count + k] { backwardOffsets[id] = offset } }
     }
 }
