@@ -17,6 +17,9 @@
 /// until the last. Those nodes' inputs are kept alive to that step. One pass over data the
 /// backward keeps anyway buys the largest tensors of a block (the MLP's [B·T, 4d] GELU output)
 /// off the peak.
+///
+/// `halved` tensors hold 2-byte elements (bfloat16, a backend's mixed precision): each takes
+/// half as many 4-byte words, rounded up; offsets and the size stay in 4-byte words.
 public struct MemoryPlan: Sendable {
     /// Arena offset (in 4-byte elements) per tensor id; nil for non-arena tensors.
     public private(set) var offsets: [Int?]
@@ -28,11 +31,14 @@ public struct MemoryPlan: Sendable {
     public private(set) var recomputeBeforeStep: [[Int]]
     /// Where each recomputed output lives during the backward (arena offset in elements).
     public private(set) var backwardOffsets: [TensorID: Int]
+    /// The tensors stored in 2-byte elements.
+    public let halved: Set<TensorID>
 
     /// Offsets are rounded to 16 elements (64 bytes) for aligned SIMD loads.
     static let alignment = 16
 
-    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false, recompute: Bool = false) {
+    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false, recompute: Bool = false, halved: Set<TensorID> = []) {
+        self.halved = halved
         let tensors = graph.tensors
         let n = graph.nodes.count
         let end = n + graph.backwardSteps.count
@@ -91,7 +97,10 @@ public struct MemoryPlan: Sendable {
             recomputeBeforeStep[time - n].append(index)
             (node.inputs + node.saved).forEach { touch($0, time) }
         }
-        func count(_ id: Int) -> Int { id < tensors.count ? tensors[id].count : tensors[copies[id - tensors.count]].count }
+        func count(_ id: Int) -> Int {
+            let tensor = id < tensors.count ? id : copies[id - tensors.count]
+            return Self.words(tensors[tensor].count, halved: halved.contains(tensor))
+        }
 
         var placed: [(offset: Int, size: Int, first: Int, last: Int)] = []
         var offsets = [Int?](repeating: nil, count: first.count)
@@ -126,4 +135,9 @@ public struct MemoryPlan: Sendable {
         backwardOffsets = [:]
         for (k, id) in copies.enumerated() { if let offset = offsets[tensors.count + k] { backwardOffsets[id] = offset } }
     }
+
+    /// The 4-byte words tensor `id` of `graph` (the planned graph) takes in the arena.
+    public func words(_ id: TensorID, of graph: Graph) -> Int { Self.words(graph[id].count, halved: halved.contains(id)) }
+
+    static func words(_ count: Int, halved: Bool) -> Int { halved ? (count + 1) / 2 : count }
 }

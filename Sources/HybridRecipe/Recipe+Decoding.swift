@@ -97,9 +97,10 @@ private struct RecipeReader {
     }
 
     func recipe(_ root: YAMLNode) -> Recipe? {
-        let keys = ["device", "plugin_paths", "model", "data", "objectives", "mixing", "optimizer", "schedule", "training", "checkpoint"]
+        let keys = ["device", "precision", "plugin_paths", "model", "data", "objectives", "mixing", "optimizer", "schedule", "training", "checkpoint"]
         guard let f = Fields(root, at: "", keys: keys, in: decoder) else { return nil }
         let device: Recipe.Device? = f.choice("device", default: .auto)
+        let precision: Recipe.Precision? = f.choice("precision", default: .fp32)
         let pluginPaths = f.read("plugin_paths", default: [], expected: "a list of folders") { node, path in
             decoder.list(node, path, expected: "a list of folders") { item, path in
                 decoder.string(item, path, expected: "a folder path").map { RecipePath(written: $0, absolute: absolute($0)) }
@@ -113,9 +114,15 @@ private struct RecipeReader {
         let schedule = f.section("schedule", required: false, readSchedule)
         let training = f.section("training", required: true, readTraining)
         let checkpoint = f.section("checkpoint", required: false, readCheckpoint)
-        guard let device, let pluginPaths, let model, let data, let objectives, let mixing, let optimizer, let schedule,
+        guard let device, let precision, let pluginPaths, let model, let data, let objectives, let mixing, let optimizer, let schedule,
               let training, let checkpoint else { return nil }
-        return Recipe(device: device, pluginPaths: pluginPaths, model: model, data: data, objectives: objectives,
+        guard precision == .fp32 || device != .cpu else {
+            decoder.report(f.node("precision")?.mark ?? f.mark, f.childPath("precision"),
+                           reason: "the CPU backend computes in fp32 only; mixed precision runs on device: vulkan (or auto with a GPU)",
+                           expected: "fp32 with device: cpu", found: f.node("precision")?.found ?? precision.rawValue)
+            return nil
+        }
+        return Recipe(device: device, precision: precision, pluginPaths: pluginPaths, model: model, data: data, objectives: objectives,
                       mixing: mixing, optimizer: optimizer, schedule: schedule, training: training, checkpoint: checkpoint)
     }
 

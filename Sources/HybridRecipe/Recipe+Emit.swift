@@ -6,6 +6,7 @@ extension Recipe {
     public func yamlText() -> String {
         YAMLEmitter.text(.map([
             ("device", .plain(device.rawValue)),
+            ("precision", .plain(precision.rawValue)),
             ("plugin_paths", .list(pluginPaths.map { .string($0.written) })),
             ("model", .map([
                 ("d_model", .number(model.dModel)),

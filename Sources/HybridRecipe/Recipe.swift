@@ -6,9 +6,13 @@ public struct Recipe: Equatable, Sendable {
     /// How objectives share a step: `sum` runs every objective every step and adds their
     /// weighted gradients; `sample` runs one per step, drawn with the weights as probabilities.
     public enum Mixing: String, CaseIterable, Sendable { case sum, sample }
+    /// `fp32` everywhere (the default and the reference), or `mixed`: activations in bfloat16
+    /// with fp32 arithmetic, parameters, gradients and AdamW (the Vulkan backend only).
+    public enum Precision: String, CaseIterable, Sendable { case fp32, mixed }
 
     /// Which backend runs the graph (`auto`: a real GPU if there is one, else the CPU).
     public var device: Device
+    public var precision: Precision
     /// Folders searched for plugins before the usual places.
     public var pluginPaths: [RecipePath]
     public var model: ModelConfig
@@ -22,10 +26,11 @@ public struct Recipe: Equatable, Sendable {
     /// Where each value was written; empty for a recipe built in code.
     public var places = RecipePlaces()
 
-    public init(device: Device, pluginPaths: [RecipePath], model: ModelConfig, data: DataConfig,
+    public init(device: Device, precision: Precision = .fp32, pluginPaths: [RecipePath], model: ModelConfig, data: DataConfig,
                 objectives: [ObjectiveConfig], mixing: Mixing = .sum, optimizer: OptimizerConfig, schedule: ScheduleConfig,
                 training: TrainingConfig, checkpoint: CheckpointConfig = CheckpointConfig()) {
         self.device = device
+        self.precision = precision
         self.pluginPaths = pluginPaths
         self.model = model
         self.data = data

@@ -8,15 +8,18 @@ import CVulkan
 final class CommandRecording {
     let owner: VulkanDevice
     private let set: DescriptorSet?
+    /// Whether its dispatches use the mixed-precision kernels (bfloat16 operands).
+    private let mixed: Bool
     private var buffers: [VkCommandBuffer?] = []
     private var current: VkCommandBuffer?
     private var commandsInCurrent = 0
     private var finished = false
     static let commandsPerSubmit = 256
 
-    init(_ owner: VulkanDevice, set: DescriptorSet?) throws {
+    init(_ owner: VulkanDevice, set: DescriptorSet?, mixed: Bool = false) throws {
         self.owner = owner
         self.set = set
+        self.mixed = mixed
     }
 
     deinit {
@@ -36,7 +39,7 @@ final class CommandRecording {
         precondition(push.count * 4 <= PipelineLayouts.pushConstantBytes, "\(kernel): push constants over 128 bytes")
         guard groups > 0 else { return }
         guard groups <= 65535 * 65535 else { throw VulkanError("\(kernel): \(groups) workgroups is past what one dispatch can name") }
-        let pipeline = try owner.pipeline(PipelineKey(kernel: kernel, constants: constants ?? kernel.defaultConstants(owner.info)))
+        let pipeline = try owner.pipeline(PipelineKey(kernel: kernel, constants: constants ?? kernel.defaultConstants(owner.info), mixed: mixed))
         let cb = try commandBuffer()
         let vk = owner.vk
         vk.cmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)

@@ -9,10 +9,12 @@ enum Kernel: String, CaseIterable {
     case matmul, matmul_direct, matmul_large
     case sequence_copy
 
-    /// SPIR-V words (little-endian), from Generated/SPIRV.swift.
-    var spirv: [UInt32] {
-        guard let text = spirvBase64[rawValue], let data = Data(base64Encoded: text), data.count % 4 == 0 else {
-            preconditionFailure("Generated/SPIRV.swift lacks the \(rawValue) kernel: run scripts/compile-shaders")
+    /// SPIR-V words (little-endian), from Generated/SPIRV.swift: the `mixed` build reads and
+    /// writes bfloat16 operands too (Shaders/common.glsl).
+    func spirv(mixed: Bool) -> [UInt32] {
+        let name = rawValue + (mixed ? "_mixed" : "")
+        guard let text = spirvBase64[name], let data = Data(base64Encoded: text), data.count % 4 == 0 else {
+            preconditionFailure("Generated/SPIRV.swift lacks the \(name) kernel: run scripts/compile-shaders")
         }
         return data.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
     }

@@ -52,17 +52,19 @@ struct PipelineLayouts {
     }
 }
 
-/// A pipeline is one kernel with its specialization constants (ids 0, 1, …).
+/// A pipeline is one kernel with its specialization constants (ids 0, 1, …), in the fp32 or
+/// the mixed-precision build.
 struct PipelineKey: Hashable {
     var kernel: Kernel
     var constants: [UInt32]
+    var mixed = false
 }
 
 extension VulkanDevice {
     /// The pipeline for `key`, compiled on first use.
     func pipeline(_ key: PipelineKey) throws -> VkPipeline {
         if let p = pipelines[key] { return p }
-        let code = key.kernel.spirv
+        let code = key.kernel.spirv(mixed: key.mixed)
         var module: VkShaderModule?
         let r1 = code.withUnsafeBufferPointer { words in
             var info = VkShaderModuleCreateInfo()

@@ -6,15 +6,26 @@ import HybridCore
 /// live in each executable's arena.
 public final class VulkanBackend: Backend {
     public let device: VulkanDevice
+    /// `precision: mixed`: activations in bfloat16 (MixedPrecision.swift); parameters,
+    /// gradients and AdamW stay fp32 either way.
+    public let mixedPrecision: Bool
 
-    public init(device: VulkanDevice) {
+    /// Throws where `mixedPrecision` asks for 16-bit storage the device lacks.
+    public init(device: VulkanDevice, mixedPrecision: Bool = false) throws {
+        guard !mixedPrecision || device.info.storage16 else {
+            throw VulkanError("precision: mixed keeps activations in bfloat16, which needs 16-bit storage buffers (storageBuffer16BitAccess); "
+                + "\(device.info.name) has none: use precision: fp32")
+        }
         self.device = device
+        self.mixedPrecision = mixedPrecision
     }
 
-    public var deviceDescription: String { "vulkan \(device.info.name) (\(device.info.kind.rawValue), \(device.info.driver))" }
+    public var deviceDescription: String {
+        "vulkan \(device.info.name) (\(device.info.kind.rawValue), \(device.info.driver))" + (mixedPrecision ? ", mixed precision (bfloat16 activations)" : "")
+    }
 
     public func compile(_ graph: Graph) throws -> Executable {
-        try VulkanExecutable(graph: graph, device: device)
+        try VulkanExecutable(graph: graph, device: device, mixed: mixedPrecision)
     }
 
     public func parameterMemory() -> ParameterMemory { VulkanParameterMemory(device) }

@@ -12,6 +12,9 @@ public struct VulkanDeviceInfo: Sendable {
     public var maxWorkgroupInvocations: Int
     public var maxStorageBufferRange: Int
     public var fp16: Bool
+    /// 16-bit loads and stores in storage buffers (storageBuffer16BitAccess): what
+    /// `precision: mixed` needs for its bfloat16 activations.
+    public var storage16: Bool
     /// The largest single allocation the driver promises (Vulkan 1.1 maintenance3).
     public var maxMemoryAllocationSize: Int
     /// The size of the largest device-local memory heap, in bytes.
@@ -23,7 +26,7 @@ public struct VulkanDeviceInfo: Sendable {
 
     public init(index: Int, name: String, driver: String, kind: Kind, subgroupSize: Int, sharedMemory: Int,
                 maxWorkgroupInvocations: Int, maxStorageBufferRange: Int, fp16: Bool,
-                maxMemoryAllocationSize: Int = 1 << 31, deviceMemory: Int = 1 << 33, maxStorageBuffers: Int = 32) {
+                storage16: Bool = false, maxMemoryAllocationSize: Int = 1 << 31, deviceMemory: Int = 1 << 33, maxStorageBuffers: Int = 32) {
         self.index = index
         self.name = name
         self.driver = driver
@@ -33,15 +36,17 @@ public struct VulkanDeviceInfo: Sendable {
         self.maxWorkgroupInvocations = maxWorkgroupInvocations
         self.maxStorageBufferRange = maxStorageBufferRange
         self.fp16 = fp16
+        self.storage16 = storage16
         self.maxMemoryAllocationSize = maxMemoryAllocationSize
         self.deviceMemory = deviceMemory
         self.maxStorageBuffers = maxStorageBuffers
     }
 
-    /// One line: name, driver, type, subgroup size, shared memory, fp16, largest storage buffer.
+    /// One line: name, driver, type, subgroup size, shared memory, fp16, 16-bit storage, largest storage buffer.
     public var capabilityLine: String {
         "vulkan device \(index): \(name) (\(kind.rawValue), driver \(driver)): subgroup \(subgroupSize), "
             + "shared memory \(sharedMemory / 1024) KiB, fp16 \(fp16 ? "yes" : "no"), "
+            + "16-bit storage \(storage16 ? "yes" : "no"), "
             + "storage buffer range \(maxStorageBufferRange / (1 << 20)) MiB, device memory \(deviceMemory / (1 << 20)) MiB"
     }
 }
@@ -151,17 +156,24 @@ public final class VulkanDevice {
         queueInfo.queueCount = 1
         var features = VkPhysicalDeviceFeatures()
         features.shaderStorageBufferArrayDynamicIndexing = VkBool32(VK_TRUE)
+        var storage16 = VkPhysicalDevice16BitStorageFeatures()
+        storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES
+        storage16.storageBuffer16BitAccess = VkBool32(VK_TRUE)
+        let enable16 = info.storage16
         var device: VkDevice?
         let result = withUnsafePointer(to: &priority) { p in
             queueInfo.pQueuePriorities = p
             return withUnsafePointer(to: &queueInfo) { q in
                 withUnsafePointer(to: &features) { f in
-                    var create = VkDeviceCreateInfo()
-                    create.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
-                    create.queueCreateInfoCount = 1
-                    create.pQueueCreateInfos = q
-                    create.pEnabledFeatures = f
-                    return vki.createDevice(physical, &create, nil, &device)
+                    withUnsafeMutablePointer(to: &storage16) { s16 in
+                        var create = VkDeviceCreateInfo()
+                        create.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                        create.pNext = enable16 ? UnsafeRawPointer(s16) : nil
+                        create.queueCreateInfoCount = 1
+                        create.pQueueCreateInfos = q
+                        create.pEnabledFeatures = f
+                        return vki.createDevice(physical, &create, nil, &device)
+                    }
                 }
             }
         }
@@ -338,28 +350,35 @@ public final class VulkanDevice {
             withUnsafeBytes(of: tuple) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
         }
         let driverInfo = text(driver.driverInfo)
+        let features = Self.features(physical, vki)
         return VulkanDeviceInfo(
             index: index, name: text(p.deviceName),
             driver: text(driver.driverName) + (driverInfo.isEmpty ? "" : " " + driverInfo), kind: kind,
             subgroupSize: Int(subgroup.subgroupSize), sharedMemory: Int(p.limits.maxComputeSharedMemorySize),
             maxWorkgroupInvocations: Int(p.limits.maxComputeWorkGroupInvocations),
             maxStorageBufferRange: Int(p.limits.maxStorageBufferRange),
-            fp16: Self.supportsFloat16(physical, vki),
+            fp16: features.fp16, storage16: features.storage16,
             maxMemoryAllocationSize: Int(clamping: maintenance3.maxMemoryAllocationSize), deviceMemory: deviceMemory,
             maxStorageBuffers: Int(min(p.limits.maxPerStageDescriptorStorageBuffers, p.limits.maxDescriptorSetStorageBuffers)))
     }
 
-    private static func supportsFloat16(_ physical: VkPhysicalDevice, _ vki: InstanceFunctions) -> Bool {
-        guard let get = vki.getPhysicalDeviceFeatures2 else { return false }
+    /// fp16 arithmetic (shaderFloat16) and 16-bit storage-buffer access.
+    private static func features(_ physical: VkPhysicalDevice, _ vki: InstanceFunctions) -> (fp16: Bool, storage16: Bool) {
+        guard let get = vki.getPhysicalDeviceFeatures2 else { return (false, false) }
         var float16 = VkPhysicalDeviceShaderFloat16Int8Features()
         float16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
+        var storage16 = VkPhysicalDevice16BitStorageFeatures()
+        storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES
         var features = VkPhysicalDeviceFeatures2()
         features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2
-        withUnsafeMutablePointer(to: &float16) { f in
-            features.pNext = UnsafeMutableRawPointer(f)
-            get(physical, &features)
+        withUnsafeMutablePointer(to: &storage16) { s in
+            float16.pNext = UnsafeMutableRawPointer(s)
+            withUnsafeMutablePointer(to: &float16) { f in
+                features.pNext = UnsafeMutableRawPointer(f)
+                get(physical, &features)
+            }
         }
-        return float16.shaderFloat16 != 0
+        return (float16.shaderFloat16 != 0, storage16.storageBuffer16BitAccess != 0)
     }
 }
 

@@ -6,7 +6,9 @@ import HybridCore
 /// and gradients' chunks, `inputs` (host-visible: every graph input and state, the loss seed
 /// and the attention key windows) and `aux` (loss normalizers, per-row losses and each
 /// attention node's log-sum-exp and delta rows, and the reductions' partial sums). Attention is fused (FlashAttention-2: no
-/// [B,H,T,T] tensor), so the plan gives its saved probs no space.
+/// [B,H,T,T] tensor), so the plan gives its saved probs no space. With `mixed`, the tensors of
+/// `MixedPrecision.halved` are bfloat16 in the arena (half the words) and the kernels are the
+/// mixed-precision build.
 final class VulkanExecutable: Executable {
     let graph: Graph
     let plan: MemoryPlan
@@ -37,17 +39,22 @@ final class VulkanExecutable: Executable {
     private var profiled: (forward: [CommandRecording], backward: [CommandRecording])?
     var profile: OpProfile?
 
-    init(graph: Graph, device: VulkanDevice) throws {
+    let mixed: Bool
+
+    init(graph: Graph, device: VulkanDevice, mixed: Bool = false) throws {
         guard graph.parameters.isMaterialized else {
             throw GraphError("parameters must be materialized before a graph is compiled")
         }
         guard let memory = graph.parameters.memory as? VulkanParameterMemory, memory.owner === device else {
             throw GraphError("the graph's parameters are not in this Vulkan device's memory (materialize them with the backend's parameterMemory())")
         }
+        precondition(!mixed || device.info.storage16, "mixed precision on a device without 16-bit storage (VulkanBackend refuses it)")
         self.graph = graph
         self.device = device
+        self.mixed = mixed
         parameters = memory
-        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements, fusedAttention: true)
+        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements, fusedAttention: true,
+                              halved: mixed ? MixedPrecision.halved(graph) : [])
         self.plan = plan
 
         // inputs: each graph input 16-aligned, then the seed, then the key windows.
@@ -108,8 +115,10 @@ final class VulkanExecutable: Executable {
             case .parameterGradient(let offset): return try copy.operand(base: gradientsBase, offset: offset, count: t.count)
             case .activation, .activationGradient:
                 guard let offset = plan.offsets[id] else { return nil }
-                let (_, chunk, local) = try arena.locate(offset: offset, count: t.count)
-                return Operand(buffer: UInt32(chunk), offset: UInt32(local))
+                let (_, chunk, local) = try arena.locate(offset: offset, count: plan.words(id, of: graph))
+                // A bfloat16 tensor's offset counts 2-byte elements (a chunk of 2³⁰ words holds 2³¹ of them).
+                return plan.halved.contains(id) ? Operand(buffer: UInt32(chunk) | MixedPrecision.halfBit, offset: UInt32(2 * local))
+                                                : Operand(buffer: UInt32(chunk), offset: UInt32(local))
             case .input, .state: return nil
             }
         }
@@ -124,7 +133,7 @@ final class VulkanExecutable: Executable {
                 ints[at + T + t] = Int32(r.upperBound)
             }
         }
-        let forward = try CommandRecording(device, set: set), backward = try CommandRecording(device, set: set)
+        let forward = try CommandRecording(device, set: set, mixed: mixed), backward = try CommandRecording(device, set: set, mixed: mixed)
         try recordForward { _ in forward }
         try recordBackward { _ in backward }
         forwardRecording = forward
@@ -182,11 +191,11 @@ final class VulkanExecutable: Executable {
         if let profiled { return profiled }
         var forward: [CommandRecording] = [], backward: [CommandRecording] = []
         try recordForward { _ in
-            forward.append(try CommandRecording(device, set: set))
+            forward.append(try CommandRecording(device, set: set, mixed: mixed))
             return forward.last!
         }
         try recordBackward { _ in
-            backward.append(try CommandRecording(device, set: set))
+            backward.append(try CommandRecording(device, set: set, mixed: mixed))
             return backward.last!
         }
         profiled = (forward, backward)
@@ -207,7 +216,15 @@ final class VulkanExecutable: Executable {
             switch t.storage {
             case .activation, .activationGradient:
                 guard let at = plan.offsets[id] else { preconditionFailure("\(t.name) was never placed (unused)") }
-                try arena.download(offset: at + offset, count: count, into: into)
+                guard plan.halved.contains(id) else { return try arena.download(offset: at + offset, count: count, into: into) }
+                // The words holding elements offset ..< offset + count, two bfloat16 each (low half first).
+                let first = offset / 2, words = (offset + count + 1) / 2 - first
+                var packed = [Float](repeating: 0, count: words)
+                try arena.download(offset: at + first, count: words, into: &packed)
+                packed.withUnsafeBytes { raw in
+                    let halves = raw.bindMemory(to: UInt16.self)
+                    for k in 0..<count { into[k] = MixedPrecision.float(halves[offset - 2 * first + k]) }
+                }
             case .input, .state:
                 (into).update(from: inputs.mapped! + inputOffsets[id]! + offset, count: count)
             case .parameter, .parameterGradient:
@@ -422,8 +439,11 @@ final class VulkanExecutable: Executable {
         try sum(r, into: out, x: auxAt(rowLossOffset), n: rows, weights: (weights, rows, auxAt(normalizer)), divisor: divisor)
     }
 
+    /// Sets every element of arena tensor `id` to `value` (0 only, for a bfloat16 tensor: a fill writes 4-byte words).
     private func fill(_ r: CommandRecording, _ id: TensorID, value: Float) throws {
-        let (buffer, _, at) = try arena.locate(offset: plan.offsets[id]!, count: graph[id].count)
-        try r.fill(buffer, offset: at, count: graph[id].count, value: value.bitPattern)
+        precondition(value == 0 || !plan.halved.contains(id), "a bfloat16 tensor is only ever filled with 0")
+        let words = plan.words(id, of: graph)
+        let (buffer, _, at) = try arena.locate(offset: plan.offsets[id]!, count: words)
+        try r.fill(buffer, offset: at, count: words, value: value.bitPattern)
     }
 }

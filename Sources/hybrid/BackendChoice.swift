@@ -5,10 +5,19 @@ import HybridRecipe
 import HybridTrain
 import HybridVulkan
 
-/// Picks the compute backend a recipe's `device:` asks for, and says which and why.
+/// Picks the compute backend a recipe's `device:` and `precision:` ask for, and says which and why.
 enum BackendChoice {
-    /// `localRank`: a data-parallel rank's place on its host (which GPU it takes).
-    static func make(_ device: Recipe.Device, localRank: Int = 0, log: (String) -> Void) throws -> Backend {
+    /// `localRank`: a data-parallel rank's place on its host (which GPU it takes). Mixed
+    /// precision runs on Vulkan only: where `auto` finds no Vulkan device it is an error, not fp32.
+    static func make(_ device: Recipe.Device, precision: Recipe.Precision = .fp32, localRank: Int = 0, log: (String) -> Void) throws -> Backend {
+        func cpu(_ reason: String) throws -> Backend {
+            guard precision == .fp32 else {
+                throw TrainError("precision: mixed runs on a Vulkan device, but \(reason); use precision: fp32 (--set precision=fp32) on the CPU")
+            }
+            let backend = CPUBackend()
+            log("device: \(backend.deviceDescription) (\(reason))")
+            return backend
+        }
         switch device {
         case .cpu:
             let backend = CPUBackend()
@@ -21,9 +30,7 @@ enum BackendChoice {
                 devices = try VulkanDevice.survey()
             } catch {
                 guard automatic else { throw TrainError("device: vulkan, but Vulkan is unavailable: \(error)") }
-                let backend = CPUBackend()
-                log("device: \(backend.deviceDescription) (auto: \(error))")
-                return backend
+                return try cpu("auto: \(error)")
             }
             devices.forEach { log($0.capabilityLine) }
             let (index, reason) = VulkanDeviceChoice.pick(devices, forced: try VulkanDeviceChoice.forcedIndex(), automatic: automatic, localRank: localRank)
@@ -31,11 +38,9 @@ enum BackendChoice {
                 guard automatic else {
                     throw TrainError("device: vulkan, but \(reason); install a Vulkan driver (Debian: mesa-vulkan-drivers gives lavapipe) or use device: cpu")
                 }
-                let backend = CPUBackend()
-                log("device: \(backend.deviceDescription) (\(reason))")
-                return backend
+                return try cpu(reason)
             }
-            let backend = VulkanBackend(device: try VulkanDevice(index: index))
+            let backend = try VulkanBackend(device: try VulkanDevice(index: index), mixedPrecision: precision == .mixed)
             log("device: \(backend.deviceDescription) (\(reason))")
             return backend
         }

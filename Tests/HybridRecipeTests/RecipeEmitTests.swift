@@ -18,6 +18,7 @@ struct RecipeEmitTests {
         let text = try Scratch().load(minimalRecipe).yamlText()
         #expect(text.hasPrefix("""
             device: auto
+            precision: fp32
             plugin_paths: []
             model:
               d_model: 64

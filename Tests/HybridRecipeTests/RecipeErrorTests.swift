@@ -62,7 +62,7 @@ struct RecipeErrorTests {
     @Test("an unknown key suggests the key meant", arguments: [
         ("  d_model: 64", "  d_modle: 64", "r.yaml:2:3: model.d_modle: unknown key; expected one of d_model, layers, heads, seq_len, mlp_ratio, dropout, image_experts; did you mean `d_model`?"),
         ("  steps: 10", "  steps: 10\n  warmup: 5", "r.yaml:12:3: training.warmup: unknown key; expected one of steps, batch_size, seed, eval_every, eval_batches, log_every, output, init_from"),
-        ("training:", "trainnig:", "r.yaml:10:1: trainnig: unknown key; expected one of device, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training, checkpoint; did you mean `training`?"),
+        ("training:", "trainnig:", "r.yaml:10:1: trainnig: unknown key; expected one of device, precision, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training, checkpoint; did you mean `training`?"),
     ])
     func unknownKey(old: String, new: String, expected: String) {
         let errors = Scratch().errors(minimalRecipe(replacing: old, with: new)).map(\.description)
@@ -121,6 +121,14 @@ struct RecipeErrorTests {
     func dropout() {
         #expect(Scratch().message(minimalRecipe(replacing: "  seq_len: 32", with: "  seq_len: 32\n  dropout: 0.1"))
                     == "r.yaml:6:12: model.dropout: dropout is not supported yet; expected 0, found \"0.1\"")
+    }
+
+    @Test("mixed precision is refused on the CPU, at the precision key")
+    func mixedPrecisionOnTheCPU() {
+        #expect(Scratch().message(minimalRecipe + "device: cpu\nprecision: mixed\n")
+                    == "r.yaml:14:12: precision: the CPU backend computes in fp32 only; mixed precision runs on device: vulkan (or auto with a GPU); "
+                    + "expected fp32 with device: cpu, found \"mixed\"")
+        #expect(Scratch().message(minimalRecipe + "precision: bf16\n") == "r.yaml:13:12: precision: expected one of fp32, mixed, found \"bf16\"")
     }
 
     @Test("d_model must be divisible by heads")

@@ -51,7 +51,7 @@ struct RecipeOverrideTests {
 
     @Test("an unknown override path gets a suggestion", arguments: [
         ("model.d_modle=64", "--set model.d_modle: unknown key; expected one of d_model, layers, heads, seq_len, mlp_ratio, dropout, image_experts; did you mean `d_model`?"),
-        ("trainig.steps=5", "--set trainig.steps: trainig: unknown key; expected one of device, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training, checkpoint; did you mean `training`?"),
+        ("trainig.steps=5", "--set trainig.steps: trainig: unknown key; expected one of device, precision, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training, checkpoint; did you mean `training`?"),
         ("objectives.causl.weight=2", "--set objectives.causl.weight: objectives: no item is named `causl`; expected an index like [0] or one of causal; did you mean `causal`?"),
         ("objectives[3].weight=2", "--set objectives[3].weight: objectives[3]: index out of range; expected an index from 0 to 0"),
         ("model.d_model.x=1", "--set model.d_model.x: model.d_model: cannot set `x` inside this value; expected a mapping, found \"64\""),

@@ -107,7 +107,7 @@ import Testing
     @Test func whatDoesNotFitTheDeviceIsRefusedBeforeAllocating() throws {
         let device = try testDevice()
         device.memoryLimit = 1 << 20
-        let backend = VulkanBackend(device: device)
+        let backend = try VulkanBackend(device: device)
         let store = ParameterStore()
         let g = Graph(parameters: store)
         let x = try g.parameter("x", shape: [1000], initializer: .zeros, decay: false)
@@ -137,17 +137,20 @@ import Testing
         var losses: [Float]
         var values: [Float]
         var arenaChunks = 0, parameterChunks = 0
+        /// The Vulkan arena's size in 4-byte words.
+        var arenaWords = 0
     }
 
     /// `steps` steps (zero, forward, backward, AdamW) of a causal backbone with a vocabulary-wide
-    /// head on random tokens, on the CPU and on `device`.
-    func trainOnBoth(_ device: VulkanDevice, config: BackboneConfig, B: Int, T: Int, steps: Int = 3) throws -> (cpu: Training, vulkan: Training) {
+    /// head on random tokens, on the CPU and on `device` (with bfloat16 activations where `mixed`).
+    func trainOnBoth(_ device: VulkanDevice, config: BackboneConfig, B: Int, T: Int, steps: Int = 3,
+                     mixed: Bool = false) throws -> (cpu: Training, vulkan: Training) {
         let V = config.vocabulary
         let settings = AdamWSettings(learningRate: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
         var rng = SeededRNG(seed: 9)
         let tokens = rng.int32s(count: B * T, below: V), targets = rng.int32s(count: B * T, below: V)
         var runs: [Training] = []
-        for backend: Backend in [CPUBackend(), VulkanBackend(device: device)] {
+        for backend: Backend in [CPUBackend(), try VulkanBackend(device: device, mixedPrecision: mixed)] {
             let store = ParameterStore()
             let g = Graph(parameters: store)
             let ids = g.input("tokens", shape: [B, T], dtype: .int32), want = g.input("targets", shape: [B, T], dtype: .int32)
@@ -175,6 +178,7 @@ import Testing
             var run = Training(losses: losses, values: Array(UnsafeBufferPointer(start: store.values!, count: store.count)))
             if let vulkan = exe as? VulkanExecutable, let memory = store.memory as? VulkanParameterMemory {
                 run.arenaChunks = vulkan.arena.chunks.count
+                run.arenaWords = vulkan.plan.size
                 run.parameterChunks = try memory.prepare(store, writes: []).layout.chunks
             }
             runs.append(run)

@@ -207,7 +207,7 @@ import Testing
             return (try g.add(projectedLoss(g, out), g.mean(g.mul(b, b))), [])
         }
         var results: [(norm: Double, values: [Float])] = []
-        for backend: Backend in [CPUBackend(), VulkanBackend(device: device)] {
+        for backend: Backend in [CPUBackend(), try VulkanBackend(device: device)] {
             let store = ParameterStore()
             let graph = Graph(parameters: store)
             let built = try build(graph)
@@ -248,7 +248,7 @@ import Testing
         var rng = SeededRNG(seed: 5)
         let qkvs = (0..<T).map { _ in rng.uniform(count: 3 * C) }
         var outputs: [[[Float]]] = []
-        for backend: Backend in [CPUBackend(), VulkanBackend(device: device)] {
+        for backend: Backend in [CPUBackend(), try VulkanBackend(device: device)] {
             let store = ParameterStore()
             let g = Graph(parameters: store)
             let qkv = g.input("qkv", shape: [1, 1, 3 * C], dtype: .float32)

@@ -60,7 +60,7 @@ func runGraph(on backend: Backend, seed: UInt64 = 7, intBounds: [String: Int] = 
         owned = [Bool](repeating: false, count: vulkan.arena.count)
         for (id, t) in graph.tensors.enumerated() {
             guard let offset = vulkan.plan.offsets[id] else { continue }
-            for i in offset..<(offset + t.count) { owned[i] = true }
+            for i in offset..<(offset + vulkan.plan.words(id, of: graph)) { owned[i] = true }
         }
         let guards = [Float](repeating: Float(bitPattern: sentinel), count: vulkan.arena.count)
         try vulkan.arena.upload(from: guards, offset: 0, count: guards.count)

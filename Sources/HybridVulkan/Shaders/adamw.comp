@@ -12,7 +12,7 @@ void main() {
     float g = F(p.grad, i);
     float mi = p.beta1 * F(p.m, i) + (1.0 - p.beta1) * g;
     float vi = p.beta2 * F(p.v, i) + (1.0 - p.beta2) * (g * g);
-    F(p.m, i) = mi;
-    F(p.v, i) = vi;
-    F(p.param, i) = F(p.param, i) * p.decay - p.stepSize * (mi / (sqrt(vi) / p.rootCorrection2 + p.eps));
+    STORE(p.m, i, mi);
+    STORE(p.v, i, vi);
+    STORE(p.param, i, F(p.param, i) * p.decay - p.stepSize * (mi / (sqrt(vi) / p.rootCorrection2 + p.eps)));
 }

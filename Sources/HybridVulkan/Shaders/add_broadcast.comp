@@ -5,5 +5,5 @@
 layout(push_constant) uniform Push { uvec2 o, x, y; uint n, total; } p;
 void main() {
     uint i = INDEX;
-    if (i < p.total) F(p.o, i) = F(p.x, i) + F(p.y, i % p.n);
+    if (i < p.total) STORE(p.o, i, F(p.x, i) + F(p.y, i % p.n));
 }

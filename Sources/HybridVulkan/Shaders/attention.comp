@@ -62,5 +62,5 @@ void main() {
     }
     if (t >= p.T) return;
     STORE_SLICE(p.o, b * p.T * p.C + t * p.C + h * D, D, o, l > 0.0 ? 1.0 / l : 0.0, false)
-    if (part == 0u) F(p.lse, bh * p.T + t) = l > 0.0 ? m + log(l) : 0.0;
+    if (part == 0u) STORE(p.lse, bh * p.T + t, l > 0.0 ? m + log(l) : 0.0);
 }

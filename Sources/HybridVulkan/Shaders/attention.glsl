@@ -40,7 +40,7 @@ const uint PS = BC + 1;                          // partials row stride (no bank
     [[unroll]] for (uint i_ = 0; i_ < SLICE; i_++) { \
         uint d_ = 4u * (part + i_ * SPLIT); \
         [[unroll]] for (uint c_ = 0; c_ < 4u; c_++) if (d_ + c_ < (D)) { \
-            if (add) F(r, (base) + d_ + c_) += (s) * y[i_][c_]; else F(r, (base) + d_ + c_) = (s) * y[i_][c_]; } \
+            if (add) ACCUMULATE(r, (base) + d_ + c_, (s) * y[i_][c_]); else STORE(r, (base) + d_ + c_, (s) * y[i_][c_]); } \
     }
 // tile[jj·DP + d/4][d%4] = element d of row j0 + jj (rows at base + j·stride), 0 past D or `limit`.
 #define STAGE(tile, n, r, base, stride, j0, limit, D) \

@@ -14,8 +14,8 @@ void main() {
     uint D = p.C / p.H, pos = uint(I(p.position, 0)), base = h * D;
     float scale = 1.0 / sqrt(float(D));
     for (uint d = 0; d < D; d++) {
-        F(p.keys, pos * p.C + base + d) = F(p.qkv, p.C + base + d);
-        F(p.values, pos * p.C + base + d) = F(p.qkv, 2u * p.C + base + d);
+        STORE(p.keys, pos * p.C + base + d, F(p.qkv, p.C + base + d));
+        STORE(p.values, pos * p.C + base + d, F(p.qkv, 2u * p.C + base + d));
     }
     float m = -3.402823466e38;
     for (uint j = 0; j <= pos; j++) {
@@ -24,13 +24,13 @@ void main() {
         m = max(m, s * scale);
     }
     float total = 0.0;
-    for (uint d = 0; d < D; d++) F(p.o, base + d) = 0.0;
+    for (uint d = 0; d < D; d++) STORE(p.o, base + d, 0.0);
     for (uint j = 0; j <= pos; j++) {
         float s = 0.0;
         for (uint d = 0; d < D; d++) s += F(p.qkv, base + d) * F(p.keys, j * p.C + base + d);
         float w = exp(s * scale - m);
         total += w;
-        for (uint d = 0; d < D; d++) F(p.o, base + d) += w * F(p.values, j * p.C + base + d);
+        for (uint d = 0; d < D; d++) ACCUMULATE(p.o, base + d, w * F(p.values, j * p.C + base + d));
     }
-    for (uint d = 0; d < D; d++) F(p.o, base + d) /= total;
+    for (uint d = 0; d < D; d++) STORE(p.o, base + d, F(p.o, base + d) / total);
 }

@@ -12,5 +12,5 @@ void main() {
     uint D = p.C / p.H, at = b * p.T * p.C + t * p.C + h * D;
     float acc = 0.0;
     for (uint d = 0; d < D; d++) acc += F(p.dout, at + d) * F(p.o, at + d);
-    F(p.delta, row) = acc;
+    STORE(p.delta, row, acc);
 }

@@ -5,5 +5,5 @@
 layout(push_constant) uniform Push { uvec2 y, x; uint n; float s; } p;
 void main() {
     uint i = INDEX;
-    if (i < p.n) F(p.y, i) += p.s * F(p.x, i);
+    if (i < p.n) ACCUMULATE(p.y, i, p.s * F(p.x, i));
 }

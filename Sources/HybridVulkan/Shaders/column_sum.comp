@@ -15,6 +15,6 @@ void main() {
     uint end = min(p.R, (block + 1) * p.B);
     float s = 0.0;
     for (uint r = block * p.B; r < end; r++) s += F(p.x, r * p.n + c);
-    if (p.accumulate != 0u) F(p.y, i) += s;
-    else F(p.y, i) = s;
+    if (p.accumulate != 0u) ACCUMULATE(p.y, i, s);
+    else STORE(p.y, i, s);
 }

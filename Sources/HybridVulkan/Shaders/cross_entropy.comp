@@ -15,12 +15,12 @@ void main() {
     float m = -3.402823466e38;
     for (uint j = 0; j < p.V; j++) m = max(m, F(p.logits, base + j));
     float s = 0.0;
-    for (uint j = 0; j < p.V; j++) { float e = exp(F(p.logits, base + j) - m); F(p.probs, base + j) = e; s += e; }
+    for (uint j = 0; j < p.V; j++) { float e = exp(F(p.logits, base + j) - m); STORE(p.probs, base + j, e); s += e; }
     float inv = 1.0 / s;
-    for (uint j = 0; j < p.V; j++) F(p.probs, base + j) *= inv;
+    for (uint j = 0; j < p.V; j++) STORE(p.probs, base + j, F(p.probs, base + j) * (inv));
     float w = F(p.weights, row);
     int target = I(p.targets, row);
     float loss = 0.0;
     if (w != 0.0) loss = (target >= 0 && uint(target) < p.V) ? w * (log(s) - (F(p.logits, base + uint(target)) - m)) : uintBitsToFloat(0x7fc00000u);
-    F(p.rowLoss, row) = loss;
+    STORE(p.rowLoss, row, loss);
 }

@@ -11,5 +11,5 @@ void main() {
     float w = F(p.weights, row);
     if (w == 0.0) return;
     float g = F(p.dloss, 0) / F(p.normalizer, 0) * w;
-    F(p.dlogits, i) += g * (F(p.probs, i) - (uint(I(p.targets, row)) == j ? 1.0 : 0.0));
+    ACCUMULATE(p.dlogits, i, g * (F(p.probs, i) - (uint(I(p.targets, row)) == j ? 1.0 : 0.0)));
 }

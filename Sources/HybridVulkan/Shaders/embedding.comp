@@ -9,5 +9,5 @@ void main() {
     uint i = INDEX;
     if (i >= p.N * p.C) return;
     uint row = i / p.C, c = i % p.C;
-    F(p.o, i) = F(p.table, uint(I(p.ids, row)) * p.C + c);
+    STORE(p.o, i, F(p.table, uint(I(p.ids, row)) * p.C + c));
 }

@@ -49,7 +49,7 @@ void main() {
             for (uint j = 0; j < count; j++) {
                 uint v = listId[j];
                 if (v != current) {
-                    if (current != NONE) F(p.dtable, current * p.C + c) += run;
+                    if (current != NONE) ACCUMULATE(p.dtable, current * p.C + c, run);
                     current = v;
                     run = 0.0;
                 }
@@ -58,5 +58,5 @@ void main() {
         }
         barrier();
     }
-    if (inRange && current != NONE) F(p.dtable, current * p.C + c) += run;
+    if (inRange && current != NONE) ACCUMULATE(p.dtable, current * p.C + c, run);
 }

@@ -14,9 +14,9 @@ void main() {
     float x = F(p.x, i);
     float t = tanh(beta * (x + kappa * x * x * x));
     if (p.backward == 0u) {
-        F(p.o, i) = 0.5 * x * (1.0 + t);
+        STORE(p.o, i, 0.5 * x * (1.0 + t));
     } else {
         float d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * beta * (1.0 + 3.0 * kappa * x * x);
-        F(p.o, i) += F(p.dout, i) * d;
+        ACCUMULATE(p.o, i, F(p.dout, i) * d);
     }
 }

@@ -24,10 +24,10 @@ void main() {
         for (uint c = lid; c < p.C; c += WG) { float d = F(p.x, base + c) - m; v += d * d; }
         float r = 1.0 / sqrt(workgroupSum(v) / C + p.eps);
         if (lid == 0u) {
-            F(p.mean, row) = m;
-            F(p.rstd, row) = r;
+            STORE(p.mean, row, m);
+            STORE(p.rstd, row, r);
         }
-        for (uint c = lid; c < p.C; c += WG) F(p.o, base + c) = (F(p.x, base + c) - m) * r * F(p.w, c) + F(p.b, c);
+        for (uint c = lid; c < p.C; c += WG) STORE(p.o, base + c, (F(p.x, base + c) - m) * r * F(p.w, c) + F(p.b, c));
     } else {
         float m = F(p.mean, row), r = F(p.rstd, row);
         float sg = 0.0, sgx = 0.0;
@@ -39,7 +39,7 @@ void main() {
         float meanG = workgroupSum(sg) / C, meanGX = workgroupSum(sgx) / C;
         for (uint c = lid; c < p.C; c += WG) {
             float xhat = (F(p.x, base + c) - m) * r;
-            F(p.o, base + c) += r * (F(p.dout, base + c) * F(p.w, c) - meanG - xhat * meanGX);
+            ACCUMULATE(p.o, base + c, r * (F(p.dout, base + c) * F(p.w, c) - meanG - xhat * meanGX));
         }
     }
 }

@@ -21,10 +21,10 @@ void main() {
         sb += g;
     }
     if (p.accumulate != 0u) {
-        if ((p.which & 1u) != 0u) F(p.dw, i) += sw;
-        if ((p.which & 2u) != 0u) F(p.db, i) += sb;
+        if ((p.which & 1u) != 0u) ACCUMULATE(p.dw, i, sw);
+        if ((p.which & 2u) != 0u) ACCUMULATE(p.db, i, sb);
     } else {
-        if ((p.which & 1u) != 0u) F(p.dw, i) = sw;
-        if ((p.which & 2u) != 0u) F(p.db, i) = sb;
+        if ((p.which & 1u) != 0u) STORE(p.dw, i, sw);
+        if ((p.which & 2u) != 0u) STORE(p.db, i, sb);
     }
 }

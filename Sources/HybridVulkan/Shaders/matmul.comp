@@ -58,7 +58,7 @@ void main() {
             float v = p.alpha * acc[r][c];
             if (p.beta != 0.0) v += p.beta * F(p.c, i * p.ldc + j);
             if (p.hasBias != 0u) v += F(p.bias, j);
-            F(p.c, i * p.ldc + j) = v;
+            STORE(p.c, i * p.ldc + j, v);
         }
     }
 }

@@ -114,7 +114,7 @@ void main() {
                 float v = p.alpha * acc[2 * r + h][q];
                 if (p.beta != 0.0) v += p.beta * F(p.c, i * p.ldc + j);
                 if (p.hasBias != 0u) v += F(p.bias, j);
-                F(p.c, i * p.ldc + j) = v;
+                STORE(p.c, i * p.ldc + j, v);
             }
         }
     }

@@ -5,5 +5,5 @@
 layout(push_constant) uniform Push { uvec2 dx, dout; uint n; } p;
 void main() {
     uint i = INDEX;
-    if (i < p.n) F(p.dx, i) += F(p.dout, 0) / float(p.n);
+    if (i < p.n) ACCUMULATE(p.dx, i, F(p.dout, 0) / float(p.n));
 }

@@ -16,14 +16,14 @@ void main() {
         if (w != 0.0) {
             for (uint f = 0; f < p.F; f++) { float d = F(p.prediction, i * p.F + f) - F(p.target, i * p.F + f); s += d * d; }
         }
-        F(p.rowLoss, i) = w != 0.0 ? w * s : 0.0;
+        STORE(p.rowLoss, i, w != 0.0 ? w * s : 0.0);
     } else {
         if (i >= p.N * p.F) return;
         float w = F(p.weights, i / p.F);
         if (w == 0.0) return;
         float g = 2.0 * F(p.dloss, 0) / F(p.normalizer, 0) * w;
         float d = g * (F(p.prediction, i) - F(p.target, i));
-        if ((p.which & 1u) != 0u) F(p.dprediction, i) += d;
-        if ((p.which & 2u) != 0u) F(p.dtarget, i) -= d;
+        if ((p.which & 1u) != 0u) ACCUMULATE(p.dprediction, i, d);
+        if ((p.which & 2u) != 0u) ACCUMULATE(p.dtarget, i, -(d));
     }
 }

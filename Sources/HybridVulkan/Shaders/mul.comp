@@ -5,5 +5,5 @@
 layout(push_constant) uniform Push { uvec2 o, a, b; uint n; } p;
 void main() {
     uint i = INDEX;
-    if (i < p.n) F(p.o, i) = F(p.a, i) * F(p.b, i);
+    if (i < p.n) STORE(p.o, i, F(p.a, i) * F(p.b, i));
 }

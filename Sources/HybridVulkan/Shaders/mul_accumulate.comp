@@ -5,5 +5,5 @@
 layout(push_constant) uniform Push { uvec2 y, a, b; uint n; } p;
 void main() {
     uint i = INDEX;
-    if (i < p.n) F(p.y, i) += F(p.a, i) * F(p.b, i);
+    if (i < p.n) ACCUMULATE(p.y, i, F(p.a, i) * F(p.b, i));
 }

@@ -5,5 +5,5 @@
 layout(push_constant) uniform Push { uvec2 o, x; uint n; float s; } p;
 void main() {
     uint i = INDEX;
-    if (i < p.n) F(p.o, i) = p.s * F(p.x, i);
+    if (i < p.n) STORE(p.o, i, p.s * F(p.x, i));
 }

@@ -9,6 +9,6 @@ void main() {
     if (i >= p.n * p.blocks) return;
     uint k = i / p.n, j = i - k * p.n;
     float v = F(p.src, k * p.srcStride + j);
-    if (p.accumulate != 0) F(p.dst, k * p.dstStride + j) += v;
-    else F(p.dst, k * p.dstStride + j) = v;
+    if (p.accumulate != 0) ACCUMULATE(p.dst, k * p.dstStride + j, v);
+    else STORE(p.dst, k * p.dstStride + j, v);
 }

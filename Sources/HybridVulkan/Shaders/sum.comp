@@ -20,7 +20,7 @@ void main() {
     }
     if (lid == 0u) {
         float norm = p.divisor * W;
-        F(p.o, GROUP) = s / norm;
-        if (p.hasWeights != 0u) F(p.normalizer, 0) = norm;
+        STORE(p.o, GROUP, s / norm);
+        if (p.hasWeights != 0u) STORE(p.normalizer, 0, norm);
     }
 }
