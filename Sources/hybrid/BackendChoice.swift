@@ -8,7 +8,9 @@ import HybridVulkan
 /// Picks the compute backend a recipe's `device:` and `precision:` ask for, and says which and why.
 enum BackendChoice {
     /// `localRank`: a data-parallel rank's place on its host (which GPU it takes). Mixed
-    /// precision runs on Vulkan only: where `auto` finds no Vulkan device it is an error, not fp32.
+    /// precision runs on Vulkan only: where `auto` finds no Vulkan device it is an error, not
+    /// fp32; `cpu` asked for by name (`--device cpu` for sampling a mixed checkpoint: recipes
+    /// refuse the pair) runs fp32 and says so.
     static func make(_ device: Recipe.Device, precision: Recipe.Precision = .fp32, localRank: Int = 0, log: (String) -> Void) throws -> Backend {
         func cpu(_ reason: String) throws -> Backend {
             guard precision == .fp32 else {
@@ -21,7 +23,7 @@ enum BackendChoice {
         switch device {
         case .cpu:
             let backend = CPUBackend()
-            log("device: \(backend.deviceDescription) (recipe asks for cpu)")
+            log("device: \(backend.deviceDescription) (recipe asks for cpu)" + (precision == .mixed ? " in fp32 (mixed precision is Vulkan's)" : ""))
             return backend
         case .auto, .vulkan:
             let automatic = device == .auto

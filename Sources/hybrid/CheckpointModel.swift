@@ -28,7 +28,7 @@ struct CheckpointModel {
         try MemoryBudget.inference(recipe).check(recipe, file: path)
         instances = try RunSetup.instances(for: recipe, file: path)
         backbone = Backbone(config: RunSetup.backboneConfig(recipe.model))
-        backend = try BackendChoice.make(device ?? recipe.device, precision: device == .cpu ? .fp32 : recipe.precision, log: { printError($0) })
+        backend = try BackendChoice.make(device ?? recipe.device, precision: recipe.precision, log: { printError($0) })
     }
 
     /// The sampler of the objective that draws images (the one named `objective`, else the

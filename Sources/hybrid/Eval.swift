@@ -51,7 +51,7 @@ struct Eval: ParsableCommand {
         try reportingFailures {
             let contents = try Checkpoint.read(checkpoint)
             let recipe = try contents.recipe(checkpoint: checkpoint, overrides: overrides)
-            let backend = try BackendChoice.make(device ?? recipe.device, precision: device == .cpu ? .fp32 : recipe.precision, log: { printError($0) })
+            let backend = try BackendChoice.make(device ?? recipe.device, precision: recipe.precision, log: { printError($0) })
             let setup = try RunSetup(recipe: recipe, file: checkpoint, backend: backend, log: { _ in })
             try Checkpoint.load(contents, into: setup.parameters, path: checkpoint)
             let data = try TrainingData.load(recipe.data)
