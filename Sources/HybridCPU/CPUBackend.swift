@@ -32,13 +32,17 @@ public final class CPUBackend: Backend {
     public func parameterMemory() -> ParameterMemory { HostParameterMemory() }
 
     public func adamwStep(_ parameters: ParameterStore, settings s: AdamWSettings, step: Int) {
-        guard let p = parameters.values, let g = parameters.gradients,
-              let m = parameters.firstMoments, let v = parameters.secondMoments else { return }
+        guard let p = parameters.values, let g = parameters.gradients, let moments = parameters.moments else { return }
         for info in parameters.parameters {
-            let o = info.offset
-            AdamW.update(params: p + o, grads: g + o, m: m + o, v: v + o, n: info.count,
-                         lr: s.learningRate, beta1: s.beta1, beta2: s.beta2, eps: s.eps,
-                         weightDecay: info.decay ? s.weightDecay : 0, step: step)
+            let o = info.offset, c = s.scalars(step: step, decays: info.decay)
+            switch parameters.momentPrecision {
+            case .fp32:
+                AdamW.update(params: p + o, grads: g + o, m: moments + o, v: moments + parameters.count + o, n: info.count,
+                             settings: s, scalars: c)
+            case .bfloat16:
+                let pairs = UnsafeMutableRawPointer(moments + o).assumingMemoryBound(to: UInt32.self)
+                AdamW.update(params: p + o, grads: g + o, moments: pairs, n: info.count, first: o, step: step, settings: s, scalars: c)
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a compute backend offers the trainer: turn a graph into something runnable over the
 /// shared parameters, and update those parameters.
 public protocol Backend: AnyObject {
@@ -39,6 +41,22 @@ public struct AdamWSettings: Sendable, Equatable {
         self.eps = eps
         self.weightDecay = weightDecay
     }
+
+    /// The scalars of step `t` (1-based) that every backend's AdamW kernel takes, computed
+    /// here once, in double, so the backends agree to the bit: the decoupled decay factor
+    /// (1 for parameters that do not decay), the bias-corrected step size lr / (1 − β1^t) and
+    /// sqrt(1 − β2^t), which divides sqrt(v).
+    public func scalars(step t: Int, decays: Bool) -> AdamWScalars {
+        precondition(t >= 1, "AdamW: step is 1-based, got \(t)")
+        return AdamWScalars(decay: 1 - learningRate * (decays ? weightDecay : 0),
+                            stepSize: Float(Double(learningRate) / (1 - pow(Double(beta1), Double(t)))),
+                            rootCorrection2: Float((1 - pow(Double(beta2), Double(t))).squareRoot()))
+    }
+}
+
+/// One parameter's AdamW scalars at one step (`AdamWSettings.scalars`).
+public struct AdamWScalars: Sendable, Equatable {
+    public var decay, stepSize, rootCorrection2: Float
 }
 
 /// A compiled graph. Inputs are written through `inputBuffer`, then `forward()`, and for

@@ -1,6 +1,6 @@
-/// Every parameter of a model in one flat buffer, with its gradient and AdamW moments in
-/// three more of the same length (llm.c's `malloc_and_point_parameters`): the optimizer is
-/// one loop and a checkpoint is one write.
+/// Every parameter of a model in one flat buffer, with its gradient in another of the same
+/// length and both AdamW moments in a third (llm.c's `malloc_and_point_parameters`): the
+/// optimizer is one loop and a checkpoint is one write.
 ///
 /// Parameters are registered by name while graphs are built; objectives that ask for the
 /// same name share the parameter. `materialize` then allocates and initializes the buffers,
@@ -29,15 +29,18 @@ public final class ParameterStore {
     /// Total elements; offsets are padded to 16 floats so every parameter starts 64-byte aligned.
     public private(set) var count = 0
 
-    /// The host's view of the four buffers. Each getter first tells `memory` the host is about
+    /// The host's view of the three buffers. Each getter first tells `memory` the host is about
     /// to read or write that buffer, so a GPU backend brings a newer device copy back first and
     /// uploads the host's copy before its next kernel reads it. Take a pointer for one access,
     /// never across device work.
     public var values: UnsafeMutablePointer<Float>? { host(.values) }
     public var gradients: UnsafeMutablePointer<Float>? { host(.gradients) }
-    public var firstMoments: UnsafeMutablePointer<Float>? { host(.firstMoments) }
-    public var secondMoments: UnsafeMutablePointer<Float>? { host(.secondMoments) }
-    /// Owns the four buffers (host memory, or a GPU backend's device memory with a host copy).
+    /// Both AdamW moments, laid out as `momentPrecision` says; `readMoments`/`writeMoments`
+    /// convert one parameter's.
+    public var moments: UnsafeMutablePointer<Float>? { host(.moments) }
+    /// How the moments are held, chosen at `materialize`.
+    public private(set) var momentPrecision = MomentPrecision.fp32
+    /// Owns the three buffers (host memory, or a GPU backend's device memory with a host copy).
     public private(set) var memory: ParameterMemory?
     private var buffers: ParameterBuffers?
 
@@ -51,8 +54,7 @@ public final class ParameterStore {
         switch which {
         case .values: return buffers.values
         case .gradients: return buffers.gradients
-        case .firstMoments: return buffers.firstMoments
-        case .secondMoments: return buffers.secondMoments
+        case .moments: return buffers.moments
         }
     }
 
@@ -82,14 +84,44 @@ public final class ParameterStore {
         index[name].map { parameters[$0] }
     }
 
-    /// Allocates the four buffers from `memory` (the backend's: `Backend.parameterMemory()`)
+    /// Allocates the three buffers from `memory` (the backend's: `Backend.parameterMemory()`)
     /// and fills the values from `seed`. Each parameter draws from its own stream keyed by its
     /// name, so values do not depend on declaration order.
-    public func materialize(seed: UInt64, memory: ParameterMemory = HostParameterMemory()) {
+    public func materialize(seed: UInt64, memory: ParameterMemory = HostParameterMemory(), moments: MomentPrecision = .fp32) {
         precondition(!isMaterialized, "parameters are materialized once")
-        buffers = memory.allocate(count: max(count, 1))
+        momentPrecision = moments
+        buffers = memory.allocate(count: max(count, 1), moments: moments)
         self.memory = memory
         for info in parameters { initialize(info, seed: seed) }
+    }
+
+    /// Both moments of `info`, widened to fp32, into `m` and `v` (`info.count` floats each).
+    public func readMoments(of info: ParameterInfo, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
+        guard let moments else { return }
+        switch momentPrecision {
+        case .fp32:
+            m.update(from: moments + info.offset, count: info.count)
+            v.update(from: moments + count + info.offset, count: info.count)
+        case .bfloat16:
+            let pairs = UnsafeRawPointer(moments + info.offset).assumingMemoryBound(to: UInt32.self)
+            for i in 0..<info.count {
+                m[i] = BFloat16.float(UInt16(truncatingIfNeeded: pairs[i]))
+                v[i] = BFloat16.float(UInt16(truncatingIfNeeded: pairs[i] >> 16))
+            }
+        }
+    }
+
+    /// Sets both moments of `info` from fp32 `m` and `v` (rounded to nearest in bfloat16).
+    public func writeMoments(of info: ParameterInfo, m: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+        guard let moments else { return }
+        switch momentPrecision {
+        case .fp32:
+            (moments + info.offset).update(from: m, count: info.count)
+            (moments + count + info.offset).update(from: v, count: info.count)
+        case .bfloat16:
+            let pairs = UnsafeMutableRawPointer(moments + info.offset).assumingMemoryBound(to: UInt32.self)
+            for i in 0..<info.count { pairs[i] = UInt32(BFloat16.nearest(m[i])) | UInt32(BFloat16.nearest(v[i])) << 16 }
+        }
     }
 
     private func initialize(_ info: ParameterInfo, seed: UInt64) {
@@ -109,30 +141,42 @@ public final class ParameterStore {
     }
 }
 
-/// The four zeroed buffers of a parameter store, each `count` floats.
-public struct ParameterBuffers {
-    public var values, gradients, firstMoments, secondMoments: UnsafeMutablePointer<Float>
+/// How a parameter store holds the AdamW moments (recipe key `optimizer.moments`).
+public enum MomentPrecision: String, CaseIterable, Sendable {
+    /// Two fp32 buffers' worth: every first moment, then every second moment.
+    case fp32
+    /// One 32-bit word per parameter, m in its low half and v in its high half, each
+    /// bfloat16 rounded stochastically at every step: a third less optimizer memory (12 bytes
+    /// per parameter instead of 16) for a rounding that is unbiased in expectation.
+    case bfloat16
 
-    public init(values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                firstMoments: UnsafeMutablePointer<Float>, secondMoments: UnsafeMutablePointer<Float>) {
+    /// The floats both moments of `count` parameters take.
+    public func words(_ count: Int) -> Int { self == .fp32 ? 2 * count : count }
+}
+
+/// The zeroed buffers of a parameter store: values and gradients of `count` floats, and both
+/// moments in `MomentPrecision.words(count)`.
+public struct ParameterBuffers {
+    public var values, gradients, moments: UnsafeMutablePointer<Float>
+
+    public init(values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, moments: UnsafeMutablePointer<Float>) {
         self.values = values
         self.gradients = gradients
-        self.firstMoments = firstMoments
-        self.secondMoments = secondMoments
+        self.moments = moments
     }
 }
 
-/// One of a parameter store's four buffers.
+/// One of a parameter store's three buffers.
 public enum ParameterBuffer: Int, CaseIterable, Sendable {
-    case values, gradients, firstMoments, secondMoments
+    case values, gradients, moments
 }
 
 /// Where a parameter store lives. The object owns the memory it hands out and frees it when
 /// it goes. A GPU backend hands out a host copy and keeps the kernels' copy in device memory,
 /// kept coherent through `hostAccess`.
 public protocol ParameterMemory: AnyObject {
-    /// Four zeroed buffers of `count` floats each, valid while this object lives.
-    func allocate(count: Int) -> ParameterBuffers
+    /// The zeroed buffers of `count` parameters, valid while this object lives.
+    func allocate(count: Int, moments: MomentPrecision) -> ParameterBuffers
     /// The host is about to read or write `buffer` through its pointer.
     func hostAccess(_ buffer: ParameterBuffer)
     /// Sets every gradient to 0.
@@ -148,13 +192,13 @@ public final class HostParameterMemory: ParameterMemory {
 
     deinit { blocks.forEach { $0.deallocate() } }
 
-    public func allocate(count: Int) -> ParameterBuffers {
-        func zeroed() -> UnsafeMutablePointer<Float> {
+    public func allocate(count: Int, moments: MomentPrecision) -> ParameterBuffers {
+        func zeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             blocks.append(raw)
             return raw.initializeMemory(as: Float.self, repeating: 0, count: count)
         }
-        let buffers = ParameterBuffers(values: zeroed(), gradients: zeroed(), firstMoments: zeroed(), secondMoments: zeroed())
+        let buffers = ParameterBuffers(values: zeroed(count), gradients: zeroed(count), moments: zeroed(moments.words(count)))
         gradients = UnsafeMutableBufferPointer(start: buffers.gradients, count: count)
         return buffers
     }

@@ -262,7 +262,7 @@ private struct RecipeReader {
     }
 
     private func readOptimizer(_ node: YAMLNode, _ path: String) -> OptimizerConfig? {
-        let keys = ["name", "lr", "betas", "eps", "weight_decay", "grad_clip"]
+        let keys = ["name", "lr", "betas", "eps", "weight_decay", "grad_clip", "moments"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let name: OptimizerConfig.Name? = f.choice("name", default: .adamw)
         let lr = f.float("lr", .positive, default: 1e-3)
@@ -280,9 +280,10 @@ private struct RecipeReader {
         let eps = f.float("eps", .positive, default: 1e-8)
         let weightDecay = f.float("weight_decay", .nonNegative, default: 0.1)
         let gradClip = f.float("grad_clip", .nonNegative, default: 1)
-        guard let name, let lr, let betas, let eps, let weightDecay, let gradClip else { return nil }
+        let moments: OptimizerConfig.Moments? = f.choice("moments", default: .fp32)
+        guard let name, let lr, let betas, let eps, let weightDecay, let gradClip, let moments else { return nil }
         return OptimizerConfig(name: name, lr: lr, beta1: betas[0], beta2: betas[1], eps: eps,
-                               weightDecay: weightDecay, gradClip: gradClip)
+                               weightDecay: weightDecay, gradClip: gradClip, moments: moments)
     }
 
     private func readSchedule(_ node: YAMLNode, _ path: String) -> ScheduleConfig? {

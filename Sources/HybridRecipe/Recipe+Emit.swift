@@ -45,6 +45,7 @@ extension Recipe {
                 ("eps", .number(optimizer.eps)),
                 ("weight_decay", .number(optimizer.weightDecay)),
                 ("grad_clip", .number(optimizer.gradClip)),
+                ("moments", .plain(optimizer.moments.rawValue)),
             ])),
             ("schedule", .map([
                 ("name", .plain(schedule.name.rawValue)),

@@ -192,6 +192,9 @@ public struct ObjectiveConfig: Equatable, Sendable {
 
 public struct OptimizerConfig: Equatable, Sendable {
     public enum Name: String, CaseIterable, Sendable { case adamw }
+    /// How the AdamW moments are held: fp32, or bfloat16 pairs rounded stochastically (a
+    /// third less optimizer memory).
+    public enum Moments: String, CaseIterable, Sendable { case fp32, bfloat16 }
 
     public var name: Name
     public var lr: Float
@@ -201,8 +204,9 @@ public struct OptimizerConfig: Equatable, Sendable {
     public var weightDecay: Float
     /// The global gradient-norm limit; 0 turns clipping off.
     public var gradClip: Float
+    public var moments: Moments
 
-    public init(name: Name, lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, gradClip: Float) {
+    public init(name: Name, lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, gradClip: Float, moments: Moments = .fp32) {
         self.name = name
         self.lr = lr
         self.beta1 = beta1
@@ -210,6 +214,7 @@ public struct OptimizerConfig: Equatable, Sendable {
         self.eps = eps
         self.weightDecay = weightDecay
         self.gradClip = gradClip
+        self.moments = moments
     }
 }
 

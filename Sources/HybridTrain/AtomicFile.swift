@@ -4,30 +4,55 @@ import Foundation
 /// temporary file in the same folder, fsync, rename over the target, fsync of the folder.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { file in data.withUnsafeBytes { file.append($0) } }
+    }
+
+    /// Streams the file through `body`, so a large file (a checkpoint) never needs a second
+    /// copy in memory.
+    public static func write(to path: String, _ body: (Stream) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temp = "\(folder)/.\(url.lastPathComponent).\(getpid())\(temporarySuffix)"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw TrainError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        var ok = data.withUnsafeBytes { raw -> Bool in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                done += n
-            }
-            return true
-        }
-        let writeErrno = errno
-        ok = ok && fsync(fd) == 0
+        let stream = Stream(fd: fd)
+        var failure: Error?
+        do { try body(stream) } catch { failure = error }
+        let ok = failure == nil && stream.failed == nil && fsync(fd) == 0
+        let reason = stream.failed ?? errno
         close(fd)
         guard ok, rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(ok ? errno : writeErrno))
             unlink(temp)
-            throw TrainError("cannot write \(path): \(reason); any earlier file there is left as it was")
+            if let failure { throw failure }
+            throw TrainError("cannot write \(path): \(String(cString: strerror(ok ? errno : reason))); any earlier file there is left as it was")
         }
         let dir = open(folder, O_RDONLY | O_DIRECTORY)
         if dir >= 0 { fsync(dir); close(dir) }
+    }
+
+    /// The temporary file a write goes to; after a failed write it takes no more bytes.
+    public final class Stream {
+        let fd: Int32
+        /// The errno of the first failed write.
+        fileprivate(set) var failed: Int32?
+
+        init(fd: Int32) { self.fd = fd }
+
+        public func append(_ raw: UnsafeRawBufferPointer) {
+            guard failed == nil, var at = raw.baseAddress else { return }
+            let end = at + raw.count
+            while at < end {
+                let n = Glibc.write(fd, at, end - at)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = errno
+                    return
+                }
+                at += n
+            }
+        }
+
+        public func append<T>(_ buffer: UnsafeBufferPointer<T>) { append(UnsafeRawBufferPointer(buffer)) }
     }
 
     static let temporarySuffix = ".tmp"

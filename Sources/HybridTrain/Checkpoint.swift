@@ -19,11 +19,12 @@ public enum Checkpoint {
     /// fsync of the folder. A failure leaves any earlier file at `path` untouched.
     /// `optimizer`: also both AdamW moments of every parameter, so a run can resume exactly.
     public static func write(_ store: ParameterStore, metadata: [String: String], optimizer: Bool = false, to path: String) throws {
-        guard let values = store.values, let m = store.firstMoments, let v = store.secondMoments else {
+        guard let values = store.values, store.moments != nil else {
             throw TrainError("cannot checkpoint parameters that were never allocated")
         }
-        var sections: [(name: String, buffer: UnsafeMutablePointer<Float>)] = [("", values)]
-        if optimizer { sections += [(firstMomentName(""), m), (secondMomentName(""), v)] }
+        // Sections: the values, then (optimizer) every first moment and every second moment,
+        // in fp32 whatever the run holds them in.
+        let sections = optimizer ? ["", firstMomentName(""), secondMomentName("")] : [""]
         var header: [String: Any] = [:]
         var meta = metadata
         meta["format"] = formatTag
@@ -32,20 +33,28 @@ public enum Checkpoint {
         for section in sections {
             for p in store.parameters {
                 let bytes = p.count * 4
-                header[section.name + p.name] = ["dtype": "F32", "shape": p.shape, "data_offsets": [offset, offset + bytes]]
+                header[section + p.name] = ["dtype": "F32", "shape": p.shape, "data_offsets": [offset, offset + bytes]]
                 offset += bytes
             }
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         while (json.count % 8) != 0 { json.append(0x20) }
-        var file = Data(capacity: 8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        for section in sections {
-            for p in store.parameters { file.append(UnsafeBufferPointer(start: section.buffer + p.offset, count: p.count)) }
+        try AtomicFile.write(to: path) { file in
+            withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append($0) }
+            json.withUnsafeBytes { file.append($0) }
+            for p in store.parameters { file.append(UnsafeBufferPointer(start: values + p.offset, count: p.count)) }
+            guard optimizer else { return }
+            let largest = store.parameters.map(\.count).max() ?? 0
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: largest), v = UnsafeMutablePointer<Float>.allocate(capacity: largest)
+            defer { m.deallocate(); v.deallocate() }
+            for moment in [m, v] {
+                for p in store.parameters {
+                    store.readMoments(of: p, m: m, v: v)
+                    file.append(UnsafeBufferPointer(start: moment, count: p.count))
+                }
+            }
         }
-        try AtomicFile.write(file, to: path)
     }
 
     /// A checkpoint's header: metadata plus each tensor's dtype, shape and byte range.
@@ -169,7 +178,10 @@ public enum Checkpoint {
     /// Copies both AdamW moments of every parameter of `store` from a checkpoint written with
     /// `optimizer: true`.
     public static func loadOptimizer(_ contents: Contents, into store: ParameterStore, path: String) throws {
-        guard let m = store.firstMoments, let v = store.secondMoments else { throw TrainError("parameters must be allocated before loading") }
+        guard store.moments != nil else { throw TrainError("parameters must be allocated before loading") }
+        let largest = store.parameters.map(\.count).max() ?? 0
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: largest), v = UnsafeMutablePointer<Float>.allocate(capacity: largest)
+        defer { m.deallocate(); v.deallocate() }
         for p in store.parameters {
             for (name, buffer) in [(firstMomentName(p.name), m), (secondMomentName(p.name), v)] {
                 guard let t = contents.tensors[name], t.shape == p.shape else {
@@ -177,10 +189,11 @@ public enum Checkpoint {
                         + "(checkpoints written by this version of hybrid train can)")
                 }
                 contents.bytes.withUnsafeBytes { raw in
-                    UnsafeMutableRawPointer(buffer + p.offset).copyMemory(
+                    UnsafeMutableRawPointer(buffer).copyMemory(
                         from: raw.baseAddress! + contents.dataStart + t.range.lowerBound, byteCount: p.count * 4)
                 }
             }
+            store.writeMoments(of: p, m: m, v: v)
         }
     }
 }

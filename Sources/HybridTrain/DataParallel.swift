@@ -82,9 +82,10 @@ public enum DataParallel {
     /// the same hash.
     public static func stateHash(_ parameters: ParameterStore) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for buffer in [parameters.values, parameters.firstMoments, parameters.secondMoments] {
+        let moments = parameters.momentPrecision.words(parameters.count)
+        for (buffer, count) in [(parameters.values, parameters.count), (parameters.moments, moments)] {
             guard let buffer else { continue }
-            hash = fnv1a(UnsafeRawBufferPointer(start: buffer, count: parameters.count * 4), from: hash)
+            hash = fnv1a(UnsafeRawBufferPointer(start: buffer, count: count * 4), from: hash)
         }
         return hash
     }

@@ -28,7 +28,14 @@ public struct MemoryBudget: Sendable {
 
     public struct Key: Equatable, Sendable {
         public let path: String
-        public let value: Int
+        /// The value as the recipe holds it.
+        public let value: String
+
+        init(path: String, value: Int) { self.init(path: path, value: String(value)) }
+        init(path: String, value: String) {
+            self.path = path
+            self.value = value
+        }
     }
 
     public let parts: [Part]
@@ -47,14 +54,22 @@ public struct MemoryBudget: Sendable {
                    value: objective.batchSize ?? recipe.training.batchSize)
     }
 
+    /// fp32 values and gradients, and both moments in 8 bytes (fp32) or 4 (a bfloat16 pair).
+    static func bytesPerParameter(_ recipe: Recipe) -> Double { recipe.optimizer.moments == .fp32 ? 16 : 12 }
+
+    static func momentsKey(_ recipe: Recipe) -> Key {
+        Key(path: "optimizer.moments", value: recipe.optimizer.moments.rawValue)
+    }
+
     /// The first look, from the recipe's numbers alone: a training run of `recipe` with its
     /// objectives' plugins.
     public static func beforeBuild(_ recipe: Recipe, instances: [ObjectiveInstance]) -> MemoryBudget {
         let m = recipe.model, d = Double(m.dModel), T = Double(m.seqLen), L = Double(m.layers), r = Double(m.mlpRatio)
         let shape = shapeKeys(m)
-        var parts = [Part(what: "parameters with their gradients and AdamW moments", bytes: 16 * parameters(m), keys: shape)]
+        var parts = [Part(what: "parameters with their gradients and AdamW moments", bytes: bytesPerParameter(recipe) * parameters(m),
+                          keys: shape + [momentsKey(recipe)])]
         for (i, (objective, instance)) in zip(recipe.objectives, instances).enumerated() where instance.plugin.dataKind == .text {
-            let batch = batchKey(recipe, i), B = Double(batch.value)
+            let batch = batchKey(recipe, i), B = Double(objective.batchSize ?? recipe.training.batchSize)
             let perPosition = L * ((9 + 2 * r) * d + Double(m.heads) * T) + 2 * Double(byteVocabulary)
             parts.append(Part(what: "\(objective.name)'s activations", bytes: 4 * B * T * perPosition,
                               keys: [batch] + shape + [Key(path: "model.heads", value: m.heads)]))
@@ -70,7 +85,8 @@ public struct MemoryBudget: Sendable {
     /// anything is allocated for them.
     public static func ofGraphs(_ recipe: Recipe, parameters: ParameterStore, sessions: [ObjectiveSession]) -> MemoryBudget {
         let shape = shapeKeys(recipe.model)
-        var parts = [Part(what: "parameters with their gradients and AdamW moments", bytes: 16 * Double(parameters.count), keys: shape)]
+        var parts = [Part(what: "parameters with their gradients and AdamW moments", bytes: bytesPerParameter(recipe) * Double(parameters.count),
+                          keys: shape + [momentsKey(recipe)])]
         for (i, session) in sessions.enumerated() {
             var activations = 0.0, inputs = 0.0
             for t in session.graph.tensors {

@@ -85,7 +85,7 @@ public struct RunSetup {
         self.backbone = backbone
         sessions = try Self.sessions(for: recipe, file: file, instances: instances, parameters: parameters, backbone: backbone,
                                      shards: shards, log: log).sessions
-        parameters.materialize(seed: seed, memory: backend.parameterMemory())
+        parameters.materialize(seed: seed, memory: backend.parameterMemory(), moments: MomentPrecision(recipe.optimizer.moments))
         if let initFrom = recipe.training.initFrom {
             let kept = try Checkpoint.load(Checkpoint.read(initFrom.absolute), into: parameters, path: initFrom.absolute, requireAll: false)
             log("initialised from \(initFrom.written)" + (kept.isEmpty ? ""
@@ -125,6 +125,16 @@ public struct RunSetup {
             guard let trained = teachers[k].value(of: name), trained != value else { continue }
             throw TrainError("\(file): \(keyPath).\(key) is \(value.recipeText), but the teacher \(path) was trained with "
                 + "\(name) \(trained.recipeText) (its recipe's objectives[\(k)].config.\(name)); expected \(key): \(trained.recipeText)")
+        }
+    }
+}
+
+extension MomentPrecision {
+    /// The recipe's `optimizer.moments`.
+    init(_ moments: OptimizerConfig.Moments) {
+        switch moments {
+        case .fp32: self = .fp32
+        case .bfloat16: self = .bfloat16
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// Every compute shader, one per file in Shaders/ (the raw value is the file name).
 enum Kernel: String, CaseIterable {
     case add, axpy, mul, mul_accumulate, scale, add_broadcast, column_sum, gelu, mean_backward
-    case embedding, embedding_backward, adamw, layer_norm, layer_norm_parameters
+    case embedding, embedding_backward, adamw, adamw_bf16, layer_norm, layer_norm_parameters
     case cross_entropy, cross_entropy_backward, mse, sum
     case attention, attention_delta, attention_backward, attention_backward_keys, attention_decode
     case matmul, matmul_direct, matmul_large

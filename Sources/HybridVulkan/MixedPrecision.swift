@@ -24,7 +24,4 @@ enum MixedPrecision {
 
     /// Operand buffer-index bit that marks a bfloat16 tensor (common.glsl's HALF).
     static let halfBit: UInt32 = 1 << 31
-
-    /// The float a bfloat16 holds: its bits are the float's top half.
-    static func float(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 }

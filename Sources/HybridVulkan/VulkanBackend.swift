@@ -31,19 +31,19 @@ public final class VulkanBackend: Backend {
     public func parameterMemory() -> ParameterMemory { VulkanParameterMemory(device) }
 
     public func adamwStep(_ parameters: ParameterStore, settings s: AdamWSettings, step: Int) {
-        precondition(step >= 1, "AdamW: step is 1-based, got \(step)")
-        // The scalars exactly as AdamW.swift computes them.
-        let stepSize = Float(Double(s.learningRate) / (1 - pow(Double(s.beta1), Double(step))))
-        let rootCorrection2 = Float((1 - pow(Double(s.beta2), Double(step))).squareRoot())
         run("an AdamW step") {
-            let copy = try Self.memory(of: parameters, on: device).prepare(parameters, writes: [.values, .firstMoments, .secondMoments])
+            let copy = try Self.memory(of: parameters, on: device).prepare(parameters, writes: [.values, .moments])
             let recording = try CommandRecording(device, set: copy.set)
+            let stores = [0, 1] + copy.momentStores
+            let fp32 = parameters.momentPrecision == .fp32
             // One dispatch per parameter, side by side (disjoint memory), one barrier after the last.
             for (k, info) in parameters.parameters.enumerated() {
-                let operands = try ParameterBuffer.allCases.map { try copy.operand(base: copy.base($0), offset: info.offset, count: info.count) }
-                let decay = 1 - s.learningRate * (info.decay ? s.weightDecay : 0)
-                try recording.dispatch(.adamw, operands, [word(info.count), s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern,
-                                                          decay.bitPattern, stepSize.bitPattern, rootCorrection2.bitPattern],
+                let operands = try stores.map { try copy.operand(base: copy.base(store: $0), offset: info.offset, count: info.count) }
+                let c = s.scalars(step: step, decays: info.decay)
+                let scalars = try [word(info.count), s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern,
+                               c.decay.bitPattern, c.stepSize.bitPattern, c.rootCorrection2.bitPattern]
+                try recording.dispatch(fp32 ? .adamw : .adamw_bf16, operands,
+                                       scalars + (fp32 ? [] : [try word(info.offset), UInt32(truncatingIfNeeded: step)]),
                                        items: info.count, barrier: k == parameters.parameters.count - 1)
             }
             try recording.run()

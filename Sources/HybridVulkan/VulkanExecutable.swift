@@ -223,7 +223,7 @@ final class VulkanExecutable: Executable {
                 try arena.download(offset: at + first, count: words, into: &packed)
                 packed.withUnsafeBytes { raw in
                     let halves = raw.bindMemory(to: UInt16.self)
-                    for k in 0..<count { into[k] = MixedPrecision.float(halves[offset - 2 * first + k]) }
+                    for k in 0..<count { into[k] = BFloat16.float(halves[offset - 2 * first + k]) }
                 }
             case .input, .state:
                 (into).update(from: inputs.mapped! + inputOffsets[id]! + offset, count: count)

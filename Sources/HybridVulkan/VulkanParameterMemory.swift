@@ -1,6 +1,6 @@
 import HybridCore
 
-/// A parameter store on a Vulkan device: the four buffers in device-local memory, where the
+/// A parameter store on a Vulkan device: its buffers in device-local memory, where the
 /// kernels read them at the device's speed, and a host copy that initialization, checkpoints
 /// and the data-parallel all-reduce use. Coherence is per buffer and lazy: the host's pointer
 /// getters (`hostAccess`) bring back a buffer the device wrote, and the next device use
@@ -10,17 +10,17 @@ public final class VulkanParameterMemory: ParameterMemory {
     let owner: VulkanDevice
     private let host = HostParameterMemory()
     private var hostBuffers: ParameterBuffers?
-    private var hostNewer = [Bool](repeating: true, count: 4)
-    private var deviceNewer = [Bool](repeating: false, count: 4)
+    private var hostNewer = [Bool](repeating: true, count: ParameterBuffer.allCases.count)
+    private var deviceNewer = [Bool](repeating: false, count: ParameterBuffer.allCases.count)
     private var copy: DeviceCopy?
 
     init(_ owner: VulkanDevice) {
         self.owner = owner
     }
 
-    public func allocate(count: Int) -> ParameterBuffers {
+    public func allocate(count: Int, moments: MomentPrecision) -> ParameterBuffers {
         precondition(hostBuffers == nil, "a parameter memory holds one store")
-        let buffers = host.allocate(count: count)
+        let buffers = host.allocate(count: count, moments: moments)
         hostBuffers = buffers
         return buffers
     }
@@ -61,11 +61,15 @@ public final class VulkanParameterMemory: ParameterMemory {
         return copy
     }
 
-    /// The four buffers on the device, laid out so no parameter crosses a buffer boundary.
+    /// The buffers on the device, laid out so no parameter crosses a buffer boundary: values,
+    /// gradients, then the moments, as one store of bfloat16 pairs or two fp32 stores (first
+    /// moments, second moments), each store laid out as the values are.
     final class DeviceCopy {
         let layout: ChunkLayout
-        /// values, gradients, first and second moments (ParameterBuffer order).
+        /// values, gradients, then the moment stores.
         let stores: [VulkanStore]
+        /// The host parameter count: where the host's second moments start (fp32).
+        let hostCount: Int
         /// Runs of parameters whose device offset is their host offset + `shift`.
         let segments: [(host: Int, count: Int, device: Int)]
         /// One float per 16384 gradients of each chunk and two more (the gradient norm's sums).
@@ -92,13 +96,16 @@ public final class VulkanParameterMemory: ParameterMemory {
             }
             let layout = ChunkLayout(count: max(at, 1), chunkElements: chunk)
             self.layout = layout
-            let need = 16 * layout.count, free = owner.memoryLimit - owner.allocatedBytes
+            let purposes = ["parameters", "gradients"]
+                + (store.momentPrecision == .fp32 ? ["AdamW first moments", "AdamW second moments"] : ["AdamW moments (bfloat16 pairs)"])
+            let need = 4 * purposes.count * layout.count, free = owner.memoryLimit - owner.allocatedBytes
             guard need <= free else {
                 throw VulkanError("the parameters, their gradients and AdamW moments need \(mib(need)) on \(owner.info.name), "
                     + "which has \(mib(max(free, 0))) of its \(mib(owner.memoryLimit)) free; use a smaller model")
             }
             self.segments = segments
-            stores = try ["parameters", "gradients", "AdamW first moments", "AdamW second moments"].map {
+            hostCount = store.count
+            stores = try purposes.map {
                 try VulkanStore(owner, count: max(at, 1), purpose: $0)
             }
             let partials = (0..<layout.chunks).reduce(0) { $0 + (layout.elements(inChunk: $1) + 16383) / 16384 }
@@ -125,26 +132,33 @@ public final class VulkanParameterMemory: ParameterMemory {
             return Operand(buffer: UInt32(base + chunk), offset: UInt32(local))
         }
 
-        /// This copy's own descriptor set: binding of chunk 0 of `buffer`, and of the scratch.
-        func base(_ buffer: ParameterBuffer) -> Int { buffer.rawValue * layout.chunks }
-        var scratchOperand: Operand { Operand(buffer: UInt32(4 * layout.chunks), offset: 0) }
+        /// This copy's own descriptor set: binding of chunk 0 of store `k` (0 values, 1
+        /// gradients, 2 and on the moments), and of the scratch.
+        func base(store k: Int) -> Int { k * layout.chunks }
+        func base(_ buffer: ParameterBuffer) -> Int { base(store: buffer.rawValue) }
+        var scratchOperand: Operand { Operand(buffer: UInt32(stores.count * layout.chunks), offset: 0) }
+        /// The stores holding the moments: one of pairs, or first and second moments.
+        var momentStores: Range<Int> { ParameterBuffer.moments.rawValue..<stores.count }
 
         func download(_ buffer: ParameterBuffer, into host: ParameterBuffers) throws {
-            let to = pointer(buffer, host)
-            for s in segments { try stores[buffer.rawValue].download(offset: s.device, count: s.count, into: to + s.host) }
+            for (k, to) in pointers(buffer, host) {
+                for s in segments { try stores[k].download(offset: s.device, count: s.count, into: to + s.host) }
+            }
         }
 
         func upload(_ buffer: ParameterBuffer, from host: ParameterBuffers) throws {
-            let from = pointer(buffer, host)
-            for s in segments { try stores[buffer.rawValue].upload(from: from + s.host, offset: s.device, count: s.count) }
+            for (k, from) in pointers(buffer, host) {
+                for s in segments { try stores[k].upload(from: from + s.host, offset: s.device, count: s.count) }
+            }
         }
 
-        private func pointer(_ buffer: ParameterBuffer, _ host: ParameterBuffers) -> UnsafeMutablePointer<Float> {
+        /// Each store of `buffer` with the host memory it mirrors (fp32 moments: the host's
+        /// second moments follow its `hostCount` first moments).
+        private func pointers(_ buffer: ParameterBuffer, _ host: ParameterBuffers) -> [(Int, UnsafeMutablePointer<Float>)] {
             switch buffer {
-            case .values: host.values
-            case .gradients: host.gradients
-            case .firstMoments: host.firstMoments
-            case .secondMoments: host.secondMoments
+            case .values: [(0, host.values)]
+            case .gradients: [(1, host.gradients)]
+            case .moments: momentStores.map { ($0, host.moments + ($0 - momentStores.lowerBound) * hostCount) }
             }
         }
     }

@@ -37,6 +37,7 @@ struct RecipeDecodingTests {
           eps: 1e-6
           weight_decay: 0.01
           grad_clip: 0
+          moments: bfloat16
         schedule:
           name: constant
           warmup_steps: 0
@@ -78,7 +79,7 @@ struct RecipeDecodingTests {
                                 weight: 0.25, config: maskConfig),
             ],
             optimizer: OptimizerConfig(name: .adamw, lr: 3e-4, beta1: 0.9, beta2: 0.99, eps: 1e-6, weightDecay: 0.01,
-                                       gradClip: 0),
+                                       gradClip: 0, moments: .bfloat16),
             schedule: ScheduleConfig(name: .constant, warmupSteps: 0, minLRRatio: 1),
             training: TrainingConfig(steps: 500, batchSize: 16, seed: -7, evalEvery: 50, evalBatches: 2, logEvery: 5,
                                      output: "out/full"),

@@ -5,13 +5,22 @@ import HybridTrain
 import Testing
 
 @Suite struct CheckpointTests {
-    static func store(seed: UInt64, wide: Int = 3) throws -> ParameterStore {
+    static func store(seed: UInt64, wide: Int = 3, moments: MomentPrecision = .fp32) throws -> ParameterStore {
         let store = ParameterStore()
         _ = try store.declare("a.weight", shape: [wide, 5], initializer: .normal(std: 1), decay: true)
         _ = try store.declare("a.bias", shape: [wide], initializer: .normal(std: 1), decay: false)
         _ = try store.declare("b", shape: [7], initializer: .normal(std: 1), decay: false)
-        store.materialize(seed: seed)
+        store.materialize(seed: seed, moments: moments)
         return store
+    }
+
+    /// Both moments of every parameter, widened to fp32.
+    static func moments(_ s: ParameterStore) -> [Float] {
+        s.parameters.flatMap { p -> [Float] in
+            var m = [Float](repeating: 0, count: p.count), v = m
+            s.readMoments(of: p, m: &m, v: &v)
+            return m + v
+        }
     }
 
     static func values(_ s: ParameterStore) -> [Float] {
@@ -41,6 +50,32 @@ import Testing
         let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.safetensors"))
         #expect(bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) } % 8 == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["m.safetensors"])
+    }
+
+    /// The file holds fp32 moments whatever the run held: bfloat16 pairs widen exactly, and a
+    /// run may resume with the other precision.
+    @Test(arguments: [(MomentPrecision.bfloat16, MomentPrecision.fp32), (.fp32, .bfloat16), (.bfloat16, .bfloat16)])
+    func optimizerStateCrossesMomentPrecisions(written: MomentPrecision, read: MomentPrecision) throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = try Self.store(seed: 1, moments: written)
+        var rng = SeededRNG(seed: 4)
+        for p in a.parameters {
+            let m = rng.normal(count: p.count), v = rng.uniform(count: p.count)
+            a.writeMoments(of: p, m: m, v: v)
+        }
+        try Checkpoint.write(a, metadata: [:], optimizer: true, to: "\(dir)/m.safetensors")
+        let contents = try Checkpoint.read("\(dir)/m.safetensors")
+        #expect(contents.tensors[Checkpoint.secondMomentName("a.weight")]?.shape == [3, 5])
+        let b = try Self.store(seed: 2, moments: read)
+        try Checkpoint.loadOptimizer(contents, into: b, path: "m")
+        let stored = Self.moments(a), got = Self.moments(b)
+        #expect(stored.contains { $0 != 0 })
+        if read == .fp32 || written == read {
+            #expect(got == stored)
+        } else {
+            #expect(got == stored.map { BFloat16.float(BFloat16.nearest($0)) })
+        }
     }
 
     /// A recipe that no longer reads (a key an older hybrid wrote) is reported against the

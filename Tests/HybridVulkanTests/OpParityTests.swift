@@ -197,7 +197,8 @@ import Testing
         device.expectNoValidationErrors()
     }
 
-    @Test func adamwGradientNormAndClippingMatchTheCPU() throws {
+    @Test(arguments: MomentPrecision.allCases)
+    func adamwGradientNormAndClippingMatchTheCPU(moments: MomentPrecision) throws {
         let device = try testDevice()
         let settings = AdamWSettings(learningRate: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
         let build: (Graph) throws -> (loss: TensorID, compare: [TensorID]) = { g in
@@ -206,13 +207,13 @@ import Testing
             let out = try g.add(g.scale(g.add(x, x), by: 3), g.scale(x, by: 1))
             return (try g.add(projectedLoss(g, out), g.mean(g.mul(b, b))), [])
         }
-        var results: [(norm: Double, values: [Float])] = []
+        var results: [(norm: Double, values: [Float], moments: [Float])] = []
         for backend: Backend in [CPUBackend(), try VulkanBackend(device: device)] {
             let store = ParameterStore()
             let graph = Graph(parameters: store)
             let built = try build(graph)
             try graph.differentiate(loss: built.loss)
-            store.materialize(seed: 3, memory: backend.parameterMemory())
+            store.materialize(seed: 3, memory: backend.parameterMemory(), moments: moments)
             var rng = SeededRNG(seed: 11)
             for i in 0..<store.count { store.values![i] = rng.uniform() }
             let exe = try backend.compile(graph)
@@ -229,12 +230,22 @@ import Testing
                 backend.scaleGradients(store, by: 0.5)
                 backend.adamwStep(store, settings: settings, step: step)
             }
-            results.append((norm, Array(UnsafeBufferPointer(start: store.values!, count: store.count))))
+            // Both moments of every parameter, widened: the bfloat16 pairs round alike on both.
+            var m = [Float](), v = [Float]()
+            for info in store.parameters {
+                var pm = [Float](repeating: 0, count: info.count), pv = pm
+                store.readMoments(of: info, m: &pm, v: &pv)
+                m += pm
+                v += pv
+            }
+            results.append((norm, Array(UnsafeBufferPointer(start: store.values!, count: store.count)), m + v))
         }
         let (cpu, vulkan) = (results[0], results[1])
         #expect(abs(vulkan.norm - cpu.norm) / cpu.norm <= 1e-5, "gradient norm \(vulkan.norm) vs \(cpu.norm)")
         #expect(!hasNaN(vulkan.values))
         #expect(nmse(vulkan.values, cpu.values) <= 1e-7, "parameters after 3 AdamW steps: NMSE \(nmse(vulkan.values, cpu.values))")
+        #expect(nmse(vulkan.moments, cpu.moments) <= 1e-7, "moments after 3 AdamW steps: NMSE \(nmse(vulkan.moments, cpu.moments))")
+        #expect(cpu.moments.contains { $0 != 0 })
         device.expectNoValidationErrors()
     }
 }
