@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin", "CReadableMemory"]),
         .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins", "CZlib", "CPNG"]),
         // Open MPI, opened at run time (the binary needs no MPI unless mpirun starts it).
-        .target(name: "HybridMPI", dependencies: ["HybridTrain"]),
+        .target(name: "HybridMPI", dependencies: ["HybridCore"]),
         .executableTarget(name: "hybrid", dependencies: [
             "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridVulkan", "HybridMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import HybridTrain
+import HybridCore
 
 /// The ranks `mpirun` started, over Open MPI. Errors are returned, not fatal, and every
 /// collective is non-blocking, polled until it completes, a deadline passes or the run is
@@ -28,7 +28,7 @@ public final class MPICommunicator: Communicator {
         let environment = ProcessInfo.processInfo.environment
         let timeoutText = environment["HYBRID_MPI_TIMEOUT"] ?? "300"
         guard let timeout = Double(timeoutText), timeout > 0 else {
-            throw TrainError("HYBRID_MPI_TIMEOUT is \(timeoutText); expected a number of seconds > 0")
+            throw CommunicatorError("HYBRID_MPI_TIMEOUT is \(timeoutText); expected a number of seconds > 0")
         }
         self.timeout = timeout
         mpi = try OpenMPI()
@@ -36,7 +36,7 @@ public final class MPICommunicator: Communicator {
         _ = mpi.initialized(&flag)
         if flag == 0 {
             let code = mpi.initialize(nil, nil)
-            guard code == 0 else { throw TrainError("MPI_Init failed: \(mpi.describe(code))") }
+            guard code == 0 else { throw CommunicatorError("MPI_Init failed: \(mpi.describe(code))") }
         }
         _ = mpi.setErrorHandler(mpi.commWorld, mpi.errorsReturn)
         var value: Int32 = 0
@@ -108,7 +108,7 @@ public final class MPICommunicator: Communicator {
 
     private func check(_ code: Int32, _ what: String) throws {
         guard code != 0 else { return }
-        throw TrainError("rank \(rank): \(what) failed: \(mpi.describe(code)); another rank has probably stopped")
+        throw CommunicatorError("rank \(rank): \(what) failed: \(mpi.describe(code)); another rank has probably stopped")
     }
 
     /// Polls `request` until it completes. MPI_Test also drives Open MPI's progress engine;
@@ -130,10 +130,10 @@ public final class MPICommunicator: Communicator {
                 deadline = min(deadline, .now + .seconds(grace))
             }
             if interruptedAt != nil, ContinuousClock.now > deadline {
-                throw TrainError("rank \(rank): stopped by a signal while waiting \(Int(grace)) s for the other ranks in \(what); one of them has probably failed")
+                throw CommunicatorError("rank \(rank): stopped by a signal while waiting \(Int(grace)) s for the other ranks in \(what); one of them has probably failed")
             }
             if ContinuousClock.now > deadline {
-                throw TrainError("rank \(rank): \(what) did not complete within \(Int(timeout)) s (HYBRID_MPI_TIMEOUT): another rank has stopped or hangs")
+                throw CommunicatorError("rank \(rank): \(what) did not complete within \(Int(timeout)) s (HYBRID_MPI_TIMEOUT): another rank has stopped or hangs")
             }
         }
     }

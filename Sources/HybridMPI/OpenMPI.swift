@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import HybridTrain
+import HybridCore
 
 /// Open MPI's C API, opened with dlopen at run time so that the `hybrid` binary starts (and
 /// trains on one process) where no MPI is installed. Open MPI's handles are the addresses of
@@ -37,11 +37,11 @@ final class OpenMPI {
         let name = Self.libraryName
         guard let library = dlopen(name, RTLD_NOW | RTLD_GLOBAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
-            throw TrainError("cannot open the MPI library \(name) (\(reason)); install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev) or point HYBRID_MPI_LIBRARY at libmpi.so")
+            throw CommunicatorError("cannot open the MPI library \(name) (\(reason)); install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev) or point HYBRID_MPI_LIBRARY at libmpi.so")
         }
         func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
             guard let address = dlsym(library, name) else {
-                throw TrainError("\(Self.libraryName) has no symbol \(name): hybrid needs Open MPI 4 or newer (MPICH and others have another ABI)")
+                throw CommunicatorError("\(Self.libraryName) has no symbol \(name): hybrid needs Open MPI 4 or newer (MPICH and others have another ABI)")
             }
             return address
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HybridCore
 import HybridPlugins
 import HybridRecipe
 import HybridTrain

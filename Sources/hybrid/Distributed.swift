@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HybridCore
 import HybridMPI
 import HybridTrain
 

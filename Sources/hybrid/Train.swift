@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HybridCore
 import HybridCPU
 import HybridMPI
 import HybridPlugins

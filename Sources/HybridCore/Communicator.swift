@@ -14,6 +14,14 @@ public protocol Communicator: AnyObject {
     func allgather(_ bytes: [UInt8]) throws -> [[UInt8]]
 }
 
+/// A collective that cannot complete, or MPI that cannot start (a rank stopped, the deadline
+/// passed, no Open MPI library).
+public struct CommunicatorError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// A run on one process: every collective is the identity.
 public final class SingleProcess: Communicator {
     public init() {}
