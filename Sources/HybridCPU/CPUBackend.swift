@@ -40,8 +40,8 @@ public final class CPUBackend: Backend {
                 AdamW.update(params: p + o, grads: g + o, m: moments + o, v: moments + parameters.count + o, n: info.count,
                              settings: s, scalars: c)
             case .bfloat16:
-                let pairs = UnsafeMutableRawPointer(moments + o).assumingMemoryBound(to: UInt32.self)
-                AdamW.update(params: p + o, grads: g + o, moments: pairs, n: info.count, first: o, step: step, settings: s, scalars: c)
+                AdamW.update(params: p + o, grads: g + o, moments: parameters.momentPairs(of: info), n: info.count, first: o, step: step,
+                             settings: s, scalars: c)
             }
         }
     }

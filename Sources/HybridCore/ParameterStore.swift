@@ -95,19 +95,18 @@ public final class ParameterStore {
         for info in parameters { initialize(info, seed: seed) }
     }
 
-    /// Both moments of `info`, widened to fp32, into `m` and `v` (`info.count` floats each).
-    public func readMoments(of info: ParameterInfo, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
+    /// The moments of `info`, widened to fp32: the first into `m`, the second into `v`
+    /// (`info.count` floats each; nil skips that moment).
+    public func readMoments(of info: ParameterInfo, m: UnsafeMutablePointer<Float>?, v: UnsafeMutablePointer<Float>?) {
         guard let moments else { return }
         switch momentPrecision {
         case .fp32:
-            m.update(from: moments + info.offset, count: info.count)
-            v.update(from: moments + count + info.offset, count: info.count)
+            m?.update(from: moments + info.offset, count: info.count)
+            v?.update(from: moments + count + info.offset, count: info.count)
         case .bfloat16:
-            let pairs = UnsafeRawPointer(moments + info.offset).assumingMemoryBound(to: UInt32.self)
-            for i in 0..<info.count {
-                m[i] = BFloat16.float(UInt16(truncatingIfNeeded: pairs[i]))
-                v[i] = BFloat16.float(UInt16(truncatingIfNeeded: pairs[i] >> 16))
-            }
+            let pairs = momentPairs(of: info)
+            if let m { for i in 0..<info.count { m[i] = BFloat16.float(UInt16(truncatingIfNeeded: pairs[i])) } }
+            if let v { for i in 0..<info.count { v[i] = BFloat16.float(UInt16(truncatingIfNeeded: pairs[i] >> 16)) } }
         }
     }
 
@@ -119,9 +118,15 @@ public final class ParameterStore {
             (moments + info.offset).update(from: m, count: info.count)
             (moments + count + info.offset).update(from: v, count: info.count)
         case .bfloat16:
-            let pairs = UnsafeMutableRawPointer(moments + info.offset).assumingMemoryBound(to: UInt32.self)
+            let pairs = momentPairs(of: info)
             for i in 0..<info.count { pairs[i] = UInt32(BFloat16.nearest(m[i])) | UInt32(BFloat16.nearest(v[i])) << 16 }
         }
+    }
+
+    /// The bfloat16 moment pairs of `info` (`MomentPrecision.bfloat16`: m low, v high).
+    public func momentPairs(of info: ParameterInfo) -> UnsafeMutablePointer<UInt32> {
+        precondition(momentPrecision == .bfloat16, "fp32 moments hold no pairs")
+        return UnsafeMutableRawPointer(moments! + info.offset).assumingMemoryBound(to: UInt32.self)
     }
 
     private func initialize(_ info: ParameterInfo, seed: UInt64) {

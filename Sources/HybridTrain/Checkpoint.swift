@@ -45,12 +45,11 @@ public enum Checkpoint {
             json.withUnsafeBytes { file.append($0) }
             for p in store.parameters { file.append(UnsafeBufferPointer(start: values + p.offset, count: p.count)) }
             guard optimizer else { return }
-            let largest = store.parameters.map(\.count).max() ?? 0
-            let m = UnsafeMutablePointer<Float>.allocate(capacity: largest), v = UnsafeMutablePointer<Float>.allocate(capacity: largest)
-            defer { m.deallocate(); v.deallocate() }
-            for moment in [m, v] {
+            let moment = UnsafeMutablePointer<Float>.allocate(capacity: store.parameters.map(\.count).max() ?? 0)
+            defer { moment.deallocate() }
+            for first in [true, false] {
                 for p in store.parameters {
-                    store.readMoments(of: p, m: m, v: v)
+                    store.readMoments(of: p, m: first ? moment : nil, v: first ? nil : moment)
                     file.append(UnsafeBufferPointer(start: moment, count: p.count))
                 }
             }
