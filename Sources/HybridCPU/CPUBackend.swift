@@ -4,7 +4,11 @@ import HybridCore
 /// rest, every core through one pool of threads (`DispatchQueue.concurrentPerform`; OpenBLAS
 /// itself runs single-threaded, each product split in `Parallel.sgemm`).
 public final class CPUBackend: Backend {
-    public init() {
+    /// What the backward recomputes instead of keeping (`training.recompute`).
+    public let recompute: MemoryPlan.Recompute
+
+    public init(recompute: MemoryPlan.Recompute = .cheap) {
+        self.recompute = recompute
         _ = OpenBLASCore.choice
         _ = Parallel.singleThreadedBLAS
     }
@@ -23,7 +27,7 @@ public final class CPUBackend: Backend {
     /// One workspace for all: each graph's activations are placed by its own plan, in one arena
     /// as large as the largest plan.
     public func compile(oneAtATime graphs: [Graph]) throws -> [Executable] {
-        let plans = graphs.map { MemoryPlan(graph: $0, fusedAttention: true, recompute: true) }
+        let plans = graphs.map { MemoryPlan(graph: $0, fusedAttention: true, recompute: recompute) }
         let workspace = Workspace(arenaCount: plans.map(\.size).max() ?? 0,
                                   scratchCount: graphs.map(CPUExecutable.scratchCount).max() ?? 0)
         return try zip(graphs, plans).map { try CPUExecutable(graph: $0, plan: $1, workspace: workspace) }

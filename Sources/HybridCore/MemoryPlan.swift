@@ -10,17 +10,29 @@
 /// FlashAttention does), an attention node's saved probs [B,H,T,T] get no space, and its output
 /// lives until its backward step instead (the backward reads O for rowsum(dO ∘ O)).
 ///
-/// With `recompute` (activation checkpointing of the cheap ops), the outputs of GELU and layer
-/// norm nodes are not kept from the forward to the backward: their forward copy lives only
-/// until its last forward reader, and the backward reruns the node just before its first
-/// backward step that reads the output, into a second place (`backwardOffsets`) that lives
-/// until the last. Those nodes' inputs are kept alive to that step. One pass over data the
-/// backward keeps anyway buys the largest tensors of a block (the MLP's [B·T, 4d] GELU output)
-/// off the peak.
+/// With `recompute` (activation checkpointing), the outputs of the nodes it names are not kept
+/// from the forward to the backward: their forward copy lives only until its last forward
+/// reader, and the backward reruns the node just before its first backward step that reads the
+/// output (or the first rerun that does), into a second place (`backwardOffsets`) that lives
+/// until the last. A rerun node's inputs that are not rerun themselves are kept alive to that step.
 ///
 /// `halved` tensors hold 2-byte elements (bfloat16, a backend's mixed precision): each takes
 /// half as many 4-byte words, rounded up; offsets and the size stay in 4-byte words.
 public struct MemoryPlan: Sendable {
+    /// Which forward outputs the backward recomputes instead of keeping.
+    public enum Recompute: Sendable {
+        /// None: every output the backward reads is kept.
+        case none
+        /// GELU and layer-norm outputs: one pass over data the backward keeps anyway buys the
+        /// largest tensor of a block (the MLP's [B·T, 4d] GELU output) off the peak.
+        case cheap
+        /// Also the products that read a recomputed output (a block's QKV and MLP-input
+        /// linears): a block keeps only its residual stream and attention output, for one more
+        /// [B·T, d] × [d, 7d] product a block in the backward.
+        case products
+    }
+
+
     /// Arena offset (in 4-byte elements) per tensor id; nil for non-arena tensors.
     public private(set) var offsets: [Int?]
     /// Arena size in elements.
@@ -37,23 +49,25 @@ public struct MemoryPlan: Sendable {
     /// Offsets are rounded to 16 elements (64 bytes) for aligned SIMD loads.
     static let alignment = 16
 
-    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false, recompute: Bool = false, halved: Set<TensorID> = []) {
+    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false, recompute: Recompute = .none, halved: Set<TensorID> = []) {
         self.halved = halved
         let tensors = graph.tensors
         let n = graph.nodes.count
         let end = n + graph.backwardSteps.count
-        // Recomputed outputs: of GELU and layer norm nodes none of whose inputs is itself
-        // recomputed, and never a graph output. Their backward copies get ids past the tensors'.
+        // Recomputed outputs, never a graph output: of GELU and layer norm nodes (with `cheap`,
+        // only those whose input is kept), and with `products` of linear nodes whose input is
+        // recomputed. Their backward copies get ids past the tensors'.
         var rerun: [Int] = [], backwardCopy: [TensorID: Int] = [:]
-        if recompute {
-            for (i, node) in graph.nodes.enumerated() {
+        if recompute != .none {
+            for (i, node) in graph.nodes.enumerated() where !graph.outputs.contains(node.output) {
+                let inputRerun = node.inputs.contains { backwardCopy[$0] != nil }
                 switch node.op {
-                case .gelu, .layerNorm:
-                    guard !graph.outputs.contains(node.output), !node.inputs.contains(where: { backwardCopy[$0] != nil }) else { continue }
-                    backwardCopy[node.output] = tensors.count + rerun.count
-                    rerun.append(i)
+                case .gelu, .layerNorm: guard recompute == .products || !inputRerun else { continue }
+                case .linear: guard recompute == .products && backwardCopy[node.inputs[0]] != nil else { continue }
                 default: continue
                 }
+                backwardCopy[node.output] = tensors.count + rerun.count
+                rerun.append(i)
             }
         }
         let copies = rerun.map { graph.nodes[$0].output }
@@ -90,11 +104,12 @@ public struct MemoryPlan: Sendable {
         if let loss = graph.loss, let g = tensors[loss].gradient { touch(g, n) }
         for id in graph.outputs { touch(id, end) }
         // A backward copy is written just before its first reader, from inputs (and saved
-        // tensors, which the rerun rewrites) alive then.
+        // tensors, which the rerun rewrites) alive then. Last node first: a rerun reads its
+        // rerun inputs' copies, which must exist by then; within a step they run in graph order.
         var recomputeBeforeStep = [[Int]](repeating: [], count: graph.backwardSteps.count)
-        for (k, index) in rerun.enumerated() where last[tensors.count + k] >= 0 {
+        for (k, index) in rerun.enumerated().reversed() where last[tensors.count + k] >= 0 {
             let time = first[tensors.count + k], node = graph.nodes[index]
-            recomputeBeforeStep[time - n].append(index)
+            recomputeBeforeStep[time - n].insert(index, at: 0)
             (node.inputs + node.saved).forEach { touch($0, time) }
         }
         func count(_ id: Int) -> Int {

@@ -298,7 +298,7 @@ private struct RecipeReader {
     }
 
     private func readTraining(_ node: YAMLNode, _ path: String) -> TrainingConfig? {
-        let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "output", "init_from"]
+        let keys = ["steps", "batch_size", "seed", "eval_every", "eval_batches", "log_every", "output", "init_from", "recompute"]
         guard let f = Fields(node, at: path, keys: keys, in: decoder) else { return nil }
         let steps = f.int("steps", .positive)
         let batchSize = f.int("batch_size", .positive)
@@ -310,10 +310,11 @@ private struct RecipeReader {
         let initFrom = f.read("init_from", default: Optional<RecipePath>.none, expected: "a checkpoint (.safetensors)") { node, path in
             readFile(node, path, expected: "a checkpoint (.safetensors)")
         }
+        let recompute: TrainingConfig.Recompute? = f.choice("recompute", default: .cheap)
         guard let steps, let batchSize, let seed, let evalEvery, let evalBatches, let logEvery,
-              let output, let initFrom else { return nil }
+              let output, let initFrom, let recompute else { return nil }
         return TrainingConfig(steps: steps, batchSize: batchSize, seed: seed, evalEvery: evalEvery,
-                              evalBatches: evalBatches, logEvery: logEvery, output: output, initFrom: initFrom)
+                              evalBatches: evalBatches, logEvery: logEvery, output: output, initFrom: initFrom, recompute: recompute)
     }
 
     private func readCheckpoint(_ node: YAMLNode, _ path: String) -> CheckpointConfig? {

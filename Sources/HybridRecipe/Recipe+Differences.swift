@@ -1,9 +1,9 @@
 extension Recipe {
-    /// Keys that only say how long a run goes and how often it reports, and `precision` and
-    /// `optimizer.moments` (checkpoints hold fp32 either way, and older ones lack the keys): a
-    /// resumed run may change them.
+    /// Keys that only say how long a run goes and how often it reports, and `precision`,
+    /// `optimizer.moments` (checkpoints hold fp32 either way, and older ones lack the keys) and
+    /// `training.recompute` (the same arithmetic): a resumed run may change them.
     public static let runLengthKeys: Set<String> = [
-        "precision", "optimizer.moments", "training.steps", "training.eval_every", "training.log_every", "checkpoint.every", "checkpoint.keep", "checkpoint.resume",
+        "precision", "optimizer.moments", "training.recompute", "training.steps", "training.eval_every", "training.log_every", "checkpoint.every", "checkpoint.keep", "checkpoint.resume",
     ]
 
     /// The key paths at which two resolved recipes (YAML as `yamlText()` writes it) differ,

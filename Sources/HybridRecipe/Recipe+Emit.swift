@@ -60,6 +60,7 @@ extension Recipe {
                 ("eval_batches", .number(training.evalBatches)),
                 ("log_every", .number(training.logEvery)),
                 ("output", .string(training.output)),
+                ("recompute", .plain(training.recompute.rawValue)),
             ] + (training.initFrom.map { [("init_from", .string($0.written))] } ?? []))),
             ("checkpoint", .map([
                 ("every", .number(checkpoint.every)),

@@ -234,6 +234,11 @@ public struct ScheduleConfig: Equatable, Sendable {
 }
 
 public struct TrainingConfig: Equatable, Sendable {
+    /// What the CPU backend's backward recomputes instead of keeping: GELU and layer-norm
+    /// outputs (`cheap`), or also the products that read them (`products`: less memory, about
+    /// a tenth more arithmetic).
+    public enum Recompute: String, CaseIterable, Sendable { case cheap, products }
+
     public var steps: Int
     public var batchSize: Int
     public var seed: Int
@@ -245,9 +250,10 @@ public struct TrainingConfig: Equatable, Sendable {
     /// A checkpoint whose weights replace the initial ones, by name (fine-tuning, a student
     /// starting as its teacher).
     public var initFrom: RecipePath?
+    public var recompute: Recompute
 
     public init(steps: Int, batchSize: Int, seed: Int, evalEvery: Int, evalBatches: Int, logEvery: Int,
-                output: String, initFrom: RecipePath? = nil) {
+                output: String, initFrom: RecipePath? = nil, recompute: Recompute = .cheap) {
         self.steps = steps
         self.batchSize = batchSize
         self.seed = seed
@@ -256,6 +262,7 @@ public struct TrainingConfig: Equatable, Sendable {
         self.logEvery = logEvery
         self.output = output
         self.initFrom = initFrom
+        self.recompute = recompute
     }
 }
 

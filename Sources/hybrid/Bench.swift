@@ -46,7 +46,7 @@ struct Bench: ParsableCommand {
             let say = Distributed.log(communicator)
             let ranks = communicator.size
             let loaded = try Recipe.load(path: recipe, overrides: overrides + (device.map { ["device=\($0.rawValue)"] } ?? []))
-            let backend = try BackendChoice.make(loaded.device, precision: loaded.precision, localRank: Distributed.localRank(communicator), log: say)
+            let backend = try BackendChoice.make(loaded.device, precision: loaded.precision, recompute: loaded.training.recompute, localRank: Distributed.localRank(communicator), log: say)
             let progress = Progress(logEvery: .max, isTerminal: false, write: { _ in })
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: communicator.rank..<(communicator.rank + 1), log: { _ in })
             let data = try TrainingData.load(loaded.data)

@@ -64,7 +64,7 @@ struct Distill: ParsableCommand {
             ]
             say("stage: \(teacherSteps) → \(studentSteps) steps, teacher \(teacher)")
             let loaded = try Recipe.load(path: recipe, overrides: stage)
-            let backend = try BackendChoice.make(loaded.device, precision: loaded.precision, localRank: Distributed.localRank(communicator), log: say)
+            let backend = try BackendChoice.make(loaded.device, precision: loaded.precision, recompute: loaded.training.recompute, localRank: Distributed.localRank(communicator), log: say)
             let progress = Distributed.progress(communicator, logEvery: loaded.training.logEvery)
             let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: communicator.rank..<(communicator.rank + 1),
                                      log: { progress.note($0) })

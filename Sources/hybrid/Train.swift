@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
         let say = Distributed.log(communicator)
         let leader = communicator.rank == 0
         let loaded = try Recipe.load(path: recipe, overrides: overrides)
-        let backend = try BackendChoice.make(loaded.device, precision: loaded.precision, localRank: Distributed.localRank(communicator), log: say)
+        let backend = try BackendChoice.make(loaded.device, precision: loaded.precision, recompute: loaded.training.recompute, localRank: Distributed.localRank(communicator), log: say)
         let progress = Distributed.progress(communicator, logEvery: loaded.training.logEvery)
         let shards = (communicator.rank * dataShards)..<((communicator.rank + 1) * dataShards)
         let setup = try RunSetup(recipe: loaded, file: recipe, backend: backend, shards: shards, log: { progress.note($0) })

@@ -67,6 +67,23 @@ import Testing
         #expect(longer.status == 0 && longer.stdout.contains("after step 40"), "\(longer.all)")
     }
 
+    /// `training.recompute: products` reruns the QKV and MLP-input products in the backward:
+    /// the same losses to the bit, a resume may switch it, and the Vulkan backend refuses it.
+    @Test func recomputedProductsTrainTheSameAndVulkanRefusesThem() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try Self.recipe(dir)
+        let common = ["train", recipe, "--sample-tokens", "0", "--set", "training.log_every=1", "--set", "training.steps=12"]
+        let cheap = try CLI.run(common + ["--set", "training.output=\(dir)/cheap"])
+        let products = try CLI.run(common + ["--set", "training.output=\(dir)/products", "--set", "training.recompute=products", "--stop-after", "6"])
+        let resumed = try CLI.run(common + ["--set", "training.output=\(dir)/products", "--resume", "auto"])
+        #expect(cheap.status == 0 && products.status == 0 && resumed.status == 0, "\(cheap.all)\n\(products.all)\n\(resumed.all)")
+        let a = try Self.losses(dir + "/cheap"), b = try Self.losses(dir + "/products")
+        #expect(a.count == 12 && a == b, "\(a)\n\(b)")
+        let vulkan = try CLI.run(common + ["--set", "training.output=\(dir)/vulkan", "--set", "training.recompute=products", "--set", "device=vulkan"])
+        #expect(vulkan.status != 0 && vulkan.stderr.contains("training.recompute: products is the CPU backend's"), "\(vulkan.all)")
+    }
+
     @Test func resumingRefusesAChangedRecipeAndAMissingCheckpoint() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -49,7 +49,7 @@ struct RecipeEmitTests {
               eps: 1e-08
 
             """), "\(text)")
-        #expect(text.hasSuffix("  output: runs/r\ncheckpoint:\n  every: 0\n  keep: 0\n  resume: none\n"), "\(text)")
+        #expect(text.hasSuffix("  output: runs/r\n  recompute: cheap\ncheckpoint:\n  every: 0\n  keep: 0\n  resume: none\n"), "\(text)")
     }
 
     @Test("plugin configs with awkward values survive the round trip")

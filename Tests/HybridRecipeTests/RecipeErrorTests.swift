@@ -61,7 +61,7 @@ struct RecipeErrorTests {
 
     @Test("an unknown key suggests the key meant", arguments: [
         ("  d_model: 64", "  d_modle: 64", "r.yaml:2:3: model.d_modle: unknown key; expected one of d_model, layers, heads, seq_len, mlp_ratio, dropout, image_experts; did you mean `d_model`?"),
-        ("  steps: 10", "  steps: 10\n  warmup: 5", "r.yaml:12:3: training.warmup: unknown key; expected one of steps, batch_size, seed, eval_every, eval_batches, log_every, output, init_from"),
+        ("  steps: 10", "  steps: 10\n  warmup: 5", "r.yaml:12:3: training.warmup: unknown key; expected one of steps, batch_size, seed, eval_every, eval_batches, log_every, output, init_from, recompute"),
         ("training:", "trainnig:", "r.yaml:10:1: trainnig: unknown key; expected one of device, precision, plugin_paths, model, data, objectives, mixing, optimizer, schedule, training, checkpoint; did you mean `training`?"),
     ])
     func unknownKey(old: String, new: String, expected: String) {
