@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe", "HybridTestSupport"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridCPU", "HybridTestSupport"]),
-        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport", "HybridTrain"]),
+        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport", "HybridTrain", "HybridCPU", "HybridNN", "HybridCore"]),
         .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport", "HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]

@@ -25,24 +25,11 @@ public enum Checkpoint {
         // Sections: the values, then (optimizer) every first moment and every second moment,
         // in fp32 whatever the run holds them in.
         let sections = optimizer ? ["", firstMomentName(""), secondMomentName("")] : [""]
-        var header: [String: Any] = [:]
         var meta = metadata
         meta["format"] = formatTag
-        header["__metadata__"] = meta
-        var offset = 0
-        for section in sections {
-            for p in store.parameters {
-                let bytes = p.count * 4
-                header[section + p.name] = ["dtype": "F32", "shape": p.shape, "data_offsets": [offset, offset + bytes]]
-                offset += bytes
-            }
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
-        while (json.count % 8) != 0 { json.append(0x20) }
+        let header = try header(sections.flatMap { section in store.parameters.map { (section + $0.name, $0.shape) } }, metadata: meta)
         try AtomicFile.write(to: path) { file in
-            withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append($0) }
-            json.withUnsafeBytes { file.append($0) }
+            header.withUnsafeBytes { file.append($0) }
             for p in store.parameters { file.append(UnsafeBufferPointer(start: values + p.offset, count: p.count)) }
             guard optimizer else { return }
             let moment = UnsafeMutablePointer<Float>.allocate(capacity: store.parameters.map(\.count).max() ?? 0)
@@ -54,6 +41,22 @@ public enum Checkpoint {
                 }
             }
         }
+    }
+
+    /// A `.safetensors` file's first bytes, its length then its JSON header, for F32 tensors
+    /// whose data follow in the order given.
+    static func header(_ tensors: [(name: String, shape: [Int])], metadata: [String: String]) throws -> Data {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for t in tensors {
+            let bytes = t.shape.reduce(4, *)
+            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
+        while (json.count % 8) != 0 { json.append(0x20) }
+        return withUnsafeBytes(of: UInt64(json.count).littleEndian) { Data($0) } + json
     }
 
     /// A checkpoint's header: metadata plus each tensor's dtype, shape and byte range.

@@ -94,7 +94,7 @@ public final class TextSampler {
         guard let exe = executable else { preconditionFailure("compile the sampler before generating") }
         guard !prompt.isEmpty else { throw TrainError("the prompt is empty; give at least one byte") }
         var rng = RandomStream(seed: settings.seed, stream: RandomStream.streamID("sample"))
-        let (tokens, logits, seqLen, settings) = (self.tokens, self.logits, self.seqLen, self.settings)
+        let (logits, seqLen, settings) = (self.logits, self.seqLen, self.settings)
         let vocab = graph[logits].columns
         var scratch = [Float](repeating: 0, count: vocab)
         let stops = stop.map { Array($0.utf8) }.filter { !$0.isEmpty }
@@ -120,9 +120,7 @@ public final class TextSampler {
                     stepExe.read(step.logits, offset: 0, count: vocab, into: out)
                     return
                 }
-                let input = exe.int32Input(tokens)
-                for i in 0..<seqLen { input[i] = i < count ? ids[i] : HYBRID_TOKEN_PAD }
-                exe.forward()
+                runWindow(exe, ids, count)
                 if all {
                     exe.read(logits, offset: 0, count: count * vocab, into: out)
                 } else {
@@ -153,6 +151,26 @@ public final class TextSampler {
             if !state.stopped { throw error }   // else the plugin's loop ended on StopReached
         }
         state.pending.forEach(emit)
+    }
+
+    /// The model's logits at every position of `ids` (1 to seq_len tokens) read as one window,
+    /// row-major [ids.count, vocabulary]: what `hybrid export`'s readers are checked against.
+    public func logits(of ids: [Int32]) throws -> [Float] {
+        guard let exe = executable else { preconditionFailure("compile the sampler before reading logits") }
+        guard !ids.isEmpty, ids.count <= seqLen else { throw TrainError("logits: \(ids.count) tokens; the model reads 1 to \(seqLen)") }
+        let vocab = graph[logits].columns
+        ids.withUnsafeBufferPointer { runWindow(exe, $0.baseAddress!, ids.count) }
+        return [Float](unsafeUninitializedCapacity: ids.count * vocab) { buffer, n in
+            exe.read(logits, offset: 0, count: ids.count * vocab, into: buffer.baseAddress!)
+            n = ids.count * vocab
+        }
+    }
+
+    /// Runs the whole-window graph on the first `count` of `ids`, padded to seq_len.
+    private func runWindow(_ exe: Executable, _ ids: UnsafePointer<Int32>, _ count: Int) {
+        let input = exe.int32Input(tokens)
+        for i in 0..<seqLen { input[i] = i < count ? ids[i] : HYBRID_TOKEN_PAD }
+        exe.forward()
     }
 
     /// Tokens held back while they may begin a stop string, and whether one has appeared.
