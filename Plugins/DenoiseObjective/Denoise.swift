@@ -11,7 +11,8 @@ import PluginSupport
 import Glibc
 
 let denoiseKeys = ImageDiffusion.configKeys + [
-    ("sample_steps", HYBRID_CONFIG_INT, "1000", "sampler steps when a request asks for the default: timesteps runs ancestral DDPM, fewer run DDIM"),
+    .number("sample_steps", HYBRID_CONFIG_INT, "1000", "sampler steps when a request asks for the default: timesteps runs ancestral DDPM, fewer run DDIM",
+            atLeast: 1),
 ]
 
 func denoiseCreate(_ info: UnsafePointer<hybrid_create_info>?,

@@ -24,10 +24,10 @@ struct DistillState {
 }
 
 let distillKeys = ImageDiffusion.configKeys.map { key in
-    key.name == "prediction" ? (key.name, key.type, "v", "what the student predicts: v (as in progressive distillation) or epsilon") : key
+    key.name == "prediction" ? .choice(key.name, key.choices, "v", "what the student predicts: v (as in progressive distillation) or epsilon") : key
 } + [
-    ("teacher_steps", HYBRID_CONFIG_INT, "8", "the teacher's DDIM steps N; the student learns to take N/2 (even, at most timesteps)"),
-    ("teacher_prediction", HYBRID_CONFIG_STRING, "v", "what the teacher checkpoint predicts: epsilon or v"),
+    .number("teacher_steps", HYBRID_CONFIG_INT, "8", "the teacher's DDIM steps N; the student learns to take N/2 (even, at most timesteps)", atLeast: 2),
+    .choice("teacher_prediction", DDPMPrediction.allCases.map(\.rawValue), "v", "what the teacher checkpoint predicts: epsilon or v"),
 ]
 
 func distillCreate(_ info: UnsafePointer<hybrid_create_info>?,

@@ -17,34 +17,31 @@ struct MaskedState {
     var randomFraction: Float
 }
 
-let maskedKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
-    ("rate", HYBRID_CONFIG_FLOAT, "0.15", "fraction of positions chosen for prediction"),
-    ("mask_fraction", HYBRID_CONFIG_FLOAT, "0.8", "of the chosen positions, the fraction replaced by [MASK]"),
-    ("random_fraction", HYBRID_CONFIG_FLOAT, "0.1", "of the chosen positions, the fraction replaced by a random byte"),
-    ("rate_schedule", HYBRID_CONFIG_STRING, "constant", "how the rate moves over the run: constant, linear or cosine"),
-    ("rate_end", HYBRID_CONFIG_FLOAT, "0.15", "the rate at the end of the run (linear and cosine schedules)"),
+let scheduleNames: KeyValuePairs<String, hybrid_schedule_kind> = [
+    "constant": HYBRID_SCHEDULE_CONSTANT, "linear": HYBRID_SCHEDULE_LINEAR, "cosine": HYBRID_SCHEDULE_COSINE,
 ]
 
-let scheduleNames: [String: hybrid_schedule_kind] = [
-    "constant": HYBRID_SCHEDULE_CONSTANT, "linear": HYBRID_SCHEDULE_LINEAR, "cosine": HYBRID_SCHEDULE_COSINE,
+let maskedKeys: [ConfigKey] = [
+    .number("rate", HYBRID_CONFIG_FLOAT, "0.15", "fraction of positions chosen for prediction", above: 0, atMost: 1),
+    .number("mask_fraction", HYBRID_CONFIG_FLOAT, "0.8", "of the chosen positions, the fraction replaced by [MASK]", atLeast: 0, atMost: 1),
+    .number("random_fraction", HYBRID_CONFIG_FLOAT, "0.1", "of the chosen positions, the fraction replaced by a random byte", atLeast: 0, atMost: 1),
+    .choice("rate_schedule", scheduleNames.map(\.key), "constant", "how the rate moves over the run: constant, linear or cosine"),
+    .number("rate_end", HYBRID_CONFIG_FLOAT, "0.15", "the rate at the end of the run (linear and cosine schedules)", above: 0, atMost: 1),
 ]
 
 func maskedCreate(_ info: UnsafePointer<hybrid_create_info>?,
                   _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                   _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
-    guard let info = info?.pointee, let state, let config = info.config, info.config_count == UInt32(maskedKeys.count)
-    else { return fail(err, "create: expected \(maskedKeys.count) config values") }
-    let scheduleName = config[3].string_value.map { String(cString: $0) } ?? ""
-    guard let schedule = scheduleNames[scheduleName] else {
+    guard let info = info?.pointee, let state, info.config != nil else { return fail(err, "create: no config values") }
+    // The host has checked each value against its key's rule; what is left spans two keys.
+    let config = ConfigValues(info), scheduleName = config.string("rate_schedule")
+    guard let schedule = scheduleNames.first(where: { $0.key == scheduleName })?.value else {
         return fail(err, "config rate_schedule is \"\(scheduleName)\"; expected constant, linear or cosine")
     }
-    let s = MaskedState(rate: Float(config[0].float_value), rateEnd: Float(config[4].float_value), rateSchedule: schedule,
-                        maskFraction: Float(config[1].float_value), randomFraction: Float(config[2].float_value))
-    for (name, rate) in [("rate", s.rate), ("rate_end", s.rateEnd)] where !(rate > 0 && rate <= 1) {
-        return fail(err, "config \(name) is \(rate); expected a fraction in (0, 1]")
-    }
-    guard s.maskFraction >= 0, s.randomFraction >= 0, s.maskFraction + s.randomFraction <= 1 else {
-        return fail(err, "config mask_fraction (\(s.maskFraction)) and random_fraction (\(s.randomFraction)) must be ≥ 0 and add up to at most 1")
+    let s = MaskedState(rate: Float(config.float("rate")), rateEnd: Float(config.float("rate_end")), rateSchedule: schedule,
+                        maskFraction: Float(config.float("mask_fraction")), randomFraction: Float(config.float("random_fraction")))
+    guard s.maskFraction + s.randomFraction <= 1 else {
+        return fail(err, "config mask_fraction (\(s.maskFraction)) and random_fraction (\(s.randomFraction)) add up to more than 1")
     }
     let owned = UnsafeMutablePointer<MaskedState>.allocate(capacity: 1)
     owned.initialize(to: s)

@@ -35,19 +35,26 @@ public struct ImageDiffusion: Sendable {
     public var gridPositions: Bool
 
     /// The config keys of the model, as an objective declares them (it may add its own).
-    public static let configKeys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [
-        ("patch", HYBRID_CONFIG_INT, "2", "side of the square patches an image is cut into; divides image_side"),
-        ("image_side", HYBRID_CONFIG_INT, "8", "side of the square images the data holds"),
-        ("image_channels", HYBRID_CONFIG_INT, "1", "channels of the images: 1 (grey) or 3 (RGB); a patch holds patch² · channels values"),
-        ("schedule", HYBRID_CONFIG_STRING, "linear", "noise schedule: linear (betas 1e-4...0.02) or cosine (Nichol & Dhariwal)"),
-        ("prediction", HYBRID_CONFIG_STRING, "epsilon", "what the model predicts: epsilon (the noise) or v"),
-        ("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process"),
-        ("classes", HYBRID_CONFIG_INT, "0", "class labels (10 for digits): a label token in front of the patches, for class-conditional sampling; 0 trains unconditionally"),
-        ("label_drop", HYBRID_CONFIG_FLOAT, "0.1", "with classes: the chance a training label is replaced by the null label, for classifier-free guidance"),
-        ("caption_length", HYBRID_CONFIG_INT, "0", "bytes of caption in front of the image (text-to-image, Transfusion style): the data's captions, read causally; 0: none"),
-        ("caption_drop", HYBRID_CONFIG_FLOAT, "0.1", "with caption_length: the chance a training caption is replaced by the empty caption, for classifier-free guidance"),
-        ("text_weight", HYBRID_CONFIG_FLOAT, "0", "with caption_length: the weight of the next-byte loss on the caption (the shared byte head) beside the image's MSE"),
-        ("grid_positions", HYBRID_CONFIG_BOOL, "false", "add a learned embedding of each patch's row and one of its column (2-D positions) beside the backbone's positions"),
+    public static let configKeys: [ConfigKey] = [
+        .number("patch", HYBRID_CONFIG_INT, "2", "side of the square patches an image is cut into; divides image_side", atLeast: 1),
+        .number("image_side", HYBRID_CONFIG_INT, "8", "side of the square images the data holds", atLeast: 1),
+        .number("image_channels", HYBRID_CONFIG_INT, "1", "channels of the images: 1 (grey) or 3 (RGB); a patch holds patch² · channels values",
+                atLeast: 1, atMost: 3),
+        .choice("schedule", DDPMSchedule.Kind.allCases.map(\.rawValue), "linear",
+                "noise schedule: linear (betas 1e-4...0.02) or cosine (Nichol & Dhariwal)"),
+        .choice("prediction", DDPMPrediction.allCases.map(\.rawValue), "epsilon", "what the model predicts: epsilon (the noise) or v"),
+        .number("timesteps", HYBRID_CONFIG_INT, "1000", "noise levels T of the forward process", atLeast: 2),
+        .number("classes", HYBRID_CONFIG_INT, "0", "class labels (10 for digits): a label token in front of the patches, for class-conditional sampling; 0 trains unconditionally",
+                atLeast: 0),
+        .number("label_drop", HYBRID_CONFIG_FLOAT, "0.1", "with classes: the chance a training label is replaced by the null label, for classifier-free guidance",
+                atLeast: 0, atMost: 1),
+        .number("caption_length", HYBRID_CONFIG_INT, "0", "bytes of caption in front of the image (text-to-image, Transfusion style): the data's captions, read causally; 0: none",
+                atLeast: 0, atMost: 4096),
+        .number("caption_drop", HYBRID_CONFIG_FLOAT, "0.1", "with caption_length: the chance a training caption is replaced by the empty caption, for classifier-free guidance",
+                atLeast: 0, atMost: 1),
+        .number("text_weight", HYBRID_CONFIG_FLOAT, "0", "with caption_length: the weight of the next-byte loss on the caption (the shared byte head) beside the image's MSE",
+                atLeast: 0),
+        ConfigKey("grid_positions", HYBRID_CONFIG_BOOL, "false", "add a learned embedding of each patch's row and one of its column (2-D positions) beside the backbone's positions"),
     ]
 
     /// The model the resolved config describes (the keys of `configKeys`, found by name),
@@ -73,27 +80,21 @@ public struct ImageDiffusion: Sendable {
             return nil
         }
         let T = config.int("timesteps")
-        guard T >= 2 else { _ = fail(err, "config timesteps is \(T); expected at least 2"); return nil }
         guard (1...T).contains(sampleSteps) else {
             _ = fail(err, "sampling in \(sampleSteps) steps; expected 1...\(T) (timesteps)")
             return nil
         }
         let classes = config.int("classes"), labelDrop = config.float("label_drop")
-        guard classes >= 0 else { _ = fail(err, "config classes is \(classes); expected 0 (unconditional) or more"); return nil }
-        guard (0...1).contains(labelDrop) else { _ = fail(err, "config label_drop is \(labelDrop); expected a probability in 0...1"); return nil }
         let d = Int(info.d_model)
         guard d > 0, d % 2 == 0 else {
             _ = fail(err, "d_model is \(d); the sinusoidal timestep embedding needs an even d_model")
             return nil
         }
         let captionLength = config.int("caption_length"), captionDrop = config.float("caption_drop"), textWeight = config.float("text_weight")
-        guard (0...4096).contains(captionLength) else { _ = fail(err, "config caption_length is \(captionLength); expected 0...4096 bytes"); return nil }
         guard classes == 0 || captionLength == 0 else {
             _ = fail(err, "config classes is \(classes) and caption_length \(captionLength); an image follows a label token or a caption, not both")
             return nil
         }
-        guard (0...1).contains(captionDrop) else { _ = fail(err, "config caption_drop is \(captionDrop); expected a probability in 0...1"); return nil }
-        guard textWeight >= 0, textWeight.isFinite else { _ = fail(err, "config text_weight is \(textWeight); expected a finite weight ≥ 0"); return nil }
         (self.grid, self.schedule, self.prediction, self.sampleSteps, self.dModel, self.classes, self.labelDrop)
             = (grid, DDPMSchedule(kind, steps: T), prediction, sampleSteps, d, classes, Float(labelDrop))
         (self.captionLength, self.captionDrop, self.textWeight) = (captionLength, Float(captionDrop), Float(textWeight))
@@ -474,25 +475,4 @@ public func fillNormal(_ values: UnsafeMutablePointer<Float>, count: Int, _ api:
         if i + 1 < count { values[i + 1] = Float(radius * sin(angle)) }
         i += 2
     }
-}
-
-/// The resolved config values of an objective, looked up by key name.
-public struct ConfigValues {
-    let values: UnsafeBufferPointer<hybrid_config_value>
-
-    public init(_ info: hybrid_create_info) {
-        values = UnsafeBufferPointer(start: info.config, count: Int(info.config_count))
-    }
-
-    func value(_ name: String) -> hybrid_config_value {
-        guard let v = values.first(where: { $0.name.map { String(cString: $0) } == name }) else {
-            preconditionFailure("config key \(name) was not declared")
-        }
-        return v
-    }
-
-    public func int(_ name: String) -> Int { Int(value(name).int_value) }
-    public func float(_ name: String) -> Double { value(name).float_value }
-    public func string(_ name: String) -> String { value(name).string_value.map { String(cString: $0) } ?? "" }
-    public func bool(_ name: String) -> Bool { value(name).bool_value != 0 }
 }

@@ -56,11 +56,6 @@ public func permanent(_ string: String) -> UnsafePointer<CChar> {
     permanent(Array(string.utf8CString))
 }
 
-/// Declared config keys as the descriptor lists them, in permanent storage.
-public func configKeys(_ keys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)]) -> [hybrid_config_key] {
-    keys.map { hybrid_config_key(name: permanent($0.name), type: $0.type, default_value: permanent($0.defaultValue), doc: permanent($0.doc)) }
-}
-
 /// Whether a struct the other side wrote, `size` bytes long by its header, reaches `field`:
 /// how a plugin checks for a field or function a later ABI minor appended.
 public func reaches<Struct, Field>(_ size: UInt32, _ field: KeyPath<Struct, Field>) -> Bool {
@@ -102,7 +97,7 @@ public func buildByteModel(_ api: UnsafePointer<hybrid_host_api>?, _ graph: Opaq
 /// unloads a plugin, so the pointers `serveEntry` hands out stay valid).
 public func objectiveDescriptor(
     name: String, version: String, description: String,
-    keys: [(name: String, type: hybrid_config_type, defaultValue: String, doc: String)] = [],
+    keys: [ConfigKey] = [],
     dataKind: hybrid_data_kind, windowExtra: UInt32, sampleKinds: UInt32, functions: hybrid_objective_functions
 ) -> UnsafeMutablePointer<hybrid_objective_descriptor> {
     var table = functions
@@ -110,8 +105,9 @@ public func objectiveDescriptor(
     return permanent(hybrid_objective_descriptor(
         header: header(of: hybrid_objective_descriptor.self),
         name: permanent(name), version: permanent(version), description: permanent(description),
-        config_keys: keys.isEmpty ? nil : permanent(configKeys(keys)), config_key_count: UInt32(keys.count),
+        config_keys: keys.isEmpty ? nil : permanent(keys.map(\.cKey)), config_key_count: UInt32(keys.count),
         data_kind: dataKind, window_extra: windowExtra,
         functions: UnsafePointer(permanent(table)),
-        sample_kinds: sampleKinds))
+        sample_kinds: sampleKinds,
+        config_rules: keys.isEmpty ? nil : permanent(keys.map(\.cRule))))
 }

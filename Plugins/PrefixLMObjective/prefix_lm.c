@@ -27,10 +27,16 @@ static const hybrid_config_key keys[] = {
       "bytes at the start of each window read bidirectionally and not predicted" },
 };
 
+/* ABI 1.5: the host refuses a prefix below 1 at the recipe's line; the bound above depends on
+ * seq_len, which only create sees. */
+static const hybrid_config_rule rules[] = {
+    { NULL, 0, HYBRID_BOUND_MIN, 1.0, 0.0 },
+};
+
 static hybrid_status prefix_lm_create(const hybrid_create_info *info, void **state, hybrid_error *err) {
-    int64_t prefix = info->config[0].int_value; /* config[i] follows keys[i] */
-    if (prefix < 1 || prefix >= info->seq_len)
-        return hybrid_fail(err, "config prefix is %lld; expected 1 <= prefix < seq_len (%d)",
+    int64_t prefix = hybrid_config_int(info, "prefix");
+    if (prefix >= info->seq_len)
+        return hybrid_fail(err, "config prefix is %lld; expected less than seq_len (%d)",
                            (long long)prefix, info->seq_len);
     prefix_lm_state *s = malloc(sizeof *s);
     if (!s) return hybrid_fail(err, "out of memory");
@@ -86,7 +92,8 @@ static const hybrid_objective_descriptor descriptor = {
     "prefix language modeling: bidirectional over a prefix, causal after it (plain C)",
     keys, sizeof keys / sizeof keys[0],
     HYBRID_DATA_TEXT, 1, &functions,
-    0, /* sample_kinds (ABI 1.1): none */
+    0,     /* sample_kinds (ABI 1.1): none */
+    rules, /* config_rules (ABI 1.5) */
 };
 
 hybrid_status hybrid_objective_entry(const hybrid_host_info *host,

@@ -5,7 +5,7 @@ public struct ConfigKeySpec: Equatable, Sendable {
         case int, float, bool, string
 
         /// How an error says what a value of this type looks like.
-        var expected: String {
+        public var expected: String {
             switch self {
             case .int: "an integer"
             case .float: "a number"
@@ -15,16 +15,65 @@ public struct ConfigKeySpec: Equatable, Sendable {
         }
     }
 
+    /// A bound on a number key's values.
+    public struct Bound: Equatable, Sendable {
+        public var value: Double
+        public var inclusive: Bool
+
+        public init(_ value: Double, inclusive: Bool) {
+            self.value = value
+            self.inclusive = inclusive
+        }
+    }
+
     public var name: String
     public var type: ValueType
     public var defaultValue: String
     public var doc: String
+    /// The values a string key allows; empty: any.
+    public var choices: [String]
+    public var minimum: Bound?
+    public var maximum: Bound?
 
-    public init(name: String, type: ValueType, defaultValue: String, doc: String) {
+    public init(name: String, type: ValueType, defaultValue: String, doc: String,
+                choices: [String] = [], minimum: Bound? = nil, maximum: Bound? = nil) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
         self.doc = doc
+        self.choices = choices
+        self.minimum = minimum
+        self.maximum = maximum
+    }
+
+    /// Whether `value` (of this key's type) is one the key allows.
+    public func allows(_ value: ConfigValue) -> Bool {
+        switch value {
+        case .int(let v): inBounds(Double(v))
+        case .float(let v): inBounds(Double(v))
+        case .string(let v): choices.isEmpty || choices.contains(v)
+        case .bool: true
+        }
+    }
+
+    private func inBounds(_ v: Double) -> Bool {
+        if let minimum, minimum.inclusive ? v < minimum.value : v <= minimum.value { return false }
+        if let maximum, maximum.inclusive ? v > maximum.value : v >= maximum.value { return false }
+        return true
+    }
+
+    /// What an error says the key takes: "a number in (0, 1]", "an integer >= 2", "one of
+    /// constant, linear, cosine".
+    public var expected: String {
+        if !choices.isEmpty { return choices.count == 1 ? "`\(choices[0])`" : "one of " + choices.joined(separator: ", ") }
+        func text(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : "\(v)" }
+        switch (minimum, maximum) {
+        case let (lo?, hi?):
+            return "\(type.expected) in \(lo.inclusive ? "[" : "(")\(text(lo.value)), \(text(hi.value))\(hi.inclusive ? "]" : ")")"
+        case let (lo?, nil): return "\(type.expected) \(lo.inclusive ? ">=" : ">") \(text(lo.value))"
+        case let (nil, hi?): return "\(type.expected) \(hi.inclusive ? "<=" : "<") \(text(hi.value))"
+        case (nil, nil): return type.expected
+        }
     }
 }
 
@@ -38,7 +87,8 @@ public enum ConfigValue: Equatable, Sendable {
     /// Reads a plugin's declared default, written as YAML scalar text, with the rules the
     /// recipe's values follow; nil when `text` is not a value of `type`.
     public init?(defaultText text: String, type: ConfigKeySpec.ValueType) {
-        guard let value = read(defaultNode(text, type), "", type, RecipeDecoder()) else { return nil }
+        let spec = ConfigKeySpec(name: "", type: type, defaultValue: text, doc: "")
+        guard let value = read(defaultNode(text, type), "", spec, RecipeDecoder()) else { return nil }
         self = value
     }
 
@@ -71,8 +121,8 @@ extension ConfigValue {
 ///   - node: the config mapping (`ObjectiveConfig.config`); nil when there is none.
 ///   - keys: the plugin's declared keys.
 ///   - keyPath: where the mapping sits, like `objectives[0].config`, for error messages.
-/// - Throws: every unknown key (with a suggestion), wrong type or unreadable default, at the
-///   position of the culprit.
+/// - Throws: every unknown key (with a suggestion), wrong type, value its key's rule refuses
+///   (a choice with a suggestion) or unreadable default, at the position of the culprit.
 public func resolvePluginConfig(_ node: YAMLNode?, keys: [ConfigKeySpec],
                                 keyPath: String) throws(RecipeErrors) -> [(name: String, value: ConfigValue)] {
     let decoder = RecipeDecoder()
@@ -84,7 +134,7 @@ public func resolvePluginConfig(_ node: YAMLNode?, keys: [ConfigKeySpec],
     for spec in keys {
         let path = fields.childPath(spec.name)
         if let node = fields.node(spec.name) {
-            if let value = read(node, path, spec.type, decoder) { values.append((spec.name, value)) }
+            if let value = read(node, path, spec, decoder) { values.append((spec.name, value)) }
             continue
         }
         if let value = ConfigValue(defaultText: spec.defaultValue, type: spec.type) {
@@ -105,12 +155,19 @@ private func defaultNode(_ text: String, _ type: ConfigKeySpec.ValueType) -> YAM
     return YAMLNode(.scalar(YAMLScalar(text: text, style: style)), mark: Mark(file: ""))
 }
 
-private func read(_ node: YAMLNode, _ path: String, _ type: ConfigKeySpec.ValueType,
-                  _ decoder: RecipeDecoder) -> ConfigValue? {
-    switch type {
-    case .int: decoder.int(node, path, .any).map(ConfigValue.int)
-    case .float: decoder.float(node, path, .any).map(ConfigValue.float)
-    case .bool: decoder.bool(node, path).map(ConfigValue.bool)
-    case .string: decoder.string(node, path, expected: type.expected, allowEmpty: true).map(ConfigValue.string)
+/// A value of `spec`'s type that its rule allows; an error in the rule's words otherwise.
+private func read(_ node: YAMLNode, _ path: String, _ spec: ConfigKeySpec, _ decoder: RecipeDecoder) -> ConfigValue? {
+    switch spec.type {
+    case .int: return decoder.int(node, path, Rule(expected: spec.expected) { spec.allows(.int($0)) }).map(ConfigValue.int)
+    case .float: return decoder.float(node, path, Rule(expected: spec.expected) { spec.allows(.float($0)) }).map(ConfigValue.float)
+    case .bool: return decoder.bool(node, path).map(ConfigValue.bool)
+    case .string:
+        guard let text = decoder.string(node, path, expected: spec.expected, allowEmpty: true) else { return nil }
+        guard spec.allows(.string(text)) else {
+            decoder.report(node.mark, path, expected: spec.expected, found: node.found,
+                           suggestion: DidYouMean.suggestion(for: text, among: spec.choices))
+            return nil
+        }
+        return .string(text)
     }
 }

@@ -20,7 +20,8 @@ public struct RunSetup {
     }
 
     /// Loads every objective's plugin and makes its instance, checking the recipe's
-    /// `config:` section against the keys the plugin declares.
+    /// `config:` section against the keys (and their rules) the plugin declares; what only the
+    /// plugin's create can refuse is reported at the objective's `config` node too.
     public static func instances(for recipe: Recipe, file: String) throws -> [ObjectiveInstance] {
         let path = searchPath(for: recipe)
         var errors: [RecipeError] = []
@@ -34,6 +35,9 @@ public struct RunSetup {
                     dModel: recipe.model.dModel, seqLen: recipe.model.seqLen, seed: UInt64(bitPattern: Int64(recipe.training.seed)))))
             } catch let e as RecipeErrors {
                 errors += e.errors
+            } catch PluginError.pluginFailed(_, "create", let message) {
+                errors.append(RecipeError(at: objective.config.mark, keyPath: "objectives[\(i)].config",
+                                          reason: "the \(plugin.name) plugin refuses it: \(message)"))
             }
         }
         if !errors.isEmpty { throw RecipeErrors(errors) }

@@ -1,6 +1,7 @@
 import CHybridPlugin
 import HybridCore
 import HybridPlugins
+import HybridRecipe
 import Testing
 
 /// The masked objective as built by SwiftPM, beside the test executable.
@@ -70,10 +71,10 @@ struct MaskedObjectiveTests {
         }
     }
 
-    @Test("a bad schedule name is refused by create")
+    @Test("a bad schedule name is refused at its node, with the choices")
     func badSchedule() throws {
         let plugin = try masked()
-        #expect(throws: PluginError.self) {
+        #expect(throws: RecipeErrors.self) {
             try ObjectiveInstance(plugin: plugin, recipeConfig: "rate_schedule: sideways\n",
                                   setup: ObjectiveSetup(dModel: 16, seqLen: 128, seed: 7))
         }

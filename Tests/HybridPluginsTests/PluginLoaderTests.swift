@@ -181,6 +181,35 @@ struct PluginLoaderTests {
         #expect(error.reason == "invalid descriptor: the name runs past 256 bytes without a NUL")
     }
 
+    @Test("config rules that cannot hold are refused", arguments: [
+        (["RULES=choices_on_int"], "config key \"steps\" (int) lists choices; only a string key may"),
+        (["RULES=inverted"], "config key \"steps\" has minimum 5.0 above its maximum 1.0"),
+        (["RULES=default_outside"], "config key \"rate\" has default \"0.5\", which its own rule refuses (expected a number <= 0.25)"),
+        (["RULES=bounds_on_bool"], "config key \"shuffle\" (bool) has bounds; only an int or float key may"),
+        (["RULES=((const hybrid_config_rule *)16)"], "config_rules points at unreadable memory for its 4 keys' rules"),
+    ])
+    func badRules(defines: [String], problem: String) throws {
+        let (error, _) = try #require(try refusal(defines))
+        #expect(error.reason == "invalid descriptor: \(problem)", "\(defines)")
+    }
+
+    @Test("config rules reach the host's check at the value's node; a 1.4 plugin's are not read")
+    func rulesAreChecked() throws {
+        let (result, _) = try loadFixture(["RULES=good_rules"])
+        let plugin = try result.get()
+        #expect(plugin.configKeys.map(\.expected) == ["an integer >= 1", "a number in (0, 1]", "true or false", "one of linear, cosine"])
+        do {
+            _ = try ObjectiveInstance(plugin: plugin, recipeConfig: "steps: 0\nrate: 0\nschedule: cosin\n", setup: ObjectiveSetup(dModel: 16, seqLen: 8, seed: 1))
+            Issue.record("a config its rules refuse was accepted")
+        } catch let e as RecipeErrors {
+            #expect(e.lines == ["config:1:8: config.steps: expected an integer >= 1, found \"0\"",
+                                "config:2:7: config.rate: expected a number in (0, 1], found \"0\"",
+                                "config:3:11: config.schedule: expected one of linear, cosine, found \"cosin\"; did you mean `cosine`?"], "\(e.lines)")
+        }
+        let (old, _) = try loadFixture(["RULES=good_rules", "DESCRIPTOR_MINOR=4"])
+        #expect(try old.get().configKeys.allSatisfy { $0.choices.isEmpty && $0.minimum == nil && $0.maximum == nil })
+    }
+
     @Test("a config default that does not parse as its type is refused")
     func badDefault() throws {
         let (error, _) = try #require(try refusal(["BAD_DEFAULT"]))

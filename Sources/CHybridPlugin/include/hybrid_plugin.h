@@ -27,7 +27,7 @@
  *       next_state *s = calloc(1, sizeof *s);
  *       if (!s) return hybrid_fail(err, "out of memory");
  *       s->seq_len = info->seq_len;
- *       s->smoothing = info->config[0].float_value;     // config[i] matches keys[i]
+ *       s->smoothing = hybrid_config_float(info, "smoothing");  // by name; or config[i] is keys[i]
  *       *state = s;
  *       return HYBRID_OK;
  *   }
@@ -99,13 +99,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 4
+#define HYBRID_ABI_MINOR 5
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -183,6 +184,30 @@ typedef struct hybrid_config_key {
     const char *doc;
 } hybrid_config_key;
 
+/** ABI 1.5: the values a config key allows. The host checks a recipe's value at its YAML node
+ *  against the rule (file:line:col, what was expected, what was found, a did-you-mean for a
+ *  choice), so create sees only allowed values. descriptor.config_rules holds one rule per
+ *  declared key, in declaration order; a zeroed rule allows any value of the key's type.
+ *
+ *      static const char *const schedules[] = { "constant", "linear", "cosine" };
+ *      static const hybrid_config_rule rules[] = {
+ *          { NULL, 0, HYBRID_BOUND_MIN | HYBRID_BOUND_MIN_EXCLUSIVE | HYBRID_BOUND_MAX, 0.0, 1.0 },  // rate in (0, 1]
+ *          { schedules, 3, 0, 0, 0 },                                                             // rate_schedule
+ *      };
+ */
+typedef struct hybrid_config_rule {
+    const char *const *choices; /* string keys: the choice_count allowed values; NULL: any string */
+    uint32_t choice_count;
+    uint32_t bounds;            /* int and float keys: HYBRID_BOUND_* bits */
+    double minimum;             /* with HYBRID_BOUND_MIN: value >= minimum (> with _MIN_EXCLUSIVE) */
+    double maximum;             /* with HYBRID_BOUND_MAX: value <= maximum (< with _MAX_EXCLUSIVE) */
+} hybrid_config_rule;
+
+#define HYBRID_BOUND_MIN 1u
+#define HYBRID_BOUND_MIN_EXCLUSIVE 2u
+#define HYBRID_BOUND_MAX 4u
+#define HYBRID_BOUND_MAX_EXCLUSIVE 8u
+
 /** A resolved config value; the field matching `type` is set. Strings live as long as the
  *  plugin state (until destroy). */
 typedef struct hybrid_config_value {
@@ -214,6 +239,8 @@ typedef struct hybrid_objective_descriptor {
     const hybrid_objective_functions *functions;
     /* ── ABI 1.1 ── */
     uint32_t sample_kinds;   /* HYBRID_SAMPLES_* bits; a 1.0 plugin with a sample() continues text */
+    /* ── ABI 1.5 ── */
+    const hybrid_config_rule *config_rules; /* NULL, or one per config key: what values it allows */
 } hybrid_objective_descriptor;
 
 /** What a plugin's sample() does with the prompt (descriptor.sample_kinds, ABI 1.1). */
@@ -261,6 +288,30 @@ typedef struct hybrid_create_info {
     int32_t vocab;          /* HYBRID_VOCAB */
     uint64_t seed;          /* the run's seed, for plugins that keep their own RNG */
 } hybrid_create_info;
+
+/** The resolved value of config key `name`; NULL when the plugin declares no such key. Read
+ *  config by name (these helpers), so keys can be added without renumbering. */
+static inline const hybrid_config_value *hybrid_config_find(const hybrid_create_info *info, const char *name) {
+    for (uint32_t i = 0; i < info->config_count; i++)
+        if (info->config[i].name && strcmp(info->config[i].name, name) == 0) return &info->config[i];
+    return NULL;
+}
+static inline double hybrid_config_float(const hybrid_create_info *info, const char *name) {
+    const hybrid_config_value *v = hybrid_config_find(info, name);
+    return v ? v->float_value : 0.0;
+}
+static inline int64_t hybrid_config_int(const hybrid_create_info *info, const char *name) {
+    const hybrid_config_value *v = hybrid_config_find(info, name);
+    return v ? v->int_value : 0;
+}
+static inline int hybrid_config_bool(const hybrid_create_info *info, const char *name) {
+    const hybrid_config_value *v = hybrid_config_find(info, name);
+    return v ? v->bool_value : 0;
+}
+static inline const char *hybrid_config_string(const hybrid_create_info *info, const char *name) {
+    const hybrid_config_value *v = hybrid_config_find(info, name);
+    return v && v->string_value ? v->string_value : "";
+}
 
 typedef struct hybrid_host_api hybrid_host_api;
 

@@ -63,7 +63,8 @@ extension PluginListing: CustomStringConvertible {
             lines.append("  ABI \(plugin.abiVersion), data \(plugin.dataKind.rawValue), "
                 + "window_extra \(plugin.windowExtra)" + (plugin.canContinueText ? ", continues text" : "") + (plugin.canInfill ? ", fills in masks" : "") + (plugin.canDrawImages ? ", draws images" : ""))
             for key in plugin.configKeys {
-                lines.append("    \(key.name): \(key.type.rawValue) = \(key.defaultValue)"
+                let rule = key.expected == key.type.expected ? "" : " (\(key.expected))"
+                lines.append("    \(key.name): \(key.type.rawValue) = \(key.defaultValue)\(rule)"
                     + (key.doc.isEmpty ? "" : "  # \(key.doc)"))
             }
         case .refused(let error):

@@ -72,8 +72,9 @@ struct PluginImage: @unchecked Sendable {
         self.summary = try Self.text(d.description, "the description", limit: Self.textLimit, refuse: refuse) ?? ""
         self.dataKind = dataKind
         self.windowExtra = Int(d.window_extra)
+        // Rules from ABI 1.5 (a shorter descriptor's copy reads as zeros there: no rules).
         self.configKeys = try Self.configKeys(d.config_keys, count: Int(d.config_key_count),
-                                              refuse: refuse)
+                                              rules: abiVersion.minor >= 5 ? d.config_rules : nil, refuse: refuse)
     }
 
     private static func isNameByte(_ byte: UInt8) -> Bool {
@@ -115,7 +116,7 @@ struct PluginImage: @unchecked Sendable {
         }
     }
 
-    private static func configKeys(_ keys: UnsafePointer<hybrid_config_key>?, count: Int,
+    private static func configKeys(_ keys: UnsafePointer<hybrid_config_key>?, count: Int, rules: UnsafePointer<hybrid_config_rule>?,
                                    refuse: (String) -> PluginError) throws(PluginError) -> [ConfigKeySpec] {
         guard count > 0 else { return [] }
         guard count <= maxConfigKeys else {
@@ -124,6 +125,9 @@ struct PluginImage: @unchecked Sendable {
         guard let keys else { throw refuse("config_key_count is \(count) but config_keys is NULL") }
         guard ReadableMemory.isReadable(keys, count: count) else {
             throw refuse("config_keys points at unreadable memory for its \(count) keys")
+        }
+        if let rules, !ReadableMemory.isReadable(rules, count: count) {
+            throw refuse("config_rules points at unreadable memory for its \(count) keys' rules")
         }
         var result: [ConfigKeySpec] = []
         var names = Set<String>()
@@ -143,9 +147,55 @@ struct PluginImage: @unchecked Sendable {
                 throw refuse("config key \"\(name)\" (\(type.rawValue)) has default "
                     + (defaultValue.map { "\"\($0)\", which is not a \(type.rawValue)" } ?? "NULL"))
             }
-            result.append(ConfigKeySpec(name: name, type: type, defaultValue: defaultValue,
-                                        doc: try text(key.doc, "config key \"\(name)\"'s doc", limit: textLimit, refuse: refuse) ?? ""))
+            var spec = ConfigKeySpec(name: name, type: type, defaultValue: defaultValue,
+                                     doc: try text(key.doc, "config key \"\(name)\"'s doc", limit: textLimit, refuse: refuse) ?? "")
+            if let rules { try rule(rules[index], into: &spec, refuse: refuse) }
+            result.append(spec)
         }
         return result
+    }
+
+    /// Adds a key's rule (ABI 1.5) to its spec: choices for a string key, bounds for a number
+    /// key, and the declared default must be one the rule allows.
+    private static func rule(_ rule: hybrid_config_rule, into spec: inout ConfigKeySpec,
+                             refuse: (String) -> PluginError) throws(PluginError) {
+        let name = spec.name
+        if rule.choice_count > 0 {
+            guard spec.type == .string else { throw refuse("config key \"\(name)\" (\(spec.type.rawValue)) lists choices; only a string key may") }
+            guard rule.choice_count <= UInt32(maxConfigKeys) else {
+                throw refuse("config key \"\(name)\" lists \(rule.choice_count) choices; expected at most \(maxConfigKeys)")
+            }
+            let count = Int(rule.choice_count)
+            guard let choices = rule.choices, ReadableMemory.isReadable(choices, count: count) else {
+                throw refuse("config key \"\(name)\"'s \(count) choices are NULL or unreadable")
+            }
+            for i in 0..<count {
+                guard let choice = try text(choices[i], "config key \"\(name)\"'s choice \(i)", limit: nameLimit, refuse: refuse), !choice.isEmpty else {
+                    throw refuse("config key \"\(name)\"'s choice \(i) is NULL or empty")
+                }
+                spec.choices.append(choice)
+            }
+        }
+        let known = HYBRID_BOUND_MIN | HYBRID_BOUND_MIN_EXCLUSIVE | HYBRID_BOUND_MAX | HYBRID_BOUND_MAX_EXCLUSIVE
+        guard rule.bounds & ~known == 0 else { throw refuse("config key \"\(name)\" has unknown bound bits \(rule.bounds)") }
+        if rule.bounds != 0 {
+            guard spec.type == .int || spec.type == .float else {
+                throw refuse("config key \"\(name)\" (\(spec.type.rawValue)) has bounds; only an int or float key may")
+            }
+            if rule.bounds & HYBRID_BOUND_MIN != 0 {
+                guard rule.minimum.isFinite else { throw refuse("config key \"\(name)\"'s minimum is \(rule.minimum); expected a finite number") }
+                spec.minimum = .init(rule.minimum, inclusive: rule.bounds & HYBRID_BOUND_MIN_EXCLUSIVE == 0)
+            }
+            if rule.bounds & HYBRID_BOUND_MAX != 0 {
+                guard rule.maximum.isFinite else { throw refuse("config key \"\(name)\"'s maximum is \(rule.maximum); expected a finite number") }
+                spec.maximum = .init(rule.maximum, inclusive: rule.bounds & HYBRID_BOUND_MAX_EXCLUSIVE == 0)
+            }
+            if let lo = spec.minimum, let hi = spec.maximum, lo.value > hi.value {
+                throw refuse("config key \"\(name)\" has minimum \(lo.value) above its maximum \(hi.value)")
+            }
+        }
+        guard let value = ConfigValue(defaultText: spec.defaultValue, type: spec.type), spec.allows(value) else {
+            throw refuse("config key \"\(name)\" has default \"\(spec.defaultValue)\", which its own rule refuses (expected \(spec.expected))")
+        }
     }
 }

@@ -29,6 +29,8 @@ enum FixtureSources {
     ///   UNDEFINED_SYMBOL                   needs a function nothing defines (dlopen fails)
     ///   KEYS, KEY_COUNT, WINDOW_EXTRA      the descriptor's config_keys, config_key_count, window_extra
     ///   WILD_DESCRIPTOR=address            the entry returns this address as the descriptor
+    ///   RULES=name                         the descriptor's config_rules (ABI 1.5): good_rules, or
+    ///                                      one of the broken sets below; default NULL
     /// It declares one key of each type; prepare_batch does what the causal objective does.
     static let configurable = #"""
         #include "hybrid_plugin.h"
@@ -72,6 +74,21 @@ enum FixtureSources {
             { "shuffle", HYBRID_CONFIG_BOOL, "true", "a bool" },
             { "schedule", HYBRID_CONFIG_STRING, "linear", "" },
         };
+
+        #ifndef RULES
+        #define RULES 0
+        #endif
+        __attribute__((unused)) static const char *const schedules[] = { "linear", "cosine" };
+        __attribute__((unused)) static const hybrid_config_rule good_rules[] = {
+            { 0, 0, HYBRID_BOUND_MIN, 1, 0 },
+            { 0, 0, HYBRID_BOUND_MIN | HYBRID_BOUND_MIN_EXCLUSIVE | HYBRID_BOUND_MAX, 0, 1 },
+            { 0 },
+            { schedules, 2, 0, 0, 0 },
+        };
+        __attribute__((unused)) static const hybrid_config_rule choices_on_int[] = { { schedules, 2, 0, 0, 0 }, { 0 }, { 0 }, { 0 } };
+        __attribute__((unused)) static const hybrid_config_rule inverted[] = { { 0, 0, HYBRID_BOUND_MIN | HYBRID_BOUND_MAX, 5, 1 }, { 0 }, { 0 }, { 0 } };
+        __attribute__((unused)) static const hybrid_config_rule default_outside[] = { { 0 }, { 0, 0, HYBRID_BOUND_MAX, 0, 0.25 }, { 0 }, { 0 } };
+        __attribute__((unused)) static const hybrid_config_rule bounds_on_bool[] = { { 0 }, { 0 }, { 0, 0, HYBRID_BOUND_MIN, 0, 0 }, { 0 } };
 
         static hybrid_status fixture_create(const hybrid_create_info *info, void **state,
                                             hybrid_error *err) {
@@ -125,6 +142,7 @@ enum FixtureSources {
             { DESCRIPTOR_SIZE, DESCRIPTOR_MAJOR, DESCRIPTOR_MINOR },
             PLUGIN_NAME, PLUGIN_VERSION, "a test fixture",
             KEYS, KEY_COUNT, HYBRID_DATA_TEXT, WINDOW_EXTRA, &functions,
+            0, RULES,
         };
 
         #ifdef UNDEFINED_SYMBOL
