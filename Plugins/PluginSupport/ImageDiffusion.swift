@@ -262,11 +262,9 @@ public struct ImageDiffusion: Sendable {
     /// "t_mlp2") (+ label [B, L, C + 1] → linear "label_emb", no bias) → backbone (the host adds
     /// the positions; bidirectional, or with a label token the Transfusion tail-block mask) →
     /// linear "patch_out" → prediction [B, L, F]; training adds mse(prediction, target, weights).
-    public func build(_ api: UnsafePointer<hybrid_host_api>?, _ graph: OpaquePointer?, _ info: UnsafePointer<hybrid_build_info>?,
-                      _ result: UnsafeMutablePointer<hybrid_build_result>?, _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    public func build(_ api: hybrid_host_api, _ graph: OpaquePointer?, _ info: hybrid_build_info,
+                      _ result: UnsafeMutablePointer<hybrid_build_result>, _ err: ErrorBuffer) -> hybrid_status {
         let s = self
-        guard let api = api?.pointee, let info = info?.pointee, let result
-        else { return fail(err, "build: api, info or result is NULL") }
         guard reaches(api.header.size, \hybrid_host_api.input), let input = api.input, let mse = api.mse else {
             return fail(err, "build: the denoising objective needs a host with plugin ABI 1.1 (input, mse)")
         }
@@ -325,11 +323,9 @@ public struct ImageDiffusion: Sendable {
     /// The default sampler is DDPM at N = T and DDIM below. With request labels (ABI 1.2) the model
     /// sees them; a guidance w ≠ 1 runs it twice a step, with and without, and steps on
     /// uncond + w (cond − uncond).
-    public func sample(_ api: UnsafePointer<hybrid_host_api>?, _ sampler: OpaquePointer?, _ request: UnsafePointer<hybrid_sample_request>?,
-                       _ err: UnsafeMutablePointer<hybrid_error>?) -> hybrid_status {
+    public func sample(_ api: hybrid_host_api, _ sampler: OpaquePointer?, _ request: hybrid_sample_request,
+                       _ err: ErrorBuffer) -> hybrid_status {
         let s = self
-        guard let api = api?.pointee, let request = request?.pointee
-        else { return fail(err, "sample: api or request is NULL") }
         guard reaches(api.header.size, \hybrid_host_api.sampler_emit_image),
               let run = api.sampler_run, let emit = api.sampler_emit_image
         else { return fail(err, "sample: drawing images needs a host with plugin ABI 1.1 (sampler_run, sampler_emit_image)") }
@@ -474,5 +470,22 @@ public func fillNormal(_ values: UnsafeMutablePointer<Float>, count: Int, _ api:
         values[i] = Float(radius * cos(angle))
         if i + 1 < count { values[i + 1] = Float(radius * sin(angle)) }
         i += 2
+    }
+}
+
+/// An objective whose model is an `ImageDiffusion` (denoise, distill): its build and sample
+/// are the model's.
+public protocol ImageDiffusionObjective: Objective {
+    var model: ImageDiffusion { get }
+}
+
+extension ImageDiffusionObjective {
+    public func build(_ api: hybrid_host_api, _ graph: OpaquePointer?, _ info: hybrid_build_info,
+                      _ result: UnsafeMutablePointer<hybrid_build_result>, _ err: ErrorBuffer) -> hybrid_status {
+        model.build(api, graph, info, result, err)
+    }
+
+    public func sample(_ api: hybrid_host_api, _ sampler: OpaquePointer?, _ request: hybrid_sample_request, _ err: ErrorBuffer) -> hybrid_status {
+        model.sample(api, sampler, request, err)
     }
 }

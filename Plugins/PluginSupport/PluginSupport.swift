@@ -44,13 +44,6 @@ public func permanent<T>(_ values: [T]) -> UnsafePointer<T> {
     return UnsafePointer(pointer)
 }
 
-/// destroy's counterpart of a state create made with `permanent`.
-public func freeState<T>(_ state: UnsafeMutableRawPointer?, as type: T.Type) {
-    guard let owned = state?.assumingMemoryBound(to: T.self) else { return }
-    owned.deinitialize(count: 1)
-    owned.deallocate()
-}
-
 /// A NUL-terminated copy of `string` that is never freed.
 public func permanent(_ string: String) -> UnsafePointer<CChar> {
     permanent(Array(string.utf8CString))
@@ -62,27 +55,13 @@ public func reaches<Struct, Field>(_ size: UInt32, _ field: KeyPath<Struct, Fiel
     Int(size) >= MemoryLayout<Struct>.offset(of: field)! + MemoryLayout<Field>.size
 }
 
-/// The body of every Swift plugin's `hybrid_objective_entry`: checks the host's ABI major,
-/// then hands out `descriptor`.
-public func serveEntry(_ host: UnsafePointer<hybrid_host_info>?,
-                       _ out: UnsafeMutablePointer<UnsafePointer<hybrid_objective_descriptor>?>?,
-                       _ err: UnsafeMutablePointer<hybrid_error>?,
-                       descriptor: UnsafePointer<hybrid_objective_descriptor>) -> hybrid_status {
-    guard let host, let out else { return fail(err, "the host passed NULL to the entry") }
-    if let refusal = refuseHost(host, err) { return refusal }
-    out.pointee = descriptor
-    return HYBRID_OK
-}
-
 /// The byte model every text objective builds: tokens → the shared token embedding → the
 /// backbone under `mask` → the shared byte head "head" → logits [B, T, 256]; training adds
 /// the cross-entropy under the batch's loss weights. The objectives differ in their mask and
 /// in how prepare_batch corrupts and weighs, not here.
-public func buildByteModel(_ api: UnsafePointer<hybrid_host_api>?, _ graph: OpaquePointer?,
-                           _ info: UnsafePointer<hybrid_build_info>?, _ result: UnsafeMutablePointer<hybrid_build_result>?,
-                           _ err: UnsafeMutablePointer<hybrid_error>?, mask: hybrid_mask_kind, prefix: Int32 = 0) -> hybrid_status {
-    guard let api = api?.pointee, let info = info?.pointee, let result
-    else { return fail(err, "build: api, info or result is NULL") }
+public func buildByteModel(_ api: hybrid_host_api, _ graph: OpaquePointer?, _ info: hybrid_build_info,
+                           _ result: UnsafeMutablePointer<hybrid_build_result>, _ err: ErrorBuffer,
+                           mask: hybrid_mask_kind, prefix: Int32 = 0) -> hybrid_status {
     let x = api.token_embedding(graph, info.tokens)
     let h = api.backbone(graph, x, mask, prefix)
     let logits = api.linear(graph, h, "head", Int64(HYBRID_BYTE_VOCAB), 0)
@@ -94,8 +73,8 @@ public func buildByteModel(_ api: UnsafePointer<hybrid_host_api>?, _ graph: Opaq
 }
 
 /// An objective's descriptor and function table, built once and never freed (the host never
-/// unloads a plugin, so the pointers `serveEntry` hands out stay valid).
-public func objectiveDescriptor(
+/// unloads a plugin, so the pointers `serve` hands out stay valid).
+func objectiveDescriptor(
     name: String, version: String, description: String,
     keys: [ConfigKey] = [],
     dataKind: hybrid_data_kind, windowExtra: UInt32, sampleKinds: UInt32, functions: hybrid_objective_functions
