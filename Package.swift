@@ -38,10 +38,13 @@ let package = Package(
         .target(name: "HybridRecipe", dependencies: ["CYAML"]),
         .target(name: "HybridPlugins", dependencies: ["HybridCore", "HybridNN", "HybridRecipe", "CHybridPlugin", "CReadableMemory"]),
         .target(name: "HybridTrain", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridRecipe", "HybridPlugins", "CZlib", "CPNG"]),
+        // Evaluation and pictures: Fréchet distance, the digit classifier, image quality,
+        // nearest images, PNG writing, the bitmap font and the loss plot.
+        .target(name: "HybridEval", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridTrain", "COpenBLAS", "CZlib"]),
         // Open MPI, opened at run time (the binary needs no MPI unless mpirun starts it).
         .target(name: "HybridMPI", dependencies: ["HybridCore"]),
         .executableTarget(name: "hybrid", dependencies: [
-            "HybridTrain", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridVulkan", "HybridMPI",
+            "HybridTrain", "HybridEval", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridVulkan", "HybridMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -59,7 +62,8 @@ let package = Package(
         .testTarget(name: "HybridRecipeTests", dependencies: ["HybridRecipe", "HybridTestSupport"]),
         .testTarget(name: "HybridNNTests", dependencies: ["HybridNN", "HybridCPU", "HybridTestSupport"]),
         .testTarget(name: "HybridTrainTests", dependencies: ["HybridTrain", "HybridCPU", "HybridTestSupport"]),
-        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport", "HybridTrain", "HybridCPU", "HybridNN", "HybridCore"]),
+        .testTarget(name: "HybridEvalTests", dependencies: ["HybridEval", "HybridTrain", "HybridCPU", "HybridTestSupport", "CZlib"]),
+        .testTarget(name: "HybridCLITests", dependencies: ["HybridTestSupport", "HybridTrain", "HybridEval", "HybridCPU", "HybridNN", "HybridCore"]),
         .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport", "HybridTestSupport"]),
         .testTarget(name: "HybridPluginsTests", dependencies: ["HybridPlugins", "HybridTestSupport"]),
     ]

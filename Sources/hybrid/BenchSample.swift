@@ -4,6 +4,7 @@ import Foundation
 import HybridCore
 import HybridPlugins
 import HybridRecipe
+import HybridEval
 import HybridTrain
 
 extension Bench {

@@ -3,6 +3,7 @@ import CHybridPlugin
 import Foundation
 import HybridPlugins
 import HybridRecipe
+import HybridEval
 import HybridTrain
 
 struct Eval: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HybridEval
 import HybridTrain
 
 struct Plot: ParsableCommand {

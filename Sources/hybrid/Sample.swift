@@ -5,6 +5,7 @@ import HybridCore
 import HybridNN
 import HybridPlugins
 import HybridRecipe
+import HybridEval
 import HybridTrain
 
 struct Sample: ParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import HybridEval
 import HybridTrain
 import Testing
 

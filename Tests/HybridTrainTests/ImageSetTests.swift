@@ -1,11 +1,9 @@
 import Foundation
+import HybridTestSupport
 import HybridTrain
 import Testing
 
 @Suite struct ImageSetTests {
-    static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("data/digits.csv.gz").path
-
     /// The bundled file as `gzip -dc` reads it: an independent decompressor.
     static func gzipDecompressed(_ path: String) throws -> Data {
         let gzip = Process()
@@ -41,7 +39,7 @@ import Testing
     }
 
     @Test func loadsTheBundledDigitsAsGzipReadsThem() throws {
-        let set = try ImageSet.load(path: Self.digits)
+        let set = try ImageSet.load(path: BundledData.digits)
         #expect(set.count == 1500 && set.side == 8 && set.pixels.count == 1500 * 64)
         #expect(set.pixels.allSatisfy { (-1...1).contains($0) })
         #expect(Set(set.labels) == Set(0...9))
@@ -52,7 +50,7 @@ import Testing
         #expect(Array(set.pixels[..<64]) == first)
         #expect(set.labels[0] == 0)
         // Every value, against an independent decompressor and String parsing.
-        let text = String(decoding: try Self.gzipDecompressed(Self.digits), as: UTF8.self)
+        let text = String(decoding: try Self.gzipDecompressed(BundledData.digits), as: UTF8.self)
         let rows = text.split(separator: "\n").map { $0.split(separator: ",").map { Int($0)! } }
         #expect(rows.count == 1500)
         #expect(set.pixels == rows.flatMap { $0.dropLast().map { Float($0) / 8 - 1 } })
@@ -62,10 +60,10 @@ import Testing
     @Test func tellsGzipFromPlainTextByTheMagicBytesNotTheName() throws {
         let dir = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let plain = try Self.gzipDecompressed(Self.digits)
+        let plain = try Self.gzipDecompressed(BundledData.digits)
         try plain.write(to: URL(fileURLWithPath: "\(dir)/plain.gz"))
-        try Data(contentsOf: URL(fileURLWithPath: Self.digits)).write(to: URL(fileURLWithPath: "\(dir)/packed.csv"))
-        let bundled = try ImageSet.load(path: Self.digits)
+        try Data(contentsOf: URL(fileURLWithPath: BundledData.digits)).write(to: URL(fileURLWithPath: "\(dir)/packed.csv"))
+        let bundled = try ImageSet.load(path: BundledData.digits)
         for name in ["plain.gz", "packed.csv"] {
             let set = try ImageSet.load(path: "\(dir)/\(name)")
             #expect(set.pixels == bundled.pixels && set.labels == bundled.labels, "\(name)")
@@ -119,7 +117,7 @@ import Testing
     }
 
     @Test func refusesCorruptAndTruncatedGzip() throws {
-        let packed = try Data(contentsOf: URL(fileURLWithPath: Self.digits))
+        let packed = try Data(contentsOf: URL(fileURLWithPath: BundledData.digits))
         var corrupt = packed
         for i in 100..<140 { corrupt[i] ^= 0x5a }
         #expect(try loadError(corrupt, name: "d.gz").hasPrefix("d.gz: corrupt gzip data at byte "))
@@ -156,7 +154,7 @@ import Testing
     }
 
     @Test func holdsOutTheLastFraction() throws {
-        let set = try ImageSet.load(path: Self.digits)
+        let set = try ImageSet.load(path: BundledData.digits)
         let (train, validation) = set.split(validationFraction: 0.1)
         #expect(train.count == 1350 && validation.count == 150)
         #expect(train.pixels.count == 1350 * 64 && validation.pixels.count == 150 * 64)

@@ -1,3 +1,4 @@
+import HybridTrain
 import HybridCPU
 
 /// Euclidean distance from each query vector to its nearest reference vector: how to tell a

@@ -1,3 +1,4 @@
+import HybridTrain
 import CZlib
 import Foundation
 

@@ -1,3 +1,4 @@
+import HybridTrain
 import Foundation
 import HybridCore
 

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import HybridEval
 import HybridTrain
 import Testing
 

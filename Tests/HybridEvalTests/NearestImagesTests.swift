@@ -1,6 +1,7 @@
 import Foundation
 import HybridTestSupport
 import HybridCPU
+import HybridEval
 import HybridTrain
 import Testing
 
@@ -24,8 +25,8 @@ import Testing
 
     @Test("near copies: the training digits read 1, the held-out digits the 5% the radius is drawn at")
     func nearCopies() throws {
-        let (train, validation) = try ImageSet.load(path: ImageSetTests.digits).split(validationFraction: 0.1)
-        let quality = try ImageQuality(train: train, validation: validation, source: ImageSetTests.digits, classifierSteps: 50, splits: 2, backend: CPUBackend())
+        let (train, validation) = try ImageSet.load(path: BundledData.digits).split(validationFraction: 0.1)
+        let quality = try ImageQuality(train: train, validation: validation, source: BundledData.digits, classifierSteps: 50, splits: 2, backend: CPUBackend())
         #expect(quality.copyRadius > 0.5, "radius \(quality.copyRadius)")
         let copies = try quality.score(Array(train.pixels[0..<(200 * 64)]), count: 200, labels: nil)
         #expect(copies.nearCopies == 1)
@@ -35,7 +36,7 @@ import Testing
 
     @Test("too few images to measure with is refused, naming the file")
     func tooFew() throws {
-        let all = try ImageSet.load(path: ImageSetTests.digits)
+        let all = try ImageSet.load(path: BundledData.digits)
         let (train, validation) = ImageSet(pixels: Array(all.pixels[0..<(3 * 64)]), labels: Array(all.labels[0..<3]), side: 8)
             .split(validationFraction: 0.1)
         #expect(train.count == 2 && validation.count == 1)

@@ -1,3 +1,4 @@
+import HybridTrain
 import Foundation
 
 /// Loss curves of a run (`hybrid plot`): one panel per objective, the training loss at every

@@ -1,6 +1,7 @@
 import Foundation
 import HybridTestSupport
 import HybridCPU
+import HybridEval
 import HybridTrain
 import Testing
 
@@ -61,7 +62,7 @@ import Testing
 
     @Test("the digit classifier learns the bundled digits: held-out accuracy above 90% after a short run")
     func classifier() throws {
-        let (train, validation) = try ImageSet.load(path: ImageSetTests.digits).split(validationFraction: 0.1)
+        let (train, validation) = try ImageSet.load(path: BundledData.digits).split(validationFraction: 0.1)
         let classifier = try DigitClassifier(training: train, classes: 10, steps: 400, backend: CPUBackend())
         let accuracy = try classifier.accuracy(on: validation)
         #expect(accuracy > 0.9, "held-out accuracy \(accuracy)")
