@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HybridCore
 import HybridRecipe
+import HybridRun
 import HybridTrain
 
 struct Bench: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HybridRecipe
+import HybridRun
 import HybridTrain
 
 /// `hybrid bench generate`: text generation with the key/value cache against recomputing the
@@ -34,7 +35,7 @@ struct GenerateBench: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let model = try CheckpointModel(path: checkpoint, device: device)
+            let model = try CheckpointModel(path: checkpoint, device: device, log: { printError($0) })
             guard let instance = zip(model.recipe.objectives, model.instances).first(where: { $0.1.plugin.canContinueText })?.1 else {
                 throw TrainError("\(checkpoint): no objective can continue text")
             }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import HybridCore
 import HybridRecipe
-import HybridVulkan
+import HybridRun
 
 /// `hybrid bench ops`: every op alone, forward and backward, at one model's shapes, on each
 /// backend asked for, side by side — ggml's test-backend-ops perf mode: each op loops for at

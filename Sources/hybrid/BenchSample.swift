@@ -5,6 +5,7 @@ import HybridCore
 import HybridPlugins
 import HybridRecipe
 import HybridEval
+import HybridRun
 import HybridTrain
 
 extension Bench {
@@ -59,7 +60,7 @@ extension Bench {
 
         func run() throws {
             try reportingFailures {
-                let teacherModel = try CheckpointModel(path: teacher)
+                let teacherModel = try CheckpointModel(path: teacher, log: { printError($0) })
                 guard let (train, validation) = try TrainingData.load(teacherModel.recipe.data).images else {
                     throw TrainError("\(teacher): its recipe names no images to compare with")
                 }
@@ -90,7 +91,7 @@ extension Bench {
                 try draw(teacherModel, .teacherDDPM, steps: ddpmSteps)
                 for steps in try ddimCounts() { try draw(teacherModel, .teacherDDIM, steps: steps) }
                 for path in students {
-                    let model = try CheckpointModel(path: path)
+                    let model = try CheckpointModel(path: path, log: { printError($0) })
                     guard let steps = model.contents.metadata["student_steps"].flatMap(Int.init) else {
                         throw TrainError("\(path): no student_steps in its metadata; it was not written by hybrid distill")
                     }

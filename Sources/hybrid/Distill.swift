@@ -3,6 +3,7 @@ import Foundation
 import HybridCore
 import HybridPlugins
 import HybridRecipe
+import HybridRun
 import HybridTrain
 
 struct Distill: ParsableCommand {

@@ -4,6 +4,7 @@ import Foundation
 import HybridPlugins
 import HybridRecipe
 import HybridEval
+import HybridRun
 import HybridTrain
 
 struct Eval: ParsableCommand {

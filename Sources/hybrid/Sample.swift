@@ -6,6 +6,7 @@ import HybridNN
 import HybridPlugins
 import HybridRecipe
 import HybridEval
+import HybridRun
 import HybridTrain
 
 struct Sample: ParsableCommand {
@@ -155,7 +156,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let model = try CheckpointModel(path: checkpoint, device: device)
+            let model = try CheckpointModel(path: checkpoint, device: device, log: { printError($0) })
             if let images { return try drawImages(model, count: images) }
             let filling = infill != nil
             let candidates = zip(model.recipe.objectives, model.instances).filter {

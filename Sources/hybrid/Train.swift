@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import HybridCore
-import HybridCPU
 import HybridMPI
 import HybridPlugins
 import HybridRecipe
+import HybridRun
 import HybridTrain
 
 struct Train: ParsableCommand {

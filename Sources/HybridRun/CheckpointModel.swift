@@ -9,31 +9,32 @@ import HybridTrain
 /// A model rebuilt from a checkpoint: its recipe (from the metadata), its objectives'
 /// plugins, the parameter store; `load()` fills the store once every graph that will run
 /// has declared its parameters.
-struct CheckpointModel {
-    let path: String
-    let contents: Checkpoint.Contents
-    let recipe: Recipe
-    let instances: [ObjectiveInstance]
-    let parameters = ParameterStore()
-    let backbone: Backbone
-    let backend: Backend
+public struct CheckpointModel {
+    public let path: String
+    public let contents: Checkpoint.Contents
+    public let recipe: Recipe
+    public let instances: [ObjectiveInstance]
+    public let parameters = ParameterStore()
+    public let backbone: Backbone
+    public let backend: Backend
 
-    var step: String { contents.metadata["step"] ?? "?" }
+    public var step: String { contents.metadata["step"] ?? "?" }
 
-    /// `device`: the backend to run on; nil takes the device of the recipe the checkpoint was trained with.
-    init(path: String, device: Recipe.Device? = nil) throws {
+    /// `device`: the backend to run on; nil takes the device of the recipe the checkpoint was
+    /// trained with. `log` gets the device lines.
+    public init(path: String, device: Recipe.Device? = nil, log: (String) -> Void) throws {
         self.path = path
         contents = try Checkpoint.read(path)
         recipe = try contents.recipe(checkpoint: path, requireData: false)
         try MemoryBudget.inference(recipe).check(recipe, file: path)
         instances = try RunSetup.instances(for: recipe, file: path)
         backbone = Backbone(config: RunSetup.backboneConfig(recipe.model))
-        backend = try BackendChoice.make(device ?? recipe.device, precision: recipe.precision, log: { printError($0) })
+        backend = try BackendChoice.make(device ?? recipe.device, precision: recipe.precision, log: log)
     }
 
     /// The sampler of the objective that draws images (the one named `objective`, else the
     /// first that can), built for `count` images, loaded and compiled; with its objective's name.
-    func imageSampler(objective: String? = nil, count: Int) throws -> (name: String, sampler: ImageSampler) {
+    public func imageSampler(objective: String? = nil, count: Int) throws -> (name: String, sampler: ImageSampler) {
         let candidates = zip(recipe.objectives, instances).filter { $0.1.plugin.canDrawImages }
         guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
             let names = recipe.objectives.map(\.name).joined(separator: ", ")
@@ -47,7 +48,7 @@ struct CheckpointModel {
 
     /// Allocates the parameters the graphs built so far declared and fills them from the
     /// checkpoint; later graphs over the same parameters need no second load.
-    func load() throws {
+    public func load() throws {
         guard !parameters.isMaterialized else { return }
         parameters.materialize(seed: 0, memory: backend.parameterMemory())
         try Checkpoint.load(contents, into: parameters, path: path)

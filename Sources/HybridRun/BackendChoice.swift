@@ -1,4 +1,3 @@
-import ArgumentParser
 import HybridCore
 import HybridCPU
 import HybridRecipe
@@ -6,13 +5,13 @@ import HybridTrain
 import HybridVulkan
 
 /// Picks the compute backend a recipe's `device:` and `precision:` ask for, and says which and why.
-enum BackendChoice {
+public enum BackendChoice {
     /// `localRank`: a data-parallel rank's place on its host (which GPU it takes). Mixed
     /// precision runs on Vulkan only: where `auto` finds no Vulkan device it is an error, not
     /// fp32; `cpu` asked for by name (`--device cpu` for sampling a mixed checkpoint: recipes
     /// refuse the pair) runs fp32 and says so. `recompute` is the CPU backend's; Vulkan keeps
     /// every activation and refuses `products`.
-    static func make(_ device: Recipe.Device, precision: Recipe.Precision = .fp32, recompute: TrainingConfig.Recompute = .cheap,
+    public static func make(_ device: Recipe.Device, precision: Recipe.Precision = .fp32, recompute: TrainingConfig.Recompute = .cheap,
                      localRank: Int = 0, log: (String) -> Void) throws -> Backend {
         let recomputed: MemoryPlan.Recompute = recompute == .products ? .products : .cheap
         func cpu(_ reason: String) throws -> Backend {
@@ -59,4 +58,3 @@ enum BackendChoice {
     }
 }
 
-extension Recipe.Device: ExpressibleByArgument {}
