@@ -41,12 +41,14 @@ let package = Package(
         // Evaluation and pictures: Fréchet distance, the digit classifier, image quality,
         // nearest images, PNG writing, the bitmap font and the loss plot.
         .target(name: "HybridEval", dependencies: ["HybridCore", "HybridCPU", "HybridNN", "HybridTrain", "COpenBLAS", "CZlib"]),
-        // Turning a recipe or a checkpoint into a backend and a model ready to run.
-        .target(name: "HybridRun", dependencies: ["HybridCore", "HybridCPU", "HybridVulkan", "HybridNN", "HybridRecipe", "HybridPlugins", "HybridTrain"]),
         // Open MPI, opened at run time (the binary needs no MPI unless mpirun starts it).
         .target(name: "HybridMPI", dependencies: ["HybridCore"]),
+        // One run assembled from a recipe or a checkpoint (job, backend, model, data, trainer)
+        // and what the commands do with it: train, distil, evaluate, sample, benchmark.
+        .target(name: "HybridRun", dependencies: ["HybridCore", "HybridCPU", "HybridVulkan", "HybridNN", "HybridRecipe", "HybridPlugins",
+                                                  "HybridTrain", "HybridEval", "HybridMPI"]),
         .executableTarget(name: "hybrid", dependencies: [
-            "HybridTrain", "HybridEval", "HybridRun", "HybridRecipe", "HybridPlugins", "CHybridPlugin", "HybridMPI",
+            "HybridTrain", "HybridEval", "HybridRun", "HybridRecipe", "HybridPlugins", "CHybridPlugin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

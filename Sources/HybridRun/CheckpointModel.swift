@@ -46,6 +46,23 @@ public struct CheckpointModel {
         return (config.name, sampler)
     }
 
+    /// The sampler of the objective that continues text, or with `infilling` fills in masks
+    /// (the one named `objective`, else the first that can), over a window of `seqLen` (nil:
+    /// the model's context), loaded and compiled; with its objective's name.
+    public func textSampler(objective: String? = nil, infilling: Bool = false, seqLen: Int? = nil, settings: TextSampler.Settings = .init(),
+                            kvCache: Bool = true) throws -> (name: String, sampler: TextSampler) {
+        let candidates = zip(recipe.objectives, instances).filter { infilling ? $0.1.plugin.canInfill : $0.1.plugin.canContinueText }
+        guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
+            let names = recipe.objectives.map(\.name).joined(separator: ", ")
+            throw TrainError("\(path): no objective \(objective.map { "named \($0) " } ?? "")can \(infilling ? "fill in masks" : "continue text") (objectives: \(names))")
+        }
+        let sampler = try TextSampler(instance: instance, parameters: parameters, backbone: backbone, seqLen: seqLen ?? recipe.model.seqLen,
+                                      settings: settings, kvCache: kvCache)
+        try load()
+        try sampler.compile(on: backend)
+        return (config.name, sampler)
+    }
+
     /// Allocates the parameters the graphs built so far declared and fills them from the
     /// checkpoint; later graphs over the same parameters need no second load.
     public func load() throws {

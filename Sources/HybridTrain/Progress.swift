@@ -15,6 +15,9 @@ public final class Progress {
     /// The last loss of each objective, shown until it runs again (mixing: sample).
     private var lastLosses: [Float?] = []
 
+    /// Shows nothing: for runs that only measure or score.
+    public static var silent: Progress { Progress(logEvery: .max, isTerminal: false, write: { _ in }) }
+
     public init(logEvery: Int, isTerminal: Bool = isatty(STDOUT_FILENO) != 0, write: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
         self.logEvery = logEvery
         self.isTerminal = isTerminal

@@ -36,9 +36,6 @@ struct GenerateBench: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let model = try CheckpointModel(path: checkpoint, device: device, log: { printError($0) })
-            guard let instance = zip(model.recipe.objectives, model.instances).first(where: { $0.1.plugin.canContinueText })?.1 else {
-                throw TrainError("\(checkpoint): no objective can continue text")
-            }
             let seqLen = model.recipe.model.seqLen
             guard promptBytes + tokens <= seqLen else {
                 throw ValidationError("--prompt-bytes + --tokens must fit the model's context of \(seqLen)")
@@ -47,10 +44,7 @@ struct GenerateBench: ParsableCommand {
             let prompt = (0..<promptBytes).map { Int32(line[$0 % line.count]) }
             var outputs: [[Int32]] = [], rates: [Double] = []
             for cache in [true, false] {
-                let sampler = try TextSampler(instance: instance, parameters: model.parameters, backbone: model.backbone, seqLen: seqLen,
-                                              settings: .init(temperature: 0.8, topK: 40, seed: 7), kvCache: cache)
-                try model.load()
-                try sampler.compile(on: model.backend)
+                let sampler = try model.textSampler(settings: .init(temperature: 0.8, topK: 40, seed: 7), kvCache: cache).sampler
                 var times: [Double] = [], text: [Int32] = []
                 for _ in 0..<(runs + 1) {
                     var out: [Int32] = []

@@ -1,5 +1,5 @@
 import Foundation
-import HybridCore
+import HybridRun
 
 /// `hybrid bench ops --product M,N,K`: one plain product C[M,N] = A[M,K]·B[K,N], as a linear
 /// layer without bias (x[M,K], w[N,K]: out = x·wᵀ), forward only, on each backend asked for:
@@ -13,32 +13,15 @@ extension OpsBench {
         return (sizes[0], sizes[1], sizes[2])
     }
 
-    func timeProduct(_ shape: (M: Int, N: Int, K: Int), on backends: [(String, Backend)]) throws {
+    func timeProduct(_ shape: (M: Int, N: Int, K: Int), _ bench: OpBenchmark) throws {
         let (M, N, K) = shape
         let name = "product [\(M),\(K)]·[\(K),\(N)]"
         let flops = 2 * Double(M) * Double(N) * Double(K)
         say("\(name) forward (linear x[\(M),\(K)]·w[\(N),\(K)]ᵀ, no bias), looped ≥ \(seconds) s; rate = TFLOP/s")
         var line = name.padding(toLength: 34, withPad: " ", startingAt: 0) + "fwd     "
         var record: [String: Any] = ["op": name, "pass": "fwd"]
-        for (backendName, backend) in backends {
-            let store = ParameterStore()
-            let graph = Graph(parameters: store)
-            let x = try graph.parameter("x", shape: [M, K], initializer: .normal(std: 0.5), decay: false)
-            let w = try graph.parameter("w", shape: [N, K], initializer: .normal(std: 0.5), decay: false)
-            try graph.markOutput(graph.linear(x, weight: w, bias: nil))
-            store.materialize(seed: 1, memory: backend.parameterMemory())
-            let exe = try backend.compile(graph)
-            let profile = OpProfile()
-            exe.profile = profile
-            exe.forward()
-            profile.reset()
-            let start = ContinuousClock.now
-            var runs = 0
-            while (ContinuousClock.now - start).inSeconds < seconds || runs < 3 {
-                exe.forward()
-                runs += 1
-            }
-            let us = (profile.entries["linear"]?.seconds ?? .nan) / Double(runs) * 1e6
+        for (device, us) in zip(bench.devices, try bench.timeProduct(M: M, N: N, K: K)) {
+            let backendName = device.rawValue
             let rate = flops / (us * 1e-6) / 1e12
             line += backendName.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "%12.1f µs %9.3f TFLOP/s   ", us, rate)
             record[backendName + "_us"] = (us * 10).rounded() / 10

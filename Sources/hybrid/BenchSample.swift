@@ -1,7 +1,6 @@
 import ArgumentParser
 import CHybridPlugin
 import Foundation
-import HybridCore
 import HybridPlugins
 import HybridRecipe
 import HybridEval

@@ -51,16 +51,10 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let contents = try Checkpoint.read(checkpoint)
-            let recipe = try contents.recipe(checkpoint: checkpoint, overrides: overrides)
-            let backend = try BackendChoice.make(device ?? recipe.device, precision: recipe.precision, log: { printError($0) })
-            let setup = try RunSetup(recipe: recipe, file: checkpoint, backend: backend, log: { _ in })
-            try Checkpoint.load(contents, into: setup.parameters, path: checkpoint)
-            let data = try TrainingData.load(recipe.data)
-            let silent = Progress(logEvery: .max, isTerminal: false, write: { _ in })
-            let trainer = try Trainer(setup: setup, data: data, recipeText: "", recipePath: checkpoint, outputFolder: "", progress: silent)
-            let step = Int(contents.metadata["step"] ?? "") ?? 0
-            let evaluation = try trainer.evaluate(step: step)
+            let run = try Run(checkpoint: checkpoint, overrides: overrides, device: device, log: { printError($0) })
+            let step = Int(run.checkpoint?.metadata["step"] ?? "") ?? 0
+            let evaluation = try run.trainer.evaluate(step: step)
+            let recipe = run.recipe, data = run.data
             say("\(checkpoint) (step \(step)), \(recipe.training.evalBatches) held-out batches per objective; data: \(data.summary)")
             var record: [String: Any] = ["checkpoint": checkpoint, "step": step]
             for r in evaluation.results {
@@ -76,7 +70,7 @@ struct Eval: ParsableCommand {
                 record[r.name] = metrics
             }
             if images > 0, let (train, validation) = data.images {
-                try scoreImages(setup: setup, recipe: recipe, train: train, validation: validation, into: &record)
+                try scoreImages(setup: run.setup, recipe: recipe, train: train, validation: validation, into: &record)
             }
             let path = out ?? (checkpoint.hasSuffix(".safetensors") ? String(checkpoint.dropLast(".safetensors".count)) : checkpoint) + ".eval.json"
             let json = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .prettyPrinted])

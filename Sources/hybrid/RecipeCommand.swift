@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import HybridCore
-import HybridNN
 import HybridRecipe
+import HybridRun
 import HybridTrain
 
 struct RecipeCommand: ParsableCommand {
@@ -32,9 +31,7 @@ struct RecipeCommand: ParsableCommand {
                 }
                 // Plugins are part of the check: each must load, and its config section
                 // must fit the keys it declares.
-                let instances = try RunSetup.instances(for: loaded, file: recipe)
-                let budget = try RunSetup.sessions(for: loaded, file: recipe, instances: instances, parameters: ParameterStore(),
-                                                   backbone: Backbone(config: RunSetup.backboneConfig(loaded.model)), log: { _ in }).budget
+                let budget = try Run.check(loaded, file: recipe)
                 let (limit, source) = try MemoryBudget.limit()
                 FileHandle.standardOutput.write(Data(loaded.yamlText().utf8))
                 say("# memory: \(budget.summary); the limit is \(MemoryBudget.size(limit)) (\(source))")

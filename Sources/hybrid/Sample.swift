@@ -1,8 +1,6 @@
 import ArgumentParser
 import CHybridPlugin
 import Foundation
-import HybridCore
-import HybridNN
 import HybridPlugins
 import HybridRecipe
 import HybridEval
@@ -158,15 +156,6 @@ struct Sample: ParsableCommand {
         try reportingFailures {
             let model = try CheckpointModel(path: checkpoint, device: device, log: { printError($0) })
             if let images { return try drawImages(model, count: images) }
-            let filling = infill != nil
-            let candidates = zip(model.recipe.objectives, model.instances).filter {
-                filling ? $0.1.plugin.canInfill : $0.1.plugin.canContinueText
-            }
-            let wanted = filling ? "fill in masks" : "continue text"
-            guard let (config, instance) = objective.map({ name in candidates.first { $0.0.name == name } }) ?? candidates.first else {
-                let names = model.recipe.objectives.map(\.name).joined(separator: ", ")
-                throw TrainError("\(checkpoint): no objective \(objective.map { "named \($0) " } ?? "")can \(wanted) (objectives: \(names))")
-            }
             let contextLength = model.recipe.model.seqLen
             let infillIDs = infill.map(Self.tokens)
             if let ids = infillIDs, ids.count > contextLength {
@@ -174,18 +163,15 @@ struct Sample: ParsableCommand {
             }
             // An infilling graph is exactly as long as the text: bidirectional attention
             // would otherwise see padding the model never trained on.
-            let sampler = try TextSampler(instance: instance, parameters: model.parameters, backbone: model.backbone,
-                                          seqLen: infillIDs?.count ?? contextLength,
-                                          settings: .init(temperature: temperature, topK: topK, topP: topP, seed: seed),
-                                          kvCache: !noKVCache)
-            try model.load()
-            try sampler.compile(on: model.backend)
+            let (name, sampler) = try model.textSampler(objective: objective, infilling: infillIDs != nil, seqLen: infillIDs?.count,
+                                                        settings: .init(temperature: temperature, topK: topK, topP: topP, seed: seed),
+                                                        kvCache: !noKVCache)
             if let ids = infillIDs {
-                printError("filling \(ids.filter { $0 == HYBRID_TOKEN_MASK }.count) masked bytes with \(config.name) from \(checkpoint) (step \(model.step))")
+                printError("filling \(ids.filter { $0 == HYBRID_TOKEN_MASK }.count) masked bytes with \(name) from \(checkpoint) (step \(model.step))")
                 try sampler.generate(prompt: ids, count: 0) { printText([$0]) }
             } else {
                 let ids = Array(prompt!.utf8.suffix(model.recipe.model.seqLen)).map(Int32.init)
-                printError("sampling \(tokens) bytes with \(config.name) from \(checkpoint) (step \(model.step))"
+                printError("sampling \(tokens) bytes with \(name) from \(checkpoint) (step \(model.step))"
                     + (sampler.usesKVCache ? ", one step per byte over a key/value cache" : ", the whole window per byte"))
                 printText(ids)
                 var text: [Int32] = []
