@@ -30,13 +30,13 @@ final class CommandRecording {
 
     /// One dispatch of `groups` workgroups (spread over x and y: at most 65535 in a dimension;
     /// kernels rebuild the flat group index and skip groups past their work). The push
-    /// constants are the operands (two words each) then the scalars, as every shader declares them.
+    /// constants are the operands (two words each) then the scalars, checked against the
+    /// kernel's `pushLayout`, its shader's declaration.
     /// `barrier: false` lets the next command run alongside this one: only for commands that
     /// touch disjoint outputs and read nothing the other writes (the next barrier covers both).
-    func dispatch(_ kernel: Kernel, constants: [UInt32]? = nil, _ operands: [Operand], _ scalars: [UInt32], groups: Int,
+    func dispatch(_ kernel: Kernel, constants: [UInt32]? = nil, _ operands: [Operand], _ scalars: [PushScalar], groups: Int,
                   barrier: Bool = true) throws {
-        let push = operands.flatMap { [$0.buffer, $0.offset] } + scalars
-        precondition(push.count * 4 <= PipelineLayouts.pushConstantBytes, "\(kernel): push constants over 128 bytes")
+        let push = try kernel.pushLayout.words(kernel, operands, scalars)
         guard groups > 0 else { return }
         guard groups <= 65535 * 65535 else { throw VulkanError("\(kernel): \(groups) workgroups is past what one dispatch can name") }
         let pipeline = try owner.pipeline(PipelineKey(kernel: kernel, constants: constants ?? kernel.defaultConstants(owner.info), mixed: mixed))
@@ -50,7 +50,7 @@ final class CommandRecording {
     }
 
     /// One dispatch of a one-invocation-per-item kernel over `items` items.
-    func dispatch(_ kernel: Kernel, _ operands: [Operand], _ scalars: [UInt32], items: Int, barrier: Bool = true) throws {
+    func dispatch(_ kernel: Kernel, _ operands: [Operand], _ scalars: [PushScalar], items: Int, barrier: Bool = true) throws {
         try dispatch(kernel, operands, scalars, groups: kernel.groups(items, owner.info), barrier: barrier)
     }
 

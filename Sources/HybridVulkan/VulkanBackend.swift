@@ -40,10 +40,10 @@ public final class VulkanBackend: Backend {
             for (k, info) in parameters.parameters.enumerated() {
                 let operands = try stores.map { try copy.operand(base: copy.base(store: $0), offset: info.offset, count: info.count) }
                 let c = s.scalars(step: step, decays: info.decay)
-                let scalars = try [word(info.count), s.beta1.bitPattern, s.beta2.bitPattern, s.eps.bitPattern,
-                               c.decay.bitPattern, c.stepSize.bitPattern, c.rootCorrection2.bitPattern]
+                let scalars: [PushScalar] = try [.size(info.count), .float(s.beta1), .float(s.beta2), .float(s.eps),
+                                                 .float(c.decay), .float(c.stepSize), .float(c.rootCorrection2)]
                 try recording.dispatch(fp32 ? .adamw : .adamw_bf16, operands,
-                                       scalars + (fp32 ? [] : [try word(info.offset), UInt32(truncatingIfNeeded: step)]),
+                                       scalars + (fp32 ? [] : [try .size(info.offset), .uint(UInt32(truncatingIfNeeded: step))]),
                                        items: info.count, barrier: k == parameters.parameters.count - 1)
             }
             try recording.run()
@@ -62,11 +62,11 @@ public final class VulkanBackend: Backend {
                 let n = layout.elements(inChunk: k), groups = (n + chunk - 1) / chunk
                 let gradients = Operand(buffer: UInt32(copy.base(.gradients) + k), offset: 0)
                 let into = Operand(buffer: scratch.buffer, offset: UInt32(2 + partials))
-                try recording.dispatch(.sum, [into, gradients, .none, .none], [word(n), 0, 0, 1, word(chunk), Float(1).bitPattern], groups: groups)
+                try recording.dispatch(.sum, [into, gradients, .none, .none], [.size(n), 0, 0, 1, .size(chunk), 1.0], groups: groups)
                 partials += groups
             }
             let sums = Operand(buffer: scratch.buffer, offset: 2)
-            try recording.dispatch(.sum, [scratch, sums, .none, .none], [word(partials), 0, 0, 0, word(partials), Float(1).bitPattern], groups: 1)
+            try recording.dispatch(.sum, [scratch, sums, .none, .none], [.size(partials), 0, 0, 0, .size(partials), 1.0], groups: 1)
             try recording.run()
             try copy.scratch.download(offset: 0, count: 1, into: &result)
         }
@@ -79,7 +79,7 @@ public final class VulkanBackend: Backend {
             let recording = try CommandRecording(device, set: copy.set)
             for k in 0..<copy.layout.chunks {
                 let g = Operand(buffer: UInt32(copy.base(.gradients) + k), offset: 0), n = copy.layout.elements(inChunk: k)
-                try recording.dispatch(.scale, [g, g], [word(n), factor.bitPattern], items: n)
+                try recording.dispatch(.scale, [g, g], [.size(n), .float(factor)], items: n)
             }
             try recording.run()
         }

@@ -59,5 +59,5 @@ extension VulkanExecutable {
         }
     }
 
-    private func shape(_ B: Int, _ T: Int, _ C: Int, _ H: Int) throws -> [UInt32] { try [B, T, C, H].map(word) }
+    private func shape(_ B: Int, _ T: Int, _ C: Int, _ H: Int) throws -> [PushScalar] { try [B, T, C, H].map(PushScalar.size) }
 }

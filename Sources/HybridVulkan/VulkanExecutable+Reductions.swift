@@ -67,8 +67,8 @@ extension VulkanExecutable {
                      lda: Int, ldb: Int, ldc: Int, transA: Bool, transB: Bool, alpha: Float = 1, beta: Float, barrier: Bool = true) throws {
         let tiles = ((M + 127) / 128) * ((N + 127) / 128)
         try r.dispatch(.matmul_large, constants: [transA ? 1 : 0, transB ? 1 : 0],
-                       [a, b, c, bias ?? .none], [word(M), word(N), word(K), word(lda), word(ldb), word(ldc),
-                                                  bias == nil ? 0 : 1, alpha.bitPattern, beta.bitPattern],
+                       [a, b, c, bias ?? .none], [.size(M), .size(N), .size(K), .size(lda), .size(ldb), .size(ldc),
+                                                  bias == nil ? 0 : 1, .float(alpha), .float(beta)],
                        groups: tiles, barrier: barrier)
     }
 
@@ -85,7 +85,7 @@ extension VulkanExecutable {
     func layerNorm(_ r: CommandRecording, out: Operand, mean: Operand, rstd: Operand, x: Operand, w: Operand, b: Operand,
                    dout: Operand?, rows: Int, columns: Int, eps: Float) throws {
         try r.dispatch(.layer_norm, constants: [layerNormWidth(columns)],
-                       [out, mean, rstd, x, w, b, dout ?? .none], [word(rows), word(columns), dout == nil ? 0 : 1, eps.bitPattern],
+                       [out, mean, rstd, x, w, b, dout ?? .none], [.size(rows), .size(columns), dout == nil ? 0 : 1, .float(eps)],
                        groups: rows)
     }
 
@@ -96,13 +96,13 @@ extension VulkanExecutable {
         let which: UInt32 = (dw != nil ? 1 : 0) | (db != nil ? 2 : 0)
         guard which != 0, rows > 0, columns > 0 else { return }
         let blocks = Self.rowBlocks(rows)
-        let (R, C, B) = try (word(rows), word(columns), word(Self.rowBlock))
+        let shape: [PushScalar] = try [.size(rows), .size(columns), .size(Self.rowBlock), .uint(which)]
         if blocks == 1 {
-            try r.dispatch(.layer_norm_parameters, [dw ?? .none, db ?? .none, dout, x, mean, rstd], [R, C, B, which, 1], items: columns)
+            try r.dispatch(.layer_norm_parameters, [dw ?? .none, db ?? .none, dout, x, mean, rstd], shape + [1], items: columns)
             return
         }
         let partialW = scratch, partialB = auxAt(reductionOffset + blocks * columns)
-        try r.dispatch(.layer_norm_parameters, [partialW, partialB, dout, x, mean, rstd], [R, C, B, which, 0], items: blocks * columns)
+        try r.dispatch(.layer_norm_parameters, [partialW, partialB, dout, x, mean, rstd], shape + [0], items: blocks * columns)
         if let dw { try accumulateColumns(r, into: dw, partials: partialW, blocks: blocks, columns: columns) }
         if let db { try accumulateColumns(r, into: db, partials: partialB, blocks: blocks, columns: columns) }
     }
@@ -114,13 +114,13 @@ extension VulkanExecutable {
         guard rows > 0, columns > 0 else { return }
         let blocks = Self.rowBlocks(rows)
         if blocks == 1 { return try accumulateColumns(r, into: y, partials: x, blocks: rows, columns: columns) }
-        try r.dispatch(.column_sum, [scratch, x], [word(rows), word(columns), word(Self.rowBlock), 0], items: blocks * columns)
+        try r.dispatch(.column_sum, [scratch, x], [.size(rows), .size(columns), .size(Self.rowBlock), 0], items: blocks * columns)
         try accumulateColumns(r, into: y, partials: scratch, blocks: blocks, columns: columns)
     }
 
     /// y[n] += Σ_b partials[b, n], b in order: one invocation per column.
     private func accumulateColumns(_ r: CommandRecording, into y: Operand, partials: Operand, blocks: Int, columns: Int) throws {
-        try r.dispatch(.column_sum, [y, partials], [word(blocks), word(columns), word(blocks), 1], items: columns)
+        try r.dispatch(.column_sum, [y, partials], [.size(blocks), .size(columns), .size(blocks), 1], items: columns)
     }
 
     /// out = Σ x[0..<n] / (divisor · W), W = max(Σ weights[0..<rows], 1) with weights (stored at
@@ -131,11 +131,11 @@ extension VulkanExecutable {
         let chunk = Self.sumChunk(n), groups = (n + chunk - 1) / chunk
         var source = x, count = n
         if groups > 1 {
-            try r.dispatch(.sum, [scratch, x, .none, .none], [word(n), 0, 0, 0, word(chunk), Float(1).bitPattern], groups: groups)
+            try r.dispatch(.sum, [scratch, x, .none, .none], [.size(n), 0, 0, 0, .size(chunk), 1.0], groups: groups)
             (source, count) = (scratch, groups)
         }
         try r.dispatch(.sum, [out, source, weights?.values ?? .none, weights?.normalizer ?? .none],
-                       [word(count), word(weights?.rows ?? 0), weights == nil ? 0 : 1, 0, word(max(count, 1)), divisor.bitPattern], groups: 1)
+                       [.size(count), .size(weights?.rows ?? 0), weights == nil ? 0 : 1, 0, .size(max(count, 1)), .float(divisor)], groups: 1)
     }
 
     // MARK: embedding
@@ -147,7 +147,7 @@ extension VulkanExecutable {
         let width = Int(Kernel.embedding_backward.defaultConstants(device.info)[0])
         let blocks = (columns + width - 1) / width
         let buckets = min(64, max(1, (512 + blocks - 1) / blocks))
-        try r.dispatch(.embedding_backward, [dtable, ids, dout], [word(rows), word(columns), word(buckets)],
+        try r.dispatch(.embedding_backward, [dtable, ids, dout], [.size(rows), .size(columns), .size(buckets)],
                        groups: buckets * blocks)
     }
 }

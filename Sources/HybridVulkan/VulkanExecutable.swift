@@ -242,7 +242,7 @@ final class VulkanExecutable: Executable {
     private func o(_ id: TensorID) -> Operand { operands[id]! }
     /// An absent gradient: an operand no kernel reads (its flag is off).
     private func o(_ id: TensorID?) -> Operand { id.map { operands[$0]! } ?? .none }
-    private func u(_ n: Int) throws -> UInt32 { try word(n) }
+    private func u(_ n: Int) throws -> PushScalar { try .size(n) }
     func inputsAt(_ offset: Int) -> Operand { Operand(buffer: inputsBinding, offset: UInt32(offset)) }
     func auxAt(_ offset: Int) -> Operand { Operand(buffer: auxBinding, offset: UInt32(offset)) }
 
@@ -270,7 +270,7 @@ final class VulkanExecutable: Executable {
                 try r.dispatch(.mul, [out, o(i[0]), o(i[1])], [u(n)], items: n)
             case .scale(let s):
                 let n = graph[node.output].count
-                try r.dispatch(.scale, [out, o(i[0])], [u(n), s.bitPattern], items: n)
+                try r.dispatch(.scale, [out, o(i[0])], [u(n), .float(s)], items: n)
             case .layerNorm(let eps):
                 let x = graph[i[0]]
                 try layerNorm(r, out: out, mean: o(node.saved[0]), rstd: o(node.saved[1]), x: o(i[0]), w: o(i[1]), b: o(i[2]),
@@ -347,10 +347,10 @@ final class VulkanExecutable: Executable {
                 if hasBias, let db = d[2] { try columnSum(r, into: o(db), x: dout, rows: N, columns: M) }
             case .add:
                 let n = graph[node.output].count
-                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, [o(g), dout], [u(n), Float(1).bitPattern], items: n) }
+                for case let g? in [d[0], d[1]] { try r.dispatch(.axpy, [o(g), dout], [u(n), 1.0], items: n) }
             case .addBroadcast:
                 let n = graph[i[1]].count, R = graph[i[0]].count / max(n, 1)
-                if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(R * n), Float(1).bitPattern], items: R * n) }
+                if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(R * n), 1.0], items: R * n) }
                 if let dy = d[1] { try columnSum(r, into: o(dy), x: dout, rows: R, columns: n) }
             case .mul:
                 let n = graph[node.output].count
@@ -358,7 +358,7 @@ final class VulkanExecutable: Executable {
                 if let db = d[1] { try r.dispatch(.mul_accumulate, [o(db), dout, o(i[0])], [u(n)], items: n) }
             case .scale(let s):
                 let n = graph[node.output].count
-                if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(n), s.bitPattern], items: n) }
+                if let dx = d[0] { try r.dispatch(.axpy, [o(dx), dout], [u(n), .float(s)], items: n) }
             case .layerNorm(let eps):
                 let x = graph[i[0]], mean = o(node.saved[0]), rstd = o(node.saved[1])
                 if let dx = d[0] {
@@ -430,7 +430,7 @@ final class VulkanExecutable: Executable {
         let tile = kernel == .matmul ? Int(kernel.defaultConstants(device.info)[0]) * 4 : 4
         let tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile)
         try r.dispatch(kernel, [a, b, c, bias ?? .none], [u(M), u(N), u(K), u(lda), u(ldb), u(ldc), transA ? 1 : 0, transB ? 1 : 0,
-                                                         bias == nil ? 0 : 1, Float(1).bitPattern, beta.bitPattern],
+                                                         bias == nil ? 0 : 1, 1.0, .float(beta)],
                        groups: kernel == .matmul ? tiles : kernel.groups(tiles, device.info), barrier: barrier)
     }
 
