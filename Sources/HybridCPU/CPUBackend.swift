@@ -27,7 +27,7 @@ public final class CPUBackend: Backend {
     /// One workspace for all: each graph's activations are placed by its own plan, in one arena
     /// as large as the largest plan.
     public func compile(oneAtATime graphs: [Graph]) throws -> [Executable] {
-        let plans = graphs.map { MemoryPlan(graph: $0, fusedAttention: true, recompute: recompute) }
+        let plans = graphs.map { MemoryPlan(graph: $0, recompute: recompute) }
         let workspace = Workspace(arenaCount: plans.map(\.size).max() ?? 0,
                                   scratchCount: graphs.map(CPUExecutable.scratchCount).max() ?? 0)
         return try zip(graphs, plans).map { try CPUExecutable(graph: $0, plan: $1, workspace: workspace) }

@@ -149,7 +149,7 @@ public final class Graph {
             throw GraphError("attention: qkv \(describe(qkv)) must be [B, T, 3C] with C divisible by \(heads) heads")
         }
         let (b, t, c) = (s[0], s[1], s[2] / 3)
-        return node(.attention(heads: heads, mask: mask), [qkv], shape: [b, t, c], saved: [("probs", [b, heads, t, t])])
+        return node(.attention(heads: heads, mask: mask), [qkv], shape: [b, t, c])
     }
 
     /// qkv [1, 1, 3C] of the token at `position` (int32 [1]); keys and values [maxLength, C] state.

@@ -6,9 +6,8 @@
 /// largest first (the offline strategy of TFLite's and ggml's allocators). With a `chunk`, no
 /// tensor crosses a multiple of it: a GPU backend binds the arena as buffers of that size.
 ///
-/// With `fusedAttention` (a backend whose attention recomputes the probabilities, as
-/// FlashAttention does), an attention node's saved probs [B,H,T,T] get no space, and its output
-/// lives until its backward step instead (the backward reads O for rowsum(dO ∘ O)).
+/// An op whose backward reads its own output (attention: rowsum(dO ∘ O)) keeps it alive to
+/// its backward step.
 ///
 /// With `recompute` (activation checkpointing), the outputs of the nodes it names are not kept
 /// from the forward to the backward: their forward copy lives only until its last forward
@@ -49,7 +48,7 @@ public struct MemoryPlan: Sendable {
     /// Offsets are rounded to 16 elements (64 bytes) for aligned SIMD loads.
     static let alignment = 16
 
-    public init(graph: Graph, chunk: Int = .max, fusedAttention: Bool = false, recompute: Recompute = .none, halved: Set<TensorID> = []) {
+    public init(graph: Graph, chunk: Int = .max, recompute: Recompute = .none, halved: Set<TensorID> = []) {
         self.halved = halved
         let tensors = graph.tensors
         let n = graph.nodes.count
@@ -79,21 +78,18 @@ public struct MemoryPlan: Sendable {
             first[id] = min(first[id], time)
             last[id] = max(last[id], time)
         }
-        func fused(_ node: Node) -> Bool {
-            if case .attention = node.op { return fusedAttention }
-            return false
-        }
         for (i, node) in graph.nodes.enumerated() {
             node.inputs.forEach { touch($0, i) }
             touch(node.output, i)
-            if !fused(node) { node.saved.forEach { touch($0, i) } }
+            node.saved.forEach { touch($0, i) }
         }
         var zero = [[TensorID]](repeating: [], count: graph.backwardSteps.count)
         for (k, step) in graph.backwardSteps.enumerated() {
             let time = n + k
             let node = graph.nodes[step.node]
             for (j, input) in node.inputs.enumerated() where node.op.backwardReadsInput(j) { touch(input, time) }
-            if fused(node) { touch(node.output, time) } else { node.saved.forEach { touch($0, time) } }
+            if node.op.backwardReadsOutput { touch(node.output, time) }
+            node.saved.forEach { touch($0, time) }
             touch(step.outputGradient, time)
             for case let g? in step.inputGradients {
                 if tensors[g].storage == .activationGradient && first[g] == Int.max { zero[k].append(g) }

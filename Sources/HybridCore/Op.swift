@@ -40,7 +40,9 @@ public enum Op: Sendable, Equatable {
     case layerNorm(eps: Float)
     /// GELU, tanh approximation
     case gelu
-    /// qkv [B, T, 3C] → [B, T, C]; saves probs [B, H, T, T]
+    /// qkv [B, T, 3C] → [B, T, C]; FlashAttention's way on every backend: the probabilities
+    /// are never stored (the backward recomputes them from a per-row log-sum-exp the backend
+    /// keeps), and the backward reads the output (for rowsum(dO ∘ O))
     case attention(heads: Int, mask: AttentionMask)
     /// One generation step with a key/value cache: qkv [1, 1, 3C] of the token at `position`
     /// (int32 [1]); its key and value are written into keys/values [maxLength, C] (state) at
@@ -85,6 +87,12 @@ public enum Op: Sendable, Equatable {
 
     /// Inputs the backward reads (by position); the rest may be freed after the forward.
     /// Saved tensors are always read.
+    /// Whether the backward reads the op's own output (beyond what it saves).
+    var backwardReadsOutput: Bool {
+        if case .attention = self { return true }
+        return false
+    }
+
     func backwardReadsInput(_ index: Int) -> Bool {
         switch self {
         case .embedding: return index == 0             // ids

@@ -11,8 +11,8 @@ import HybridRecipe
 /// Two looks, in fp32. Before any graph is built (`beforeBuild`), from the recipe's numbers:
 /// the backbone's weight matrices, byte table, positions and head with AdamW's gradient and
 /// two moments, and per text objective the activations backpropagation keeps — per position
-/// and layer the block's (9 + 2·mlp_ratio)·d_model values and an attention row of seq_len per
-/// head, and the byte logits — with its windows and held-out batches; an image objective's
+/// and layer the block's (9 + 2·mlp_ratio)·d_model values (attention keeps no T×T scores), and
+/// the byte logits — with its windows and held-out batches; an image objective's
 /// sequence is its plugin's to know, so it waits for the second look. Once the graphs are
 /// built (`ofGraphs`), before the parameters and arenas are allocated: the declared parameters,
 /// each graph's forward activations, and its inputs for the held-out batches drawn once.
@@ -70,9 +70,8 @@ public struct MemoryBudget: Sendable {
                           keys: shape + [momentsKey(recipe)])]
         for (i, (objective, instance)) in zip(recipe.objectives, instances).enumerated() where instance.plugin.dataKind == .text {
             let batch = batchKey(recipe, i), B = Double(objective.batchSize ?? recipe.training.batchSize)
-            let perPosition = L * ((9 + 2 * r) * d + Double(m.heads) * T) + 2 * Double(byteVocabulary)
-            parts.append(Part(what: "\(objective.name)'s activations", bytes: 4 * B * T * perPosition,
-                              keys: [batch] + shape + [Key(path: "model.heads", value: m.heads)]))
+            let perPosition = L * (9 + 2 * r) * d + 2 * Double(byteVocabulary)
+            parts.append(Part(what: "\(objective.name)'s activations", bytes: 4 * B * T * perPosition, keys: [batch] + shape))
             // A window's bytes, then each held-out batch's tokens, targets and weights.
             let windows = B * (T + Double(instance.plugin.windowExtra)) + 12 * B * T * Double(recipe.training.evalBatches + 1)
             parts.append(Part(what: "\(objective.name)'s windows and held-out batches", bytes: windows,
@@ -94,8 +93,7 @@ public struct MemoryBudget: Sendable {
                 if t.storage == .input { inputs += Double(t.count) }
             }
             let batch = batchKey(recipe, i)
-            parts.append(Part(what: "\(session.name)'s activations", bytes: 4 * activations,
-                              keys: [batch] + shape + [Key(path: "model.heads", value: recipe.model.heads)]))
+            parts.append(Part(what: "\(session.name)'s activations", bytes: 4 * activations, keys: [batch] + shape))
             parts.append(Part(what: "\(session.name)'s held-out batches", bytes: 4 * inputs * Double(recipe.training.evalBatches + 1),
                               keys: [batch, Key(path: "training.eval_batches", value: recipe.training.evalBatches), shape[2]]))
         }

@@ -6,7 +6,7 @@ import HybridCore
 /// and gradients' chunks, `inputs` (host-visible: every graph input and state, the loss seed
 /// and the attention key windows) and `aux` (loss normalizers, per-row losses and each
 /// attention node's log-sum-exp and delta rows, and the reductions' partial sums). Attention is fused (FlashAttention-2: no
-/// [B,H,T,T] tensor), so the plan gives its saved probs no space. With `mixed`, the tensors of
+/// [B,H,T,T] tensor). With `mixed`, the tensors of
 /// `MixedPrecision.halved` are bfloat16 in the arena (half the words) and the kernels are the
 /// mixed-precision build.
 final class VulkanExecutable: Executable {
@@ -53,7 +53,7 @@ final class VulkanExecutable: Executable {
         self.device = device
         self.mixed = mixed
         parameters = memory
-        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements, fusedAttention: true,
+        let plan = MemoryPlan(graph: graph, chunk: device.chunkElements,
                               halved: mixed ? MixedPrecision.halved(graph) : [])
         self.plan = plan
 

@@ -15,14 +15,14 @@ import Testing
         let backbone = Backbone(config: config)
         let o = try SharedWorkspaceTests.objective(backbone, store: store, mask: .causal, B: 3, T: 12)
         store.materialize(seed: 7)
-        let kept = MemoryPlan(graph: o.graph, fusedAttention: true)
-        let recomputed = MemoryPlan(graph: o.graph, fusedAttention: true, recompute: .cheap)
+        let kept = MemoryPlan(graph: o.graph)
+        let recomputed = MemoryPlan(graph: o.graph, recompute: .cheap)
         #expect(recomputed.size < kept.size, "arena \(recomputed.size) floats recomputing vs \(kept.size) keeping")
         // Two layers: each has two layer norms and a GELU, and the final norm makes seven.
         #expect(recomputed.backwardOffsets.count == 7)
         #expect(recomputed.recomputeBeforeStep.joined().count == 7)
         // Also each layer's qkv and fc1 products; a rerun product's input is rerun before it.
-        let products = MemoryPlan(graph: o.graph, fusedAttention: true, recompute: .products)
+        let products = MemoryPlan(graph: o.graph, recompute: .products)
         #expect(products.size < recomputed.size, "arena \(products.size) floats recomputing products vs \(recomputed.size)")
         #expect(products.backwardOffsets.count == 11)
         for step in products.recomputeBeforeStep where !step.isEmpty {
