@@ -1,9 +1,6 @@
 import ArgumentParser
-import CHybridPlugin
 import Foundation
-import HybridPlugins
 import HybridRecipe
-import HybridEval
 import HybridRun
 import HybridTrain
 
@@ -53,50 +50,15 @@ extension Bench {
             return counts.map { $0! }
         }
 
-        /// A row's sampler; the raw value is its name in the table.
-        enum Kind: String { case teacherDDPM = "teacher DDPM", teacherDDIM = "teacher DDIM", student }
-        struct Row { let kind: Kind; let steps: Int; let imagesPerSecond: Double; let pixels: [Float]; let conditions: ScoringConditions }
-
         func run() throws {
             try reportingFailures {
-                let teacherModel = try CheckpointModel(path: teacher, log: { printError($0) })
-                guard let (train, validation) = try TrainingData.load(teacherModel.recipe.data).images else {
-                    throw TrainError("\(teacher): its recipe names no images to compare with")
-                }
-                let quality = try ImageQuality(train: train, validation: validation, source: teacherModel.recipe.data.images?.absolute ?? teacher,
-                                               classifierSteps: classifierSteps, backend: teacherModel.backend)
-                let classes = quality.classes, side = train.side
+                let bench = try SamplerBenchmark(teacher: teacher, images: images, guidance: guidance, seed: seed, unconditional: unconditional,
+                                                 classifierSteps: classifierSteps, log: { printError($0) })
+                let quality = bench.quality, classes = quality.classes, validation = bench.validation
                 say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) images it never saw")
                 say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training image, as only 5%% of the %d held-out images are",
                            quality.copyRadius, validation.count))
-
-                var rows: [Row] = []
-                func draw(_ model: CheckpointModel, _ kind: Kind, steps: Int) throws {
-                    let sampler = kind == .teacherDDPM ? HYBRID_SAMPLER_DDPM : HYBRID_SAMPLER_DDIM
-                    let (name, imageSampler) = try model.imageSampler(count: images)
-                    let config = model.recipe.objectives.first { $0.name == name }!
-                    let conditions = ScoringConditions(objective: config, count: images, validation: validation, unconditional: unconditional)
-                    guard unconditional || conditions.expected != nil else {
-                        throw TrainError("\(model.path): objective \(name) draws without labels, or from captions the data gives no classes for; "
-                                         + "pass --unconditional, or name the class column (data.label_column)")
-                    }
-                    let started = ContinuousClock.now
-                    let pixels = try imageSampler.generate(ImageRequest(steps: steps, side: side, labels: conditions.requestLabels,
-                                                                        captions: conditions.captions, guidance: guidance, sampler: sampler), seed: seed)
-                    let seconds = (ContinuousClock.now - started).inSeconds
-                    rows.append(Row(kind: kind, steps: steps, imagesPerSecond: Double(images) / seconds, pixels: pixels, conditions: conditions))
-                    printError("\(kind.rawValue): \(images) images in \(String(format: "%.1f", seconds)) s")
-                }
-                try draw(teacherModel, .teacherDDPM, steps: ddpmSteps)
-                for steps in try ddimCounts() { try draw(teacherModel, .teacherDDIM, steps: steps) }
-                for path in students {
-                    let model = try CheckpointModel(path: path, log: { printError($0) })
-                    guard let steps = model.contents.metadata["student_steps"].flatMap(Int.init) else {
-                        throw TrainError("\(path): no student_steps in its metadata; it was not written by hybrid distill")
-                    }
-                    try draw(model, .student, steps: steps)
-                }
-
+                let rows = try bench.measure(ddpmSteps: ddpmSteps, ddim: try ddimCounts(), students: students)
                 let header = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
                 say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   near copies   \(header)")
                 let perfect = quality.perfect(count: images)
@@ -105,10 +67,8 @@ extension Bench {
                            quality.baseline.pixels.mean, quality.baseline.pixels.spread, quality.baseline.splits))
                 say(String(format: "perfect, %d images          -     %14.3f     %14.3f   (real vs real scaled by 1/n₁ + 1/n₂ to %d vs %d)",
                            images, perfect.features, perfect.pixels, images, quality.realCount))
-                var scores: [ImageQuality.Score] = []
-                for row in rows {
-                    let score = try quality.score(row.pixels, count: images, labels: row.conditions.expected)
-                    scores.append(score)
+                let scores = rows.map(\.score)
+                for (row, score) in zip(rows, scores) {
                     say(row.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
                         + String(format: "%6d %10.1f %14.3f     %14.3f        %5.1f%%      %8.3f", row.steps, row.imagesPerSecond, score.features,
                                  score.pixels, score.nearCopies * 100, score.agreement ?? score.entropy))
