@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "hybrid-objective-masked", type: .dynamic, targets: ["MaskedObjective"]),
         .library(name: "hybrid-objective-denoise", type: .dynamic, targets: ["DenoiseObjective"]),
         .library(name: "hybrid-objective-distill", type: .dynamic, targets: ["DistillObjective"]),
+        .library(name: "hybrid-objective-mdlm", type: .dynamic, targets: ["MDLMObjective"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,6 +59,7 @@ let package = Package(
         .target(name: "MaskedObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/MaskedObjective"),
         .target(name: "DenoiseObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DenoiseObjective"),
         .target(name: "DistillObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DistillObjective"),
+        .target(name: "MDLMObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/MDLMObjective"),
 
         // Tests.
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),

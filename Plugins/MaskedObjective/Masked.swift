@@ -6,7 +6,6 @@
 // B batch, T seq_len; a text window is T bytes.
 import CHybridPlugin
 import PluginSupport
-import Glibc
 
 @c(hybrid_objective_entry)
 public func hybridObjectiveEntry(_ host: UnsafePointer<hybrid_host_info>?,
@@ -109,9 +108,7 @@ struct Masked: Objective {
             // Confidence of a position: the softmax probability of its best byte.
             var best = 0, bestConfidence = -Float.infinity
             for (k, i) in masked.enumerated() {
-                let row = logits[(i * V)..<((i + 1) * V)]
-                let top = row.max()!
-                let confidence = 1 / row.reduce(Float(0)) { $0 + expf($1 - top) }
+                let confidence = topProbability(logits[(i * V)..<((i + 1) * V)])
                 if confidence > bestConfidence { (best, bestConfidence) = (k, confidence) }
             }
             let i = masked.remove(at: best)

@@ -2,6 +2,7 @@
 // from hybrid_plugin.h's macros and inline functions (which Swift does not import), plus
 // storage that outlives every call. Linked into each plugin library; it sees only the header.
 import CHybridPlugin
+import Glibc
 
 /// HYBRID_STRUCT_HEADER(T): the C sizeof (Swift's stride) and the ABI version built against.
 public func header<T>(of type: T.Type) -> hybrid_struct_header {
@@ -61,15 +62,26 @@ public func reaches<Struct, Field>(_ size: UInt32, _ field: KeyPath<Struct, Fiel
 /// in how prepare_batch corrupts and weighs, not here.
 public func buildByteModel(_ api: hybrid_host_api, _ graph: OpaquePointer?, _ info: hybrid_build_info,
                            _ result: UnsafeMutablePointer<hybrid_build_result>, _ err: ErrorBuffer,
-                           mask: hybrid_mask_kind, prefix: Int32 = 0) -> hybrid_status {
+                           mask: hybrid_mask_kind, prefix: Int32 = 0, normalizedByRows: Bool = false) -> hybrid_status {
+    if normalizedByRows, info.mode == HYBRID_BUILD_TRAIN, !reaches(api.header.size, \hybrid_host_api.cross_entropy_per_row) {
+        return fail(err, "build: a loss normalised by its positions needs a host with plugin ABI 1.6 (cross_entropy_per_row)")
+    }
     let x = api.token_embedding(graph, info.tokens)
     let h = api.backbone(graph, x, mask, prefix)
     let logits = api.linear(graph, h, "head", Int64(HYBRID_BYTE_VOCAB), 0)
     result.pointee.output = logits
     if info.mode == HYBRID_BUILD_TRAIN {
-        result.pointee.loss = api.cross_entropy(graph, logits, info.targets, info.loss_weights)
+        result.pointee.loss = normalizedByRows ? api.cross_entropy_per_row(graph, logits, info.targets, info.loss_weights)
+                                               : api.cross_entropy(graph, logits, info.targets, info.loss_weights)
     }
     return api.graph_status(graph, err)
+}
+
+/// The softmax probability of the likeliest entry of `logits`: how confident a position's
+/// prediction is, for samplers that unmask the surest positions first.
+public func topProbability(_ logits: ArraySlice<Float>) -> Float {
+    let top = logits.max()!
+    return 1 / logits.reduce(Float(0)) { $0 + expf($1 - top) }
 }
 
 /// An objective's descriptor and function table, built once and never freed (the host never

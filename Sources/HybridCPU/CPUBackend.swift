@@ -240,10 +240,10 @@ final class CPUExecutable: Executable {
             let mask = keyRanges[index]!
             Attention.forward(out: out, lse: logSumExps[index]!, qkv: f(i[0]), keyStart: mask.start, keyEnd: mask.end,
                               scratch: workspace.scratch, B: s[0], T: s[1], C: s[2] / 3, H: heads)
-        case .crossEntropy:
+        case .crossEntropy(let normalizer):
             let logits = graph[i[0]]
             CrossEntropy.forward(loss: out, probs: f(node.saved[0]), logits: f(i[0]), targets: ids(i[1]),
-                                 weights: f(i[2]), N: logits.rows, V: logits.columns)
+                                 weights: f(i[2]), normalizer: normalizer, N: logits.rows, V: logits.columns)
         case .mse:
             let prediction = graph[i[0]]
             MSE.forward(loss: out, prediction: f(i[0]), target: f(i[1]), weights: f(i[2]),
@@ -299,11 +299,11 @@ final class CPUExecutable: Executable {
             Attention.backward(dqkv: dqkv, dout: dout, out: f(node.output), qkv: f(i[0]), lse: logSumExps[step.node]!,
                                keyStart: mask.start, keyEnd: mask.end, scratch: workspace.scratch,
                                B: s[0], T: s[1], C: s[2] / 3, H: heads)
-        case .crossEntropy:
+        case .crossEntropy(let normalizer):
             if let dlogits = grad(d[0]) {
                 let logits = graph[i[0]]
                 CrossEntropy.backward(dlogits: dlogits, probs: f(node.saved[0]), targets: ids(i[1]), weights: f(i[2]),
-                                      dloss: dout[0], N: logits.rows, V: logits.columns)
+                                      normalizer: normalizer, dloss: dout[0], N: logits.rows, V: logits.columns)
             }
         case .mse:
             let prediction = graph[i[0]]

@@ -169,14 +169,15 @@ public final class Graph {
         return node(.attentionDecode(heads: heads), [qkv, keys, values, position], shape: [1, 1, c])
     }
 
-    public func crossEntropy(logits: TensorID, targets: TensorID, weights: TensorID) throws -> TensorID {
+    /// Σ_i w_i · −log softmax(logits_i)[targets_i] / the normaliser (`LossNormalizer`).
+    public func crossEntropy(logits: TensorID, targets: TensorID, weights: TensorID, normalizer: LossNormalizer = .weights) throws -> TensorID {
         try requireFloat(logits, weights, op: "cross_entropy")
         try check(targets)
         let n = tensors[logits].rows
         guard tensors[targets].dtype == .int32, tensors[targets].count == n, tensors[weights].count == n else {
             throw GraphError("cross_entropy: targets \(describe(targets)) (int32) and weights \(describe(weights)) must have one entry per row of logits \(describe(logits))")
         }
-        return node(.crossEntropy, [logits, targets, weights], shape: [], saved: [("probs", tensors[logits].shape)])
+        return node(.crossEntropy(normalizer), [logits, targets, weights], shape: [], saved: [("probs", tensors[logits].shape)])
     }
 
     /// prediction [N, F], target [N, F], weights [N] → Σ_i w_i · mean_f (p − t)² / max(Σ w, 1).

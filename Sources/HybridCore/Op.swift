@@ -23,6 +23,15 @@ public enum AttentionMask: Sendable, Equatable {
     }
 }
 
+/// What a weighted loss divides its weighted sum by.
+public enum LossNormalizer: Sendable, Equatable {
+    /// max(Σ w, 1): the weighted mean over the scored rows (masked modelling, next-byte).
+    case weights
+    /// max(N, 1), the rows: a weighted sum per row, for weights that carry an ELBO's factors
+    /// (masked diffusion's 1/t), so the loss is a bound per position.
+    case rows
+}
+
 public enum Op: Sendable, Equatable {
     /// ids int32 [N], table [V, C] → [N, C]
     case embedding
@@ -48,8 +57,8 @@ public enum Op: Sendable, Equatable {
     /// (int32 [1]); its key and value are written into keys/values [maxLength, C] (state) at
     /// that row, and the query attends to rows 0...position → [1, 1, C]. No backward.
     case attentionDecode(heads: Int)
-    /// logits [N, V], targets int32 [N], weights [N] → scalar; saves probs [N, V]
-    case crossEntropy
+    /// logits [N, V], targets int32 [N], weights [N] → scalar Σ w·CE / normaliser; saves probs [N, V]
+    case crossEntropy(LossNormalizer)
     /// prediction [N, F], target [N, F], weights [N] → scalar (weighted mean-squared error)
     case mse
     /// x → scalar mean

@@ -105,6 +105,12 @@ public enum HostAPI {
                 try c.graph.crossEntropy(logits: c.tensor(logits), targets: c.tensor(targets), weights: c.tensor(weights))
             }
         }
+        api.cross_entropy_per_row = { g, logits, targets, weights in
+            let c = GraphBuildContext.from(g)
+            return c.op("cross_entropy_per_row") {
+                try c.graph.crossEntropy(logits: c.tensor(logits), targets: c.tensor(targets), weights: c.tensor(weights), normalizer: .rows)
+            }
+        }
         api.mse = { g, prediction, target, weights in
             let c = GraphBuildContext.from(g)
             return c.op("mse") {

@@ -28,6 +28,8 @@ public final class ObjectiveSession {
     /// The row weights the loss is normalised by, when the loss is one cross_entropy or mse
     /// over an input's weights (every bundled objective's is).
     let lossRowWeights: TensorID?
+    /// The rows of a loss normalised by its rows (a fixed normaliser), nil otherwise.
+    let lossRows: Int?
     /// The head's output (logits [B, T, 256] for text objectives), kept for metrics.
     let output: TensorID
     let batchSize: Int
@@ -77,8 +79,12 @@ public final class ObjectiveSession {
         let loss = TensorID(built.loss!)
         self.loss = loss
         lossRowWeights = g.nodes.first { $0.output == loss }.flatMap { node in
-            (node.op == .crossEntropy || node.op == .mse) && g[node.inputs[2]].storage == .input ? node.inputs[2] : nil
+            switch node.op {
+            case .crossEntropy(.weights), .mse: g[node.inputs[2]].storage == .input ? node.inputs[2] : nil
+            default: nil
+            }
         }
+        lossRows = g.nodes.first { $0.output == loss && $0.op == .crossEntropy(.rows) }.map { g[$0.inputs[0]].rows }
         output = TensorID(built.output)
         try g.differentiate(loss: loss)
         try g.markOutput(output)
@@ -301,11 +307,12 @@ public final class ObjectiveSession {
         hybrid_schedule(weightShape, weightStart, weightEnd, progress)
     }
 
-    /// The sum of the loss's row weights in the loaded batch (its normaliser is max(Σw, 1)),
-    /// or nil for a loss without them. A data-parallel step needs it to weigh each rank's
-    /// gradient as one batch over all ranks would.
+    /// The loss's normaliser before its max(·, 1) in the loaded batch — the sum of its row
+    /// weights, or its rows for a loss normalised by rows — or nil for a loss without row
+    /// weights. A data-parallel step needs it to weigh each rank's gradient as one batch over
+    /// all ranks would.
     func lossWeightSum() -> Double? {
-        lossRowWeights.map { executable!.floatInput($0).reduce(0) { $0 + Double($1) } }
+        lossRows.map(Double.init) ?? lossRowWeights.map { executable!.floatInput($0).reduce(0) { $0 + Double($1) } }
     }
 
     /// Positions the backbone processes per step (B×T tokens, or B×patches).

@@ -123,11 +123,11 @@ extension VulkanExecutable {
         try r.dispatch(.column_sum, [y, partials], [.size(blocks), .size(columns), .size(blocks), 1], items: columns)
     }
 
-    /// out = Σ x[0..<n] / (divisor · W), W = max(Σ weights[0..<rows], 1) with weights (stored at
+    /// out = Σ x[0..<n] / (divisor · W), W = max(Σ weights[0..<rows], 1) (`byRows`: max(rows, 1)) with weights (stored at
     /// `normalizer` for the loss backwards), else 1: sum.comp over chunks into scratch, then one
     /// group over the partials; a single group when n fits one chunk.
     func sum(_ r: CommandRecording, into out: Operand, x: Operand, n: Int, weights: (values: Operand, rows: Int, normalizer: Operand)?,
-             divisor: Float) throws {
+             divisor: Float, byRows: Bool = false) throws {
         let chunk = Self.sumChunk(n), groups = (n + chunk - 1) / chunk
         var source = x, count = n
         if groups > 1 {
@@ -135,7 +135,7 @@ extension VulkanExecutable {
             (source, count) = (scratch, groups)
         }
         try r.dispatch(.sum, [out, source, weights?.values ?? .none, weights?.normalizer ?? .none],
-                       [.size(count), .size(weights?.rows ?? 0), weights == nil ? 0 : 1, 0, .size(max(count, 1)), .float(divisor)], groups: 1)
+                       [.size(count), .size(weights?.rows ?? 0), weights == nil ? 0 : byRows ? 2 : 1, 0, .size(max(count, 1)), .float(divisor)], groups: 1)
     }
 
     // MARK: embedding

@@ -286,11 +286,11 @@ final class VulkanExecutable: Executable {
             case .attentionDecode(let heads):
                 let cache = graph[i[1]].shape
                 try r.dispatch(.attention_decode, [out, o(i[0]), o(i[1]), o(i[2]), o(i[3])], [u(cache[1]), u(heads)], items: heads)
-            case .crossEntropy:
+            case .crossEntropy(let normalizer):
                 let logits = graph[i[0]]
                 try r.dispatch(.cross_entropy, [o(node.saved[0]), o(i[0]), o(i[1]), o(i[2]), auxAt(rowLossOffset)],
                                [u(logits.rows), u(logits.columns)], items: logits.rows)
-                try sum(r, into: out, rows: logits.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: 1)
+                try sum(r, into: out, rows: logits.rows, weights: o(i[2]), normalizer: normalizers[index]!, divisor: 1, byRows: normalizer == .rows)
             case .mse:
                 let p = graph[i[0]]
                 try r.dispatch(.mse, [o(i[0]), o(i[1]), o(i[2]), auxAt(rowLossOffset), .none, .none, .none, .none],
@@ -435,8 +435,9 @@ final class VulkanExecutable: Executable {
     }
 
     /// out = Σ rowLoss[0..<rows] / (divisor · max(Σ weights, 1)), the normalizer kept for the backward.
-    private func sum(_ r: CommandRecording, into out: Operand, rows: Int, weights: Operand, normalizer: Int, divisor: Float) throws {
-        try sum(r, into: out, x: auxAt(rowLossOffset), n: rows, weights: (weights, rows, auxAt(normalizer)), divisor: divisor)
+    private func sum(_ r: CommandRecording, into out: Operand, rows: Int, weights: Operand, normalizer: Int, divisor: Float,
+                     byRows: Bool = false) throws {
+        try sum(r, into: out, x: auxAt(rowLossOffset), n: rows, weights: (weights, rows, auxAt(normalizer)), divisor: divisor, byRows: byRows)
     }
 
     /// Sets every element of arena tensor `id` to `value` (0 only, for a bfloat16 tensor: a fill writes 4-byte words).

@@ -52,7 +52,7 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Draw this many images with an image objective (e.g. denoise) instead of text.")
     var images: Int?
 
-    @Option(parsing: .unconditional, help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps, or a distilled student's count).")
+    @Option(parsing: .unconditional, help: "Images: sampler steps (default: the objective's own, e.g. 1000 DDPM steps, or a distilled student's count). Text: a masked-diffusion objective's unmasking steps (mdlm; default its sample_steps).")
     var steps: Int?
 
     @Option(help: "Images: ddpm (ancestral, all training levels) or ddim (any step count, trailing spacing); default: ddpm at the full count, ddim below.")
@@ -168,14 +168,14 @@ struct Sample: ParsableCommand {
                                                         kvCache: !noKVCache)
             if let ids = infillIDs {
                 printError("filling \(ids.filter { $0 == HYBRID_TOKEN_MASK }.count) masked bytes with \(name) from \(checkpoint) (step \(model.step))")
-                try sampler.generate(prompt: ids, count: 0) { printText([$0]) }
+                try sampler.generate(prompt: ids, count: 0, steps: steps ?? 0) { printText([$0]) }
             } else {
                 let ids = Array(prompt!.utf8.suffix(model.recipe.model.seqLen)).map(Int32.init)
                 printError("sampling \(tokens) bytes with \(name) from \(checkpoint) (step \(model.step))"
                     + (sampler.usesKVCache ? ", one step per byte over a key/value cache" : ", the whole window per byte"))
                 printText(ids)
                 var text: [Int32] = []
-                try sampler.generate(prompt: ids, count: tokens, stop: stop) { stream ? printText([$0]) : text.append($0) }
+                try sampler.generate(prompt: ids, count: tokens, steps: steps ?? 0, stop: stop) { stream ? printText([$0]) : text.append($0) }
                 printText(text)
             }
             say("")

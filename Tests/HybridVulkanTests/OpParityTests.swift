@@ -150,6 +150,11 @@ import Testing
                                           weights: g.input("weights", shape: [31], dtype: .float32))
             return (loss, [loss])
         },
+        Case(name: "cross_entropy per row 31×67", tolerance: 1e-6, intBounds: ["targets": 67]) { g in
+            let loss = try g.crossEntropy(logits: p(g, "z", [31, 67]), targets: g.input("targets", shape: [31], dtype: .int32),
+                                          weights: g.input("weights", shape: [31], dtype: .float32), normalizer: .rows)
+            return (loss, [loss])
+        },
         Case(name: "cross_entropy large: 66000 rows", tolerance: 1e-6, intBounds: ["targets": 3]) { g in
             let loss = try g.crossEntropy(logits: p(g, "z", [66000, 3]), targets: g.input("targets", shape: [66000], dtype: .int32),
                                           weights: g.input("weights", shape: [66000], dtype: .float32))

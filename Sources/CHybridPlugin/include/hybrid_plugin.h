@@ -106,7 +106,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 5
+#define HYBRID_ABI_MINOR 6
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -513,6 +513,14 @@ struct hybrid_host_api {
      * experts); without it this is backbone. */
     hybrid_tensor (*backbone_image)(hybrid_graph *g, hybrid_tensor x, hybrid_mask_kind mask,
                                     int32_t prefix, int32_t image_start);
+
+    /* ── ABI 1.6 ── */
+    /* cross_entropy divided by the rows N instead of sum_i w_i: sum_i w_i * CE_i / max(N, 1),
+     * a weighted sum per position. For weights that carry an ELBO's factors (masked diffusion's
+     * 1/t on each masked byte), so the loss is a bound in nats per position; data-parallel
+     * ranks are weighed by their rows. */
+    hybrid_tensor (*cross_entropy_per_row)(hybrid_graph *g, hybrid_tensor logits, hybrid_tensor targets,
+                                           hybrid_tensor weights);
 };
 
 /* ─── What the plugin implements ──────────────────────────────────────────────────────── */

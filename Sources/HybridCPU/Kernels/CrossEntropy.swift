@@ -9,11 +9,12 @@
 
 import CVectorMath
 import Foundation
+import HybridCore
 
 public enum CrossEntropy {
-    /// Writes probs[N,V] and the scalar loss[0].
+    /// Writes probs[N,V] and the scalar loss[0] = Σ w·CE / W (`normalizer`).
     public static func forward(loss: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>,
-                               targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>, N: Int, V: Int) {
+                               targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>, normalizer: LossNormalizer = .weights, N: Int, V: Int) {
         let total = Parallel.sum(count: N, work: N * V * 4) { rows in
             var partial = 0.0
             for i in rows {
@@ -32,13 +33,13 @@ public enum CrossEntropy {
             }
             return partial
         }
-        loss[0] = Float(total / normalizer(weights, N))
+        loss[0] = Float(total / Self.normalizer(normalizer, weights, N))
     }
 
     /// dlogits[N,V] += dloss · weights[i] / W · (probs[i,:] − onehot(targets[i])).
     public static func backward(dlogits: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
-                                weights: UnsafePointer<Float>, dloss: Float, N: Int, V: Int) {
-        let perWeight = Float(Double(dloss) / normalizer(weights, N))
+                                weights: UnsafePointer<Float>, normalizer: LossNormalizer = .weights, dloss: Float, N: Int, V: Int) {
+        let perWeight = Float(Double(dloss) / Self.normalizer(normalizer, weights, N))
         Parallel.forEachChunk(count: N, work: N * V) { rows in
             for i in rows {
                 let w = weights[i]
@@ -51,8 +52,8 @@ public enum CrossEntropy {
         }
     }
 
-    /// W = max(Σ weights, 1).
-    static func normalizer(_ weights: UnsafePointer<Float>, _ N: Int) -> Double {
-        max(doubleSum(weights, N), 1)
+    /// W = max(Σ weights, 1), or max(N, 1) by rows.
+    static func normalizer(_ kind: LossNormalizer, _ weights: UnsafePointer<Float>, _ N: Int) -> Double {
+        kind == .rows ? Double(max(N, 1)) : max(doubleSum(weights, N), 1)
     }
 }

@@ -21,7 +21,7 @@ public enum MSE {
             }
             return partial
         }
-        loss[0] = F > 0 ? Float(total / Double(F) / CrossEntropy.normalizer(weights, N)) : 0
+        loss[0] = F > 0 ? Float(total / Double(F) / CrossEntropy.normalizer(.weights, weights, N)) : 0
     }
 
     /// dprediction[N,F] += g_i · (prediction − target) and dtarget[N,F] −= the same, with
@@ -30,7 +30,7 @@ public enum MSE {
                                 prediction: UnsafePointer<Float>, target: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                 dloss: Float, N: Int, F: Int) {
         guard F > 0, dprediction != nil || dtarget != nil else { return }
-        let perWeight = Float(2 * Double(dloss) / Double(F) / CrossEntropy.normalizer(weights, N))
+        let perWeight = Float(2 * Double(dloss) / Double(F) / CrossEntropy.normalizer(.weights, weights, N))
         Parallel.forEachChunk(count: N, work: N * F * 2) { rows in
             for i in rows {
                 let w = weights[i]

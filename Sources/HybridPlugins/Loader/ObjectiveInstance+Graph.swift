@@ -72,7 +72,7 @@ extension ObjectiveInstance {
     /// image objective draws `images.count` images as `images` asks, from `rng`. Results reach
     /// the host through the sampler functions of `api` as they are made.
     public func sample(api: UnsafePointer<hybrid_host_api>, sampler: OpaquePointer,
-                       prompt: [Int32], newTokens: Int, seqLen: Int,
+                       prompt: [Int32], newTokens: Int, seqLen: Int, steps: Int = 0,
                        images: ImageRequest = ImageRequest(), rng: OpaquePointer? = nil) throws(PluginError) {
         guard let sample = plugin.functions.pointee.sample else {
             throw .cannotSample(path: plugin.path, name: plugin.name)
@@ -91,7 +91,7 @@ extension ObjectiveInstance {
                             header: PluginABI.header(for: hybrid_sample_request.self),
                             prompt: prompt.baseAddress, prompt_length: Int32(prompt.count),
                             new_tokens: Int32(newTokens), seq_len: Int32(seqLen),
-                            images: Int32(images.count), steps: Int32(images.steps), image_side: Int32(images.side), rng: rng,
+                            images: Int32(images.count), steps: Int32(images.count > 0 ? images.steps : steps), image_side: Int32(images.side), rng: rng,
                             labels: labels, guidance: images.guidance, sampler: images.sampler, eta: images.eta,
                             image_channels: Int32(images.channels), captions: bytes, caption_lengths: lengths,
                             caption_width: Int32(width))
