@@ -26,16 +26,16 @@ public struct ImageScoring {
     /// The metrics by objective name (none where the data has no images or no objective draws).
     public func score(_ run: Run) throws -> [String: [String: Double]] {
         guard let (train, validation) = run.data.images else { return [:] }
-        var record: [String: Any] = [:]
+        var record: [String: [String: Double]] = [:]
         try scoreImages(setup: run.setup, recipe: run.recipe, source: run.file, train: train, validation: validation, into: &record)
-        return record.compactMapValues { $0 as? [String: Double] }
+        return record
     }
 
     /// Draws `images` with each image objective (DDIM, `imageSteps`; one label per image,
     /// cycling through the classes, where the objective was trained with labels, or through the
     /// held-out captions) and adds their Fréchet distances to the real images, beside the
     /// real-vs-real yardstick; then the same against `unseenImages`, for its captions.
-    private func scoreImages(setup: RunSetup, recipe: Recipe, source: String, train: ImageSet, validation: ImageSet, into record: inout [String: Any]) throws {
+    private func scoreImages(setup: RunSetup, recipe: Recipe, source: String, train: ImageSet, validation: ImageSet, into record: inout [String: [String: Double]]) throws {
         let drawing = zip(recipe.objectives, setup.sessions).filter { $0.1.instance.plugin.canDrawImages }
         guard !drawing.isEmpty else { return }
         let quality = try ImageQuality(train: train, validation: validation, source: recipe.data.images?.absolute ?? source,
@@ -52,10 +52,8 @@ public struct ImageScoring {
         }
         for reference in references {
             for (config, session) in drawing {
-                var metrics = record[config.name] as? [String: Double] ?? [:]
                 try draw(config, session, setup: setup, recipe: recipe, side: train.side, quality: reference.quality, against: reference.images,
-                         captions: reference.captions, key: reference.key, into: &metrics)
-                record[config.name] = metrics
+                         captions: reference.captions, key: reference.key, into: &record[config.name, default: [:]])
             }
         }
     }

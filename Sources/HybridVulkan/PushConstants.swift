@@ -24,12 +24,13 @@ enum PushScalar: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral {
 /// is checked against it, so an operand or scalar too many or too few, or a float where the
 /// shader reads a uint, is an error naming the kernel and the field, not a silent misread.
 struct PushLayout: Equatable {
-    var operands: [String] = []
-    var scalars: [(name: String, isFloat: Bool)] = []
-
-    static func == (a: PushLayout, b: PushLayout) -> Bool {
-        a.operands == b.operands && a.scalars.map(\.name) == b.scalars.map(\.name) && a.scalars.map(\.isFloat) == b.scalars.map(\.isFloat)
+    struct Scalar: Equatable {
+        var name: String
+        var isFloat: Bool
     }
+
+    var operands: [String] = []
+    var scalars: [Scalar] = []
 
     /// Parses declarations such as `uvec2 o, a, b; uint n; float s;`.
     init(block: String) throws {
@@ -42,7 +43,7 @@ struct PushLayout: Equatable {
                 guard scalars.isEmpty else { throw VulkanError("push block \(block): operands (uvec2) must come before the scalars") }
                 operands += names
             case "uint", "float":
-                scalars += names.map { ($0, type == "float") }
+                scalars += names.map { Scalar(name: $0, isFloat: type == "float") }
             default:
                 throw VulkanError("push block \(block): \(type) is not a push-constant type hybrid dispatches (uvec2, uint, float)")
             }
