@@ -5,8 +5,9 @@
 // the masked bytes with weight 1/t, divided by the positions (the host's
 // cross_entropy_per_row). That is the continuous-time ELBO of the linear schedule: the loss is
 // an upper bound on the nats per byte, comparable with the causal objective's. Generation
-// starts from all masks after the prompt and unmasks over K steps, the most confident
-// positions first (LLaDA's low-confidence remasking), each drawn through the host's picker.
+// starts from all masks after the prompt and unmasks over K steps, each drawn through the
+// host's picker: positions in random order (MDLM's reverse process, which the ELBO is of) or
+// the most confident first (LLaDA's low-confidence remasking).
 // B batch, T seq_len; a text window is T bytes.
 import CHybridPlugin
 import PluginSupport
@@ -27,14 +28,18 @@ struct MDLM: Objective {
         .choice("levels", ["stratified", "independent"], "stratified",
                 "how a batch draws its levels: stratified (window b of B in [b/B, (b+1)/B)) or independent (each uniform)"),
         .number("sample_steps", HYBRID_CONFIG_INT, "32", "unmasking steps when a request asks for the default", atLeast: 1),
+        .choice("unmask_order", ["random", "confident"], "random",
+                "which masked positions a sampling step fixes: random (the reverse process the loss bounds) or confident (the likeliest first, as LLaDA)"),
     ]
 
     var minLevel: Float
     var stratified: Bool
     var sampleSteps: Int
+    var confidentFirst: Bool
 
     init?(_ info: hybrid_create_info, _ config: ConfigValues, _ err: ErrorBuffer) {
         (minLevel, stratified, sampleSteps) = (Float(config.float("min_level")), config.string("levels") == "stratified", config.int("sample_steps"))
+        confidentFirst = config.string("unmask_order") == "confident"
     }
 
     /// text [B, T] → targets = text; tokens = text with each byte of window b masked with
@@ -68,13 +73,15 @@ struct MDLM: Objective {
     /// Continues the prompt (new_tokens > 0) or fills its [MASK]s (new_tokens 0). A
     /// continuation fills the whole window after the prompt with masks, as training windows
     /// are full, and emits the first new_tokens of it. Over K steps (the request's steps, else
-    /// sample_steps), step k runs the model over the window and fixes the n_k most confident
-    /// masked positions (n_k spreads the masks evenly over the steps), each drawn through the
-    /// host's picker, so temperature, top-k and top-p apply.
+    /// sample_steps), step k runs the model over the window and fixes n_k masked positions (n_k
+    /// spreads the masks evenly over the steps): n_k drawn at random, which is MDLM's reverse
+    /// process from level k/K... to the next, or the n_k most confident; each byte is drawn
+    /// through the host's picker, so temperature, top-k and top-p apply.
     func sample(_ api: hybrid_host_api, _ sampler: OpaquePointer?, _ request: hybrid_sample_request, _ err: ErrorBuffer) -> hybrid_status {
         guard let prompt = request.prompt, request.prompt_length > 0 else { return fail(err, "sample: the prompt is empty") }
         guard reaches(api.header.size, \hybrid_host_api.sampler_forward_all), let forwardAll = api.sampler_forward_all
         else { return fail(err, "sample: masked diffusion needs a host with plugin ABI 1.1 (sampler_forward_all)") }
+        guard confidentFirst || request.rng != nil else { return fail(err, "sample: unmasking in random order needs the host's sampling stream (ABI 1.7)") }
         let seqLen = Int(request.seq_len), newTokens = Int(request.new_tokens)
         var tokens = Array(UnsafeBufferPointer(start: prompt, count: Int(request.prompt_length)))
         let start: Int
@@ -99,10 +106,18 @@ struct MDLM: Objective {
         for k in 0..<steps {
             let status = logits.withUnsafeMutableBufferPointer { forwardAll(sampler, tokens, Int32(tokens.count), $0.baseAddress, err) }
             guard status == HYBRID_OK else { return status }
-            // Confidence of a position: the softmax probability of its best byte.
-            let confidence = masked.map { topProbability(logits[($0 * V)..<(($0 + 1) * V)]) }
             let count = (k + 1) * total / steps - k * total / steps
-            let chosen = Set(masked.indices.sorted { confidence[$0] > confidence[$1] }.prefix(count))
+            let chosen: Set<Int>
+            if confidentFirst {
+                // Confidence of a position: the softmax probability of its best byte.
+                let confidence = masked.map { topProbability(logits[($0 * V)..<(($0 + 1) * V)]) }
+                chosen = Set(masked.indices.sorted { confidence[$0] > confidence[$1] }.prefix(count))
+            } else {
+                // A uniform draw of `count` of the masked positions (a partial Fisher-Yates shuffle).
+                var order = Array(masked.indices)
+                for j in 0..<count { order.swapAt(j, j + Int(api.rng_next(request.rng) % UInt64(order.count - j))) }
+                chosen = Set(order.prefix(count))
+            }
             for j in chosen {
                 let i = masked[j]
                 tokens[i] = logits.withUnsafeBufferPointer { api.sampler_pick(sampler, $0.baseAddress! + i * V, Int32(V)) }

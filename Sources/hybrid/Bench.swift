@@ -5,7 +5,7 @@ import HybridRun
 import HybridTrain
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [TrainBench.self, SampleBench.self, OpsBench.self, GenerateBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [TrainBench.self, SampleBench.self, OpsBench.self, GenerateBench.self, TextBench.self])
 
     struct TrainBench: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -43,10 +43,55 @@ struct MDLMObjectiveTests {
         #expect(abs(meanWeight - 1) < 0.15, "mean weight per position \(meanWeight)")
     }
 
+    /// Unmasking 12 masks after a 4-byte prompt in K = 4 steps over a scripted model whose
+    /// confidence rises with the position (byte 65 + i at position i): every step fixes 3
+    /// masks, each to the picked byte; `confident` fixes the 3 last positions first, `random`
+    /// positions the sampling stream draws, the same for a seed and others for other seeds.
+    @Test(arguments: ["confident", "random"]) func unmaskingFixesAnEvenShareEachStepInItsOrder(order: String) throws {
+        let instance = try ObjectiveInstance(plugin: mdlm(), recipeConfig: "unmask_order: \(order)\n",
+                                             setup: ObjectiveSetup(dModel: 16, seqLen: 16, seed: 1))
+        let V = Int(HYBRID_BYTE_VOCAB)
+        /// The positions each step fixed, in step order, and the bytes emitted.
+        func run(seed: UInt64) throws -> (steps: [[Int]], emitted: [Int32]) {
+            var windows: [[Int32]] = [], emitted: [Int32] = []
+            let context = SamplerContext(
+                forward: { ids, count, all, logits in
+                    #expect(all && count == 16)
+                    windows.append(Array(UnsafeBufferPointer(start: ids, count: count)))
+                    logits.update(repeating: 0, count: count * V)
+                    for i in 0..<count { logits[i * V + 65 + i] = Float(i) }
+                },
+                pick: { logits, n in Int32((0..<n).max { logits[$0] < logits[$1] }!) },
+                emit: { emitted.append($0) })
+            let rng = UnsafeMutablePointer<RandomStream>.allocate(capacity: 1)
+            defer { rng.deallocate() }
+            rng.initialize(to: RandomStream(seed: seed))
+            try instance.sample(api: HostAPI.table, sampler: context.handle, prompt: [1, 2, 3, 4], newTokens: 12, seqLen: 16, steps: 4,
+                                rng: OpaquePointer(rng))
+            windows.append([1, 2, 3, 4] + emitted)
+            let fixed = zip(windows, windows.dropFirst()).map { before, after in
+                (0..<16).filter { before[$0] == HYBRID_TOKEN_MASK && after[$0] != HYBRID_TOKEN_MASK }
+            }
+            return (fixed, emitted)
+        }
+        let first = try run(seed: 5)
+        #expect(first.steps.map(\.count) == [3, 3, 3, 3], "\(first.steps)")
+        #expect(first.emitted == (4..<16).map { Int32(65 + $0) })
+        let likeliestFirst = [[13, 14, 15], [10, 11, 12], [7, 8, 9], [4, 5, 6]]
+        if order == "confident" {
+            #expect(first.steps == likeliestFirst)
+        } else {
+            let again = try run(seed: 5).steps
+            #expect(first.steps != likeliestFirst && again == first.steps)
+            let others = try (6..<10).map { try run(seed: $0).steps }
+            #expect(others.contains { $0 != first.steps }, "\(others)")
+        }
+    }
+
     @Test func itsKeysAreCheckedAtTheirNodes() throws {
         let plugin = try mdlm()
         #expect(plugin.canContinueText && plugin.canInfill)
-        for bad in ["min_level: 0\n", "min_level: 1\n", "levels: sorted\n", "sample_steps: 0\n"] {
+        for bad in ["min_level: 0\n", "min_level: 1\n", "levels: sorted\n", "sample_steps: 0\n", "unmask_order: left\n"] {
             #expect(throws: (any Error).self, "\(bad)") {
                 try ObjectiveInstance(plugin: plugin, recipeConfig: bad, setup: ObjectiveSetup(dModel: 16, seqLen: 32, seed: 1))
             }

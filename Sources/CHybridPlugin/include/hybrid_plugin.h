@@ -106,7 +106,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 6
+#define HYBRID_ABI_MINOR 7
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -396,7 +396,8 @@ typedef struct hybrid_sample_request {
     int32_t images;        /* images: how many to draw (the inference graph's batch size) */
     int32_t steps;         /* images: sampler steps (0: the objective's default) */
     int32_t image_side;
-    hybrid_rng *rng;       /* the sampling stream, seeded by the user */
+    hybrid_rng *rng;       /* the sampling stream, seeded by the user (images; text too from
+                              ABI 1.7: apart from the picker's, e.g. for an unmasking order) */
     /* ── ABI 1.2 ── */
     const int32_t *labels; /* images: [images] class labels to draw, or NULL (unconditional) */
     float guidance;        /* images: classifier-free guidance scale w (1: plain conditional):

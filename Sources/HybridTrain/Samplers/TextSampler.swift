@@ -146,8 +146,13 @@ public final class TextSampler {
                     state.pending.removeFirst(state.pending.count - keep)
                 }
             })
+        // The plugin's own stream (a diffusion sampler's unmasking order), apart from the picker's.
+        let order = UnsafeMutablePointer<RandomStream>.allocate(capacity: 1)
+        defer { order.deallocate() }
+        order.initialize(to: RandomStream(seed: settings.seed, stream: RandomStream.streamID("sample-order")))
         do {
-            try instance.sample(api: HostAPI.table, sampler: context.handle, prompt: prompt, newTokens: count, seqLen: seqLen, steps: steps)
+            try instance.sample(api: HostAPI.table, sampler: context.handle, prompt: prompt, newTokens: count, seqLen: seqLen, steps: steps,
+                                rng: OpaquePointer(order))
         } catch {
             if !state.stopped { throw error }   // else the plugin's loop ended on StopReached
         }
