@@ -46,12 +46,12 @@ struct Denoise: ImageDiffusionObjective {
             return fail(err, "prepare_batch: image batches need a host with plugin ABI 1.1 (batch input buffers)")
         }
         let grid = s.grid, schedule = s.schedule
-        if let problem = s.mismatch(side: Int(request.image_side), channels: ImageDiffusion.channels(request)) {
+        if let problem = s.image.mismatch(side: Int(request.image_side), channels: ImageModel.channels(request)) {
             return fail(err, "prepare_batch: the batch holds \(problem)")
         }
         let B = Int(request.batch_size), V = grid.imageValues, L = s.length, F = grid.values
         let d = s.dModel, T = schedule.steps
-        guard let inputs = s.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
+        guard let inputs = s.image.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
         let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * V + d)
         defer { scratch.deallocate() }

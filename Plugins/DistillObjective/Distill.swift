@@ -67,11 +67,11 @@ struct Distill: ImageDiffusionObjective {
               let run = api.sampler_run
         else { return fail(err, "prepare_batch: distillation needs a teacher: give the objective a teacher checkpoint in the recipe (teacher: FILE)") }
         let m = s.model, grid = m.grid, schedule = m.schedule
-        if let problem = m.mismatch(side: Int(request.image_side), channels: ImageDiffusion.channels(request)) {
+        if let problem = m.image.mismatch(side: Int(request.image_side), channels: ImageModel.channels(request)) {
             return fail(err, "prepare_batch: the batch holds \(problem)")
         }
         let B = Int(request.batch_size), V = grid.imageValues, L = m.length, F = grid.values, d = m.dModel
-        guard let inputs = m.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
+        guard let inputs = m.image.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
         let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
         let names = m.inputNames
         let values = inputs.runValues
