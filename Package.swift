@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "hybrid-objective-denoise", type: .dynamic, targets: ["DenoiseObjective"]),
         .library(name: "hybrid-objective-distill", type: .dynamic, targets: ["DistillObjective"]),
         .library(name: "hybrid-objective-mdlm", type: .dynamic, targets: ["MDLMObjective"]),
+        .library(name: "hybrid-objective-shortcut", type: .dynamic, targets: ["ShortcutObjective"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,6 +61,7 @@ let package = Package(
         .target(name: "DenoiseObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DenoiseObjective"),
         .target(name: "DistillObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/DistillObjective"),
         .target(name: "MDLMObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/MDLMObjective"),
+        .target(name: "ShortcutObjective", dependencies: ["CHybridPlugin", "PluginSupport"], path: "Plugins/ShortcutObjective"),
 
         // Tests.
         .target(name: "HybridTestSupport", path: "Tests/HybridTestSupport"),

@@ -165,15 +165,20 @@ public struct DDPMSchedule: Sendable {
     }
 }
 
-/// The sinusoidal embedding of timestep t, in Float as the reference computes it:
-/// half = dimension / 2, f_i = exp(−ln(10000) · i / half), out = [sin(t f_i)…, cos(t f_i)…].
+/// The sinusoidal embedding of timestep t, in Float as the reference computes it.
 /// out: [dimension]; dimension is even.
 public func timestepEmbedding(_ t: Int, dimension: Int, into out: UnsafeMutablePointer<Float>) {
-    precondition(dimension > 0 && dimension % 2 == 0, "timestepEmbedding: dimension \(dimension); expected even")
+    sinusoidalEmbedding(Float(t), dimension: dimension, into: out)
+}
+
+/// half = dimension / 2, f_i = exp(−ln(10000) · i / half), out = [sin(value f_i)…, cos(value f_i)…].
+/// out: [dimension]; dimension is even.
+public func sinusoidalEmbedding(_ value: Float, dimension: Int, into out: UnsafeMutablePointer<Float>) {
+    precondition(dimension > 0 && dimension % 2 == 0, "sinusoidalEmbedding: dimension \(dimension); expected even")
     let half = dimension / 2
     let scale = -Float(log(10000.0))
     for i in 0..<half {
-        let angle = Float(t) * expf(scale * Float(i) / Float(half))
+        let angle = value * expf(scale * Float(i) / Float(half))
         out[i] = sinf(angle)
         out[half + i] = cosf(angle)
     }

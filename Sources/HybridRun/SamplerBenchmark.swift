@@ -5,7 +5,8 @@ import HybridPlugins
 import HybridTrain
 
 /// Image samplers side by side (`hybrid bench sample`): a teacher at its DDPM count and at
-/// DDIM counts, and distilled students at their own counts, each drawing the same number of
+/// DDIM counts, distilled students at their own counts, and a shortcut model at the counts
+/// asked, each drawing the same number of
 /// images from the same seed, timed, then scored against the teacher's real images by one
 /// classifier trained on the data's labels.
 public struct SamplerBenchmark {
@@ -22,7 +23,7 @@ public struct SamplerBenchmark {
     let log: (String) -> Void
 
     /// A row's sampler; the raw value is its name in the table.
-    public enum Kind: String { case teacherDDPM = "teacher DDPM", teacherDDIM = "teacher DDIM", student }
+    public enum Kind: String { case teacherDDPM = "teacher DDPM", teacherDDIM = "teacher DDIM", student, shortcut }
 
     public struct Row {
         public let kind: Kind
@@ -46,8 +47,9 @@ public struct SamplerBenchmark {
             (images, guidance, seed, unconditional, teacher, validation, log)
     }
 
-    /// The teacher's rows (DDPM at `ddpmSteps`, DDIM at each of `ddim`), then each student's.
-    public func measure(ddpmSteps: Int, ddim: [Int], students: [String]) throws -> [Row] {
+    /// The teacher's rows (DDPM at `ddpmSteps`, DDIM at each of `ddim`), then each student's,
+    /// then the shortcut model's (a checkpoint of the shortcut objective) at each of `shortcutSteps`.
+    public func measure(ddpmSteps: Int, ddim: [Int], students: [String], shortcut: String? = nil, shortcutSteps: [Int] = []) throws -> [Row] {
         var rows = [try draw(teacher, .teacherDDPM, steps: ddpmSteps)]
         for steps in ddim { rows.append(try draw(teacher, .teacherDDIM, steps: steps)) }
         for path in students {
@@ -57,7 +59,20 @@ public struct SamplerBenchmark {
             }
             rows.append(try draw(model, .student, steps: steps))
         }
+        if let shortcut {
+            let model = try CheckpointModel(path: shortcut, log: log)
+            for steps in shortcutSteps { rows.append(try draw(model, .shortcut, steps: steps)) }
+        }
         return rows
+    }
+
+    /// What each kind of row asks for: DDPM and DDIM by name; a shortcut model steps by its own rule.
+    static func sampler(_ kind: Kind) -> hybrid_image_sampler {
+        switch kind {
+        case .teacherDDPM: HYBRID_SAMPLER_DDPM
+        case .teacherDDIM, .student: HYBRID_SAMPLER_DDIM
+        case .shortcut: HYBRID_SAMPLER_DEFAULT
+        }
     }
 
     private func draw(_ model: CheckpointModel, _ kind: Kind, steps: Int) throws -> Row {
@@ -70,7 +85,7 @@ public struct SamplerBenchmark {
         }
         let started = ContinuousClock.now
         let pixels = try sampler.generate(ImageRequest(steps: steps, side: side, labels: conditions.requestLabels, captions: conditions.captions,
-                                                       guidance: guidance, sampler: kind == .teacherDDPM ? HYBRID_SAMPLER_DDPM : HYBRID_SAMPLER_DDIM),
+                                                       guidance: guidance, sampler: Self.sampler(kind)),
                                           seed: seed)
         let seconds = (ContinuousClock.now - started).inSeconds
         log("\(kind.rawValue): \(images) images in \(String(format: "%.1f", seconds)) s")

@@ -49,6 +49,10 @@ public final class ObjectiveSession {
     /// The frozen teacher prepare_batch may run (a recipe `teacher:`): the objective's own
     /// inference graph over the teacher checkpoint's weights, in a store of its own.
     private var teacher: SamplerContext?
+    /// Rows of the objective's own inference graph over the weights being trained, which
+    /// prepare_batch runs (build asked for it; ABI 1.8); 0: none.
+    public let ownModelBatch: Int
+    private var ownModel: SamplerContext?
 
     public init(name: String, weight: (start: Float, end: Float, shape: hybrid_schedule_kind), instance: ObjectiveInstance, parameters: ParameterStore,
                 backbone: Backbone, batchSize: Int, seqLen: Int, seed: UInt64, shards: Range<Int> = 0..<1,
@@ -78,6 +82,7 @@ public final class ObjectiveSession {
             lossWeights: text.map { hybrid_tensor($0.lossWeights) } ?? none))
         let loss = TensorID(built.loss!)
         self.loss = loss
+        ownModelBatch = built.ownModelBatch
         lossRowWeights = g.nodes.first { $0.output == loss }.flatMap { node in
             switch node.op {
             case .crossEntropy(.weights), .mse: g[node.inputs[2]].storage == .input ? node.inputs[2] : nil
@@ -162,6 +167,18 @@ public final class ObjectiveSession {
         }
         try model.compile(on: backend)
         teacher = SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in })
+    }
+
+    /// Builds the objective's inference graph at `ownModelBatch` over `parameters` — the
+    /// store it trains, already allocated — for prepare_batch: it reads the weights as they
+    /// stand at each step, and nothing flows back through it.
+    func attachOwnModel(parameters: ParameterStore, backbone: Backbone, backend: Backend) throws {
+        guard shards.count == 1 else {
+            throw TrainError("objective \(name): an objective that runs its own model in prepare_batch draws its batch as one data shard per process, not \(shards.count)")
+        }
+        let model = try InferenceGraph(instance: instance, parameters: parameters, backbone: backbone, batchSize: ownModelBatch, seqLen: seqLen)
+        try model.compile(on: backend)
+        ownModel = SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in })
     }
 
     /// Draws a fresh batch and lets the plugin turn it into inputs; `progress` is the
@@ -257,7 +274,7 @@ public final class ObjectiveSession {
                                 try instance.prepareBatch(images: p.baseAddress! + j * rows * n, labels: l.baseAddress! + j * rows, side: imageSide,
                                                           channels: imageChannels, captions: captions, batchSize: rows, inputs: shard.inputs,
                                                           api: HostAPI.table, rng: rngHandle, progress: progress, isValidation: isValidation,
-                                                          teacher: teacher?.handle)
+                                                          teacher: teacher?.handle, ownModel: ownModel?.handle)
                             }
                         }
                     }

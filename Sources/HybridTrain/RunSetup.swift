@@ -108,6 +108,9 @@ public struct RunSetup {
             try session.attachTeacher(contents, path: teacher.absolute, backbone: backbone, backend: backend)
             log("objective \(objective.name): teacher \(teacher.written) (frozen)")
         }
+        for session in sessions where session.ownModelBatch > 0 {
+            try session.attachOwnModel(parameters: parameters, backbone: backbone, backend: backend)
+        }
     }
 
     /// The teacher runs on the student's backbone, so its recipe's `model.image_experts` must

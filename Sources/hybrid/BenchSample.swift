@@ -8,13 +8,19 @@ extension Bench {
     struct SampleBench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "sample",
-            abstract: "Image samplers side by side: images/s and quality (Fréchet distances to the real images, classifier agreement with the asked labels or captions) for a teacher at DDPM and DDIM step counts and for distilled students.")
+            abstract: "Image samplers side by side: images/s and quality (Fréchet distances to the real images, classifier agreement with the asked labels or captions) for a teacher at DDPM and DDIM step counts, for distilled students and for a shortcut model.")
 
         @Option(help: "The teacher: a checkpoint with an image objective.")
         var teacher: String
 
         @Option(parsing: .upToNextOption, help: "Distilled students (hybrid distill's student-N.safetensors), each run at its own step count.")
         var students: [String] = []
+
+        @Option(help: "A shortcut model (a checkpoint of the shortcut objective on the teacher's data), drawn at each of --shortcut-steps.")
+        var shortcut: String?
+
+        @Option(help: "The shortcut model's step counts, comma-separated (powers of two).")
+        var shortcutSteps = "1,2,4"
 
         @Option(parsing: .unconditional, help: "Images per measurement (at least 1000 for the figures to mean much).")
         var images = 1000
@@ -41,12 +47,14 @@ extension Bench {
             guard images >= 10 else { throw ValidationError("--images must be at least 10, got \(images)") }
             guard guidance >= 0 else { throw ValidationError("--guidance must be at least 0, got \(guidance)") }
             guard ddpmSteps >= 1, classifierSteps >= 1 else { throw ValidationError("--ddpm-steps and --classifier-steps must be at least 1") }
-            guard (try? ddimCounts()) != nil else { throw ValidationError("--ddim \"\(ddim)\": expected step counts like 50,8,4") }
+            guard Self.counts(ddim) != nil else { throw ValidationError("--ddim \"\(ddim)\": expected step counts like 50,8,4") }
+            guard Self.counts(shortcutSteps) != nil else { throw ValidationError("--shortcut-steps \"\(shortcutSteps)\": expected step counts like 1,2,4") }
         }
 
-        func ddimCounts() throws -> [Int] {
-            let counts = ddim.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard counts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("bad --ddim") }
+        /// "50,8,4" → [50, 8, 4]; nil unless every entry is a count ≥ 1.
+        static func counts(_ list: String) -> [Int]? {
+            let counts = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
             return counts.map { $0! }
         }
 
@@ -58,7 +66,8 @@ extension Bench {
                 say("classifier: held-out accuracy \(String(format: "%.1f%%", quality.heldOutAccuracy * 100)) on \(validation.count) images it never saw")
                 say(String(format: "near copies: within %.2f (pixels, [-1, 1]) of a training image, as only 5%% of the %d held-out images are",
                            quality.copyRadius, validation.count))
-                let rows = try bench.measure(ddpmSteps: ddpmSteps, ddim: try ddimCounts(), students: students)
+                let rows = try bench.measure(ddpmSteps: ddpmSteps, ddim: Self.counts(ddim)!, students: students, shortcut: shortcut,
+                                             shortcutSteps: Self.counts(shortcutSteps)!)
                 let header = unconditional ? "class entropy (max \(String(format: "%.2f", log(Double(classes)))))" : "agreement"
                 say("sampler              steps   images/s   Fréchet (features)   Fréchet (pixels)   near copies   \(header)")
                 let perfect = quality.perfect(count: images)
@@ -77,11 +86,11 @@ extension Bench {
                 for (row, score) in zip(rows, scores) {
                     if let summary = row.conditions.styleSummary(score.agreed) { say("\(row.kind.rawValue) \(row.steps), agreement by caption style: " + summary) }
                 }
-                // The trade-off: each student against the teacher's DDPM, and against the teacher's
-                // own DDIM at the student's step count where that was drawn.
-                for s in rows.indices where rows[s].kind == .student {
+                // The trade-off: each student and shortcut row against the teacher's DDPM, and against
+                // the teacher's own DDIM at its step count where that was drawn.
+                for s in rows.indices where rows[s].kind == .student || rows[s].kind == .shortcut {
                     for t in rows.indices where rows[t].kind == .teacherDDPM || (rows[t].kind == .teacherDDIM && rows[t].steps == rows[s].steps) {
-                        say(String(format: "student %d vs %@ %d: Fréchet %.2f× (features), %.2f× (pixels); images/s %.1f×", rows[s].steps,
+                        say(String(format: "%@ %d vs %@ %d: Fréchet %.2f× (features), %.2f× (pixels); images/s %.1f×", rows[s].kind.rawValue, rows[s].steps,
                                    rows[t].kind.rawValue, rows[t].steps, scores[s].features / scores[t].features, scores[s].pixels / scores[t].pixels,
                                    rows[s].imagesPerSecond / rows[t].imagesPerSecond))
                     }

@@ -106,7 +106,7 @@ extern "C" {
 #endif
 
 #define HYBRID_ABI_MAJOR 1
-#define HYBRID_ABI_MINOR 7
+#define HYBRID_ABI_MINOR 8
 
 /** The one symbol a plugin exports. */
 #define HYBRID_ENTRY_SYMBOL "hybrid_objective_entry"
@@ -341,6 +341,13 @@ typedef struct hybrid_batch_request {
                                 NULL when the data has no captions */
     const int32_t *caption_lengths; /* images: [B] bytes of each caption */
     int32_t caption_width;
+    /* ── ABI 1.8 ── */
+    hybrid_sampler *own_model; /* the objective's own inference graph over the weights being
+                                trained, at their values of this step, at batch size
+                                build_result.own_model_batch, run with api->sampler_run on the
+                                first rows of the batch's inputs (self-consistency targets, as
+                                the shortcut objective makes them; its output carries no
+                                gradient); NULL when build asked for none */
 } hybrid_batch_request;
 
 /** Host-owned buffers the plugin fills. */
@@ -377,6 +384,10 @@ typedef struct hybrid_build_result {
     hybrid_struct_header header;
     hybrid_tensor loss;   /* scalar */
     hybrid_tensor output; /* e.g. logits [B, T, 256] */
+    /* ── ABI 1.8 ── */
+    int32_t own_model_batch; /* train mode: 1...B asks for request->own_model in prepare_batch,
+                                built by this objective's own build in inference mode at this
+                                batch size; 0 (what the host sets): none */
 } hybrid_build_result;
 
 /** Image samplers a request may ask for (ABI 1.2). */

@@ -101,7 +101,7 @@ extension ObjectiveInstance {
             batch_size: Int32(batchSize), seq_len: Int32(seqLen), text: text.baseAddress,
             api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
             images: nil, labels: nil, image_side: 0, teacher: nil, image_channels: 0,
-            captions: nil, caption_lengths: nil, caption_width: 0)
+            captions: nil, caption_lengths: nil, caption_width: 0, own_model: nil)
         try call(&request, tokens: tokens.baseAddress, targets: targets.baseAddress,
                  lossWeights: lossWeights.baseAddress, inputs: inputs)
 
@@ -124,17 +124,20 @@ extension ObjectiveInstance {
 
     /// Calls prepare_batch for an image objective: B images (side² · channels values, in
     /// [-1, 1]) and their labels in; the objective's own float inputs out, each checked to be
-    /// finite. `teacher` is the objective's frozen teacher, for api->sampler_run, when it has one.
+    /// finite. `teacher` is the objective's frozen teacher and `ownModel` its own inference graph
+    /// over the weights being trained, for api->sampler_run, when it has them.
     public func prepareBatch(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, side: Int, channels: Int,
                              captions: CaptionRows? = nil, batchSize: Int,
                              inputs: NamedInputs, api: UnsafePointer<hybrid_host_api>, rng: OpaquePointer,
-                             progress: Float, isValidation: Bool, teacher: OpaquePointer? = nil) throws(PluginError) {
+                             progress: Float, isValidation: Bool, teacher: OpaquePointer? = nil,
+                             ownModel: OpaquePointer? = nil) throws(PluginError) {
         var request = hybrid_batch_request(
             header: PluginABI.header(for: hybrid_batch_request.self),
             batch_size: Int32(batchSize), seq_len: 0, text: nil,
             api: api, rng: rng, progress: progress, is_validation: isValidation ? 1 : 0,
             images: images, labels: labels, image_side: Int32(side), teacher: teacher, image_channels: Int32(channels),
-            captions: captions?.bytes, caption_lengths: captions?.lengths, caption_width: Int32(captions?.width ?? 0))
+            captions: captions?.bytes, caption_lengths: captions?.lengths, caption_width: Int32(captions?.width ?? 0),
+            own_model: ownModel)
         try call(&request, tokens: nil, targets: nil, lossWeights: nil, inputs: inputs)
     }
 

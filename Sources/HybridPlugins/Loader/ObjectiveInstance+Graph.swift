@@ -35,10 +35,12 @@ public struct ObjectiveBuildInputs: Sendable, Equatable {
     }
 }
 
-/// What an objective's build added: its loss (training only) and its output.
+/// What an objective's build added: its loss (training only) and its output, and in training
+/// the batch size of its own inference graph that prepare_batch runs (0: none; ABI 1.8).
 public struct ObjectiveBuildOutputs: Sendable, Equatable {
     public var loss: hybrid_tensor?
     public var output: hybrid_tensor
+    public var ownModelBatch = 0
 }
 
 extension ObjectiveInstance {
@@ -54,7 +56,7 @@ extension ObjectiveInstance {
             loss_weights: inputs.lossWeights)
         var result = hybrid_build_result(
             header: PluginABI.header(for: hybrid_build_result.self),
-            loss: HYBRID_NO_TENSOR, output: HYBRID_NO_TENSOR)
+            loss: HYBRID_NO_TENSOR, output: HYBRID_NO_TENSOR, own_model_batch: 0)
         try check(plugin.functions.pointee.build!(state, api, graph, &info, &result,
                                                   errorBuffer.prepared()),
                   "build")
@@ -64,8 +66,11 @@ extension ObjectiveInstance {
         guard inputs.mode == .infer || result.loss != HYBRID_NO_TENSOR else {
             throw failure("build", "returned HYBRID_OK but set no loss in train mode")
         }
+        guard result.own_model_batch == 0 || (inputs.mode == .train && (1...inputs.batchSize).contains(Int(result.own_model_batch))) else {
+            throw failure("build", "asked for its own model at batch size \(result.own_model_batch); expected 0, or in train mode 1...\(inputs.batchSize) (the batch)")
+        }
         return ObjectiveBuildOutputs(loss: inputs.mode == .train ? result.loss : nil,
-                                     output: result.output)
+                                     output: result.output, ownModelBatch: Int(result.own_model_batch))
     }
 
     /// Calls sample: a text objective continues `prompt` by `newTokens` or fills its masks; an
