@@ -293,4 +293,23 @@ struct PluginLoaderTests {
             try instance.sample(api: host.api, sampler: host.handle, prompt: [1], newTokens: 1, seqLen: 2)
         }
     }
+
+    @Test("a build may ask for its own model at 1...B rows in train mode, and nothing else")
+    func ownModelBatch() throws {
+        let host = FakeHost()
+        func build(asking rows: Int, mode: ObjectiveBuildMode) throws -> ObjectiveBuildOutputs {
+            let plugin = try loadFixture(["OWN_MODEL_BATCH=\(rows)"]).0.get()
+            let instance = try ObjectiveInstance(plugin: plugin, setup: ObjectiveSetup(dModel: 8, seqLen: 2, seed: 0))
+            return try instance.build(api: host.api, graph: host.handle, inputs: ObjectiveBuildInputs(
+                mode: mode, batchSize: 4, seqLen: 2, dModel: 8, tokens: 1, targets: 2, lossWeights: 3))
+        }
+        #expect(try build(asking: 2, mode: .train).ownModelBatch == 2)
+        #expect(try build(asking: 0, mode: .infer).ownModelBatch == 0)
+        for (rows, mode) in [(5, ObjectiveBuildMode.train), (-1, .train), (2, .infer)] {
+            #expect(throws: PluginError.self, "\(rows) \(mode)") { try build(asking: rows, mode: mode) }
+            do { _ = try build(asking: rows, mode: mode) } catch {
+                #expect("\(error)".contains("asked for its own model at batch size \(rows); expected 0, or in train mode 1...4 (the batch)"), "\(error)")
+            }
+        }
+    }
 }
