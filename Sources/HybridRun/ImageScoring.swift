@@ -76,11 +76,11 @@ public struct ImageScoring {
                                        count: images, seqLen: recipe.model.seqLen)
         try sampler.compile(on: setup.backend)
         let pixels = try sampler.generate(ImageRequest(steps: imageSteps, side: side, labels: conditions.requestLabels,
-                                                       captions: conditions.captions, guidance: guidance, sampler: HYBRID_SAMPLER_DDIM), seed: 1)
+                                                       captions: conditions.captions, guidance: guidance, sampler: HYBRID_SAMPLER_DEFAULT), seed: 1)
         let score = try quality.score(pixels, count: images, labels: conditions.expected)
         let about = conditions.captions != nil ? captions : conditions.description
-        say(String(format: "%@: %d images (DDIM %d steps%@): Fréchet %.3f (features), %.3f (pixels), near copies %.1f%% (within %.2f of a "
-                   + "training image, as 5%% of the held-out are), %@", config.name, images, imageSteps,
+        say(String(format: "%@: %d images (%d step%@%@): Fréchet %.3f (features), %.3f (pixels), near copies %.1f%% (within %.2f of a "
+                   + "training image, as 5%% of the held-out are), %@", config.name, images, imageSteps, imageSteps == 1 ? "" : "s",
                    about.isEmpty ? "" : ", " + about, score.features, score.pixels, score.nearCopies * 100, quality.copyRadius,
                    score.agreement.map { String(format: "classifier agreement %.1f%%", $0 * 100) }
                        ?? String(format: "class entropy %.2f (max %.2f)", score.entropy, log(Double(quality.classes)))))

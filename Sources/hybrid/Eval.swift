@@ -24,7 +24,7 @@ struct Eval: ParsableCommand {
     @Option(parsing: .unconditional, help: "Image objectives: how many images to draw for the Fréchet distances (0: none).")
     var images = 500
 
-    @Option(parsing: .unconditional, help: "Image objectives: the DDIM steps to draw them with.")
+    @Option(parsing: .unconditional, help: "Image objectives: the sampler steps to draw them with, by the objective's own sampler (the denoising objective's DDIM below its training levels; the shortcut model's Euler steps).")
     var imageSteps = 50
 
     @Option(parsing: .unconditional, help: "Image objectives: training steps of the classifier (the data's labels) whose features the Fréchet distance compares.")

@@ -137,7 +137,7 @@ import Testing
         let e = try CLI.run(["eval", "--checkpoint", "\(dir)/run/checkpoint-000002.safetensors", "--images", "10", "--image-steps", "2",
                              "--classifier-steps", "5", "--guidance", "2"])
         #expect(e.status == 0, "\(e.all)")
-        #expect(e.stdout.contains("10 images (DDIM 2 steps, the held-out captions)") && e.stdout.contains("classifier agreement"), "\(e.stdout)")
+        #expect(e.stdout.contains("10 images (2 steps, the held-out captions)") && e.stdout.contains("classifier agreement"), "\(e.stdout)")
 
         // Images kept out of training: "down" alone is their first class, renumbered as the
         // training images' second, so the classifier reads them as what they are.
@@ -154,7 +154,7 @@ import Testing
                              "--classifier-steps", "300", "--unseen-images", unseen, "--out", json])
         #expect(u.status == 0, "\(u.all)")
         #expect(u.stdout.contains("unseen images \(unseen) (4): the classifier reads them at 100.0%")
-                && u.stdout.contains("10 images (DDIM 2 steps, the captions of \(unseen))"), "\(u.stdout)")
+                && u.stdout.contains("10 images (2 steps, the captions of \(unseen))"), "\(u.stdout)")
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
         let metrics = record?["denoise"] as? [String: Double] ?? [:]
         #expect(metrics["unseen/classifier_accuracy"] == 1 && metrics["unseen/classifier_agreement"] != nil

@@ -44,6 +44,10 @@ import Testing
         let ddim = try CLI.run(["sample", "--checkpoint", checkpoint, "--images", "2", "--sampler", "ddim", "--out", "\(dir)/x.png"])
         #expect(ddim.status != 0 && ddim.stderr.contains("the shortcut model takes its own Euler steps"), "\(ddim.all)")
 
+        // hybrid eval draws with the objective's own sampler: one Euler step here.
+        let e = try CLI.run(["eval", "--checkpoint", checkpoint, "--images", "20", "--image-steps", "1", "--classifier-steps", "50"])
+        #expect(e.status == 0 && e.stdout.contains("shortcut: 20 images (1 step, labels 0-9)") && e.stdout.contains("classifier agreement"), "\(e.all)")
+
         // bench sample: the shortcut model at each count beside a (tiny) teacher's samplers.
         let teacherDir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: teacherDir) }
