@@ -74,9 +74,8 @@ struct Denoise: ImageDiffusionObjective {
                 grid.patchify(image, into: targetRows, leading: s.leading)
             }
             timestepEmbedding(t, dimension: d, into: embedding)
-            for k in 0..<L { (time + (b * L + k) * d).update(from: embedding, count: d) }
-            (weights + b * L).update(repeating: 0, count: s.leading)
-            (weights + b * L + s.leading).update(repeating: 1, count: grid.count)
+            s.image.writeTime(embedding, into: time, image: b)
+            s.image.writePatchWeights(1, into: weights, image: b)
         }
         return HYBRID_OK
     }

@@ -94,7 +94,7 @@ struct Distill: ImageDiffusionObjective {
             grid.patchify(x, into: noisy, images: B, leading: m.leading)
             for b in 0..<B {
                 timestepEmbedding(path[3 * b + k], dimension: d, into: embedding)
-                for j in 0..<L { (time + (b * L + j) * d).update(from: embedding, count: d) }
+                m.image.writeTime(embedding, into: time, image: b)
             }
         }
         // Two teacher DDIM steps, t → t' → t''.
@@ -119,8 +119,7 @@ struct Distill: ImageDiffusionObjective {
                 let x0 = (Double(image[j]) - ratio * Double(start[j])) / (ae - ratio * at)
                 image[j] = Float((at * Double(start[j]) - x0) / st)
             }
-            (weights + b * L).update(repeating: 0, count: m.leading)
-            (weights + b * L + m.leading).update(repeating: Float(max(at * at, st * st)), count: grid.count)
+            m.image.writePatchWeights(Float(max(at * at, st * st)), into: weights, image: b)
         }
         target.update(repeating: 0, count: B * L * F)
         grid.patchify(x, into: target, images: B, leading: m.leading)

@@ -227,6 +227,17 @@ public struct ImageModel: Sendable {
         for (t, byte) in caption.enumerated() { ids[t] = Int32(byte) }
     }
 
+    /// time [d] on every position of image b: time [·, L, d] holds the same embedding throughout.
+    public func writeTime(_ embedding: UnsafePointer<Float>, into time: UnsafeMutablePointer<Float>, image b: Int) {
+        for k in 0..<length { (time + (b * length + k) * dModel).update(from: embedding, count: dModel) }
+    }
+
+    /// weights [·, L] of image b: 0 on the leading positions (label or caption), w on the patches.
+    public func writePatchWeights(_ w: Float, into weights: UnsafeMutablePointer<Float>, image b: Int) {
+        (weights + b * length).update(repeating: 0, count: leading)
+        (weights + b * length + leading).update(repeating: w, count: grid.count)
+    }
+
     /// Width of the one-hot label input: the C classes and the null label (index C).
     public var labelWidth: Int { classes + 1 }
 
@@ -427,9 +438,9 @@ public final class ImageSampling {
 
     /// predicted = the model's (guided) output at x, with `embedding` on every position.
     public func predict(_ err: ErrorBuffer) -> hybrid_status {
-        let s = model, N = images, L = s.length, d = s.dModel, rows = N * L * s.grid.values
+        let s = model, N = images, rows = N * s.length * s.grid.values
         s.grid.patchify(x, into: noisy, images: N, leading: s.leading)
-        for k in 0..<(N * L) { (time + k * d).update(from: embedding, count: d) }
+        for b in 0..<N { s.writeTime(embedding, into: time, image: b) }
         let run = api.sampler_run!
         var status = run(sampler, names, conditional, Int32(names.count), output, err)
         guard status == HYBRID_OK else { return status }

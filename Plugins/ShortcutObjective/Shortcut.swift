@@ -64,7 +64,7 @@ struct Shortcut: Objective {
     }
 
     /// time [d]: sinusoids of 1000 t (first half) and of 1000 j / log2 M (second half).
-    func writeTime(t: Double, level j: Int, into time: UnsafeMutablePointer<Float>) {
+    func timeEmbedding(t: Double, level j: Int, into time: UnsafeMutablePointer<Float>) {
         let half = model.dModel / 2
         sinusoidalEmbedding(Float(1000 * t), dimension: half, into: time)
         sinusoidalEmbedding(Float(1000 * Double(j) / Double(levels)), dimension: half, into: time + half)
@@ -102,10 +102,10 @@ struct Shortcut: Objective {
         let R = validation ? 0 : consistencyRows(B)
         guard let inputs = m.batchInputs(batch, request, api, err) else { return HYBRID_FAILED }
         let (noisy, target, time, weights) = (inputs.noisy, inputs.target, inputs.time, inputs.weights)
-        // xt, noise [B, S, S, K]; s1, x' [R, S, S, K]; output [R, L, F].
-        let memory = UnsafeMutablePointer<Float>.allocate(capacity: 2 * B * V + 2 * R * V + R * L * F)
+        // xt, noise [B, S, S, K]; s1, x' [R, S, S, K]; output [R, L, F]; embedding [d].
+        let memory = UnsafeMutablePointer<Float>.allocate(capacity: 2 * B * V + 2 * R * V + R * L * F + d)
         defer { memory.deallocate() }
-        let xt = memory, noise = xt + B * V, s1 = noise + B * V, shifted = s1 + R * V, output = shifted + R * V
+        let xt = memory, noise = xt + B * V, s1 = noise + B * V, shifted = s1 + R * V, output = shifted + R * V, embedding = output + R * L * F
         var t = [Double](repeating: 0, count: B), level = [Int](repeating: levels, count: B)
         let rng = request.rng
         for b in 0..<B {
@@ -124,8 +124,8 @@ struct Shortcut: Objective {
             noisy.update(repeating: 0, count: n * L * F)
             grid.patchify(x, into: noisy, images: n, leading: m.leading)
             for b in 0..<n {
-                writeTime(t: t(b), level: level(b), into: time + b * L * d)
-                for j in 1..<L { (time + (b * L + j) * d).update(from: time + b * L * d, count: d) }
+                timeEmbedding(t: t(b), level: level(b), into: embedding)
+                m.writeTime(embedding, into: time, image: b)
             }
         }
         if R > 0 {
@@ -161,10 +161,7 @@ struct Shortcut: Objective {
         if R > 0 { grid.patchify(s1, into: target, images: R, leading: m.leading) }
         grid.patchify(noise + R * V, into: target + R * L * F, images: B - R, leading: m.leading)
         setInputs(xt, rows: B, t: { t[$0] }, level: { level[$0] })
-        for b in 0..<B {
-            (weights + b * L).update(repeating: 0, count: m.leading)
-            (weights + b * L + m.leading).update(repeating: 1, count: grid.count)
-        }
+        for b in 0..<B { m.writePatchWeights(1, into: weights, image: b) }
         return HYBRID_OK
     }
 
@@ -185,7 +182,7 @@ struct Shortcut: Objective {
         let count = walk.images * model.grid.imageValues, h = Float(1) / Float(K), j = K.trailingZeroBitCount
         let x = walk.x, v = walk.predicted
         for i in 0..<K {
-            writeTime(t: Double(i) / Double(K), level: j, into: walk.embedding)
+            timeEmbedding(t: Double(i) / Double(K), level: j, into: walk.embedding)
             let status = walk.predict(err)
             guard status == HYBRID_OK else { return status }
             for k in 0..<count { x[k] += h * v[k] }

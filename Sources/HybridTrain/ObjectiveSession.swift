@@ -157,16 +157,15 @@ public final class ObjectiveSession {
             throw TrainError("objective \(name): an objective with a teacher draws its batch as one data shard per process, not \(shards.count)")
         }
         let store = ParameterStore()
-        let model = try InferenceGraph(instance: instance, parameters: store, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
-        store.materialize(seed: 0, memory: backend.parameterMemory())
-        do {
-            try Checkpoint.load(contents, into: store, path: path)
-        } catch {
-            throw TrainError("objective \(name): its teacher cannot run: \(error) (a teacher is a checkpoint of the same model: "
-                + "the same backbone, and the heads this objective builds, e.g. a denoising model for distill)")
+        teacher = try inferenceContext(parameters: store, batchSize: batchSize, backbone: backbone, backend: backend) {
+            store.materialize(seed: 0, memory: backend.parameterMemory())
+            do {
+                try Checkpoint.load(contents, into: store, path: path)
+            } catch {
+                throw TrainError("objective \(name): its teacher cannot run: \(error) (a teacher is a checkpoint of the same model: "
+                    + "the same backbone, and the heads this objective builds, e.g. a denoising model for distill)")
+            }
         }
-        try model.compile(on: backend)
-        teacher = SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in })
     }
 
     /// Builds the objective's inference graph at `ownModelBatch` over `parameters` — the
@@ -176,9 +175,17 @@ public final class ObjectiveSession {
         guard shards.count == 1 else {
             throw TrainError("objective \(name): an objective that runs its own model in prepare_batch draws its batch as one data shard per process, not \(shards.count)")
         }
-        let model = try InferenceGraph(instance: instance, parameters: parameters, backbone: backbone, batchSize: ownModelBatch, seqLen: seqLen)
+        ownModel = try inferenceContext(parameters: parameters, batchSize: ownModelBatch, backbone: backbone, backend: backend) {}
+    }
+
+    /// The objective's inference graph at `batchSize` over `parameters`, compiled after
+    /// `allocate` (which fills the parameters the graph declared), as api->sampler_run runs it.
+    private func inferenceContext(parameters: ParameterStore, batchSize: Int, backbone: Backbone, backend: Backend,
+                                  allocate: () throws -> Void) throws -> SamplerContext {
+        let model = try InferenceGraph(instance: instance, parameters: parameters, backbone: backbone, batchSize: batchSize, seqLen: seqLen)
+        try allocate()
         try model.compile(on: backend)
-        ownModel = SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in })
+        return SamplerContext(run: { inputs, out in try model.run(inputs, into: out) }, emitImage: { _ in })
     }
 
     /// Draws a fresh batch and lets the plugin turn it into inputs; `progress` is the
